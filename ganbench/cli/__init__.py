@@ -1,0 +1,47 @@
+"""The ``ganbench`` command: a thin layer over the Python API. Bad input is one line on stderr and exit 2;
+``--debug`` shows the traceback instead."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ganbench.errors import GanbenchError
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a GanbenchError (bad input) into one clear line and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except GanbenchError as exc:
+            if click.get_current_context().find_root().obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="ganbench")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Benchmark GAN variants over controlled seeds, detect collapse, compare them, and gate CI."""
+    ctx.obj = {"debug": debug}
+
+
+def main() -> None:
+    cli(prog_name="ganbench")
+
+
+from ganbench.cli import diagnose, inspect, run  # noqa: E402,F401  (register the commands)

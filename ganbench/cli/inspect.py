@@ -1,0 +1,54 @@
+"""``ganbench list`` and ``ganbench show``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ganbench.cli import cli, handle_errors
+
+KINDS = ("variants", "objectives", "regularizers", "datasets", "architectures", "collectors", "detectors")
+
+
+def _registry(kind: str):
+    if kind == "variants":
+        from ganbench.variants import VARIANTS as registry
+    elif kind == "objectives":
+        from ganbench.objectives import OBJECTIVES as registry
+    elif kind == "regularizers":
+        from ganbench.regularizers import REGULARIZERS as registry
+    elif kind == "datasets":
+        from ganbench.data import DATASETS as registry
+    elif kind == "architectures":
+        from ganbench.models import ARCHITECTURES as registry
+    elif kind == "collectors":
+        from ganbench.metrics import COLLECTORS as registry
+    else:
+        from ganbench.diagnostics import DETECTORS as registry
+    return registry
+
+
+@cli.command(name="list")
+@click.argument("kind", type=click.Choice(KINDS), required=False)
+@click.option("--pattern", default="*", show_default=True, help="Only names matching this shell pattern.")
+def list_(kind: str | None, pattern: str) -> None:
+    """List what is registered (every kind when KIND is omitted)."""
+    for k in [kind] if kind else KINDS:
+        registry = _registry(k)
+        names = registry.list(pattern)
+        if k == "variants":
+            names = [f"{n:<18} {registry.get(n).description}" for n in names]
+        click.echo(f"{k}:")
+        for name in names:
+            click.echo(f"  {name}")
+
+
+@cli.command()
+@click.argument("name")
+@handle_errors
+def show(name: str) -> None:
+    """Print the resolved recipe of variant NAME."""
+    from ganbench.variants import VARIANTS
+
+    click.echo(json.dumps({"name": name, **VARIANTS.get(name).to_dict()}, indent=2))

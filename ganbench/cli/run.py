@@ -1,0 +1,38 @@
+"""``ganbench run``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ganbench.cli import EXIT_FAILED, cli, handle_errors
+from ganbench.cli.progress import ConsoleProgress
+
+
+@cli.command()
+@click.argument("suite_file", type=click.Path(path_type=Path))
+@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path),
+              help="Results root; runs go to OUT/<suite name>/.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Train this many runs at once, in separate processes.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]) , default=None,
+              help="Override the suite's device (cuda:N goes in the suite file).")
+@click.option("--fresh", is_flag=True, help="Discard finished runs and train everything again.")
+@handle_errors
+def run(suite_file: Path, out: Path, workers: int, device: str | None, fresh: bool) -> None:
+    """Train every variant x dataset x seed of SUITE_FILE; finished runs are skipped.
+
+    Exit code 0 when every run completed or diverged, 1 when a run failed, 2 for bad input.
+    """
+    from ganbench.runner import run_suite
+
+    result = run_suite(suite_file, out=out, device=device, fresh=fresh, workers=workers, reporter=ConsoleProgress())
+    counts: dict[str, int] = {}
+    for entry in result.runs:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    click.echo(f"results in {result.root}: {summary}")
+    if result.failed:
+        sys.exit(EXIT_FAILED)

@@ -1,0 +1,35 @@
+"""The dataset interface and registry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganbench.errors import GanbenchError
+from ganbench.registry import Registry
+
+DATASETS: Registry[type[Dataset]] = Registry("dataset")
+
+
+class Dataset(ABC):
+    """A source of real samples. ``sample_shape`` is one sample's shape, e.g. (2,) for 2D toy data."""
+
+    sample_shape: tuple[int, ...]
+    default_architecture: dict[str, Any]
+    modes: Tensor | None = None  # (K, *sample_shape) centres, where the modes are known
+    mode_std: float | None = None
+
+    @abstractmethod
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """n real samples, (n, *sample_shape), drawn with ``generator`` (CPU) so runs are reproducible."""
+
+
+def make_dataset(name: str, params: dict[str, Any], where: str = "") -> Dataset:
+    cls = DATASETS.get(name, where)
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise GanbenchError(f"bad parameters for dataset {name!r} at {where or 'datasets'}: {exc}") from None

@@ -1,0 +1,81 @@
+"""Events, the detector registry, and running every detector over one run's metrics.
+
+A detector is a frozen dataclass whose fields are its documented thresholds, with a
+``detect(stream) -> list[Event]`` method over the run's metric stream: metric name -> values indexed by step
+(NaN and inf kept, exactly as logged).
+Detectors are pure functions of the stored stream, so running them online at the end of training and
+offline over ``metrics.csv`` (``ganbench diagnose``) gives the same events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ganbench.registry import Registry
+
+DETECTORS: Registry[type] = Registry("detector")
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # mode_collapse | d_overpowering | divergence | oscillation
+    step: int  # the step the condition began
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "step": self.step, "evidence": _jsonable(self.evidence)}
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON has no NaN: non-finite numbers are written as their names ('nan', 'inf')."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def detector_params(name: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(DETECTORS.get(name))]
+
+
+Stream = dict[str, pd.Series]
+
+
+def metric_stream(metrics: pd.DataFrame) -> Stream:
+    """Tidy (step, name, value) rows -> {name: values indexed by step}."""
+    return {name: rows.set_index("step")["value"].sort_index() for name, rows in metrics.groupby("name", sort=False)}
+
+
+def run_detectors(metrics: pd.DataFrame, overrides: dict[str, dict[str, float]] | None = None) -> list[Event]:
+    """Every registered detector over one run's tidy metrics, events sorted by step."""
+    stream = metric_stream(metrics)
+    overrides = overrides or {}
+    events: list[Event] = []
+    for name in DETECTORS:
+        events += DETECTORS.get(name)(**overrides.get(name, {})).detect(stream)
+    return sorted(events, key=lambda e: (e.step, e.kind))
+
+
+def streaks(flags: pd.Series, length: int) -> list[tuple[int, int]]:
+    """(start, end) index labels of every run of at least ``length`` consecutive True values."""
+    out, start, count, prev = [], None, 0, None
+    for label, flag in flags.items():
+        if flag:
+            start = label if count == 0 else start
+            count += 1
+        elif count:
+            if count >= length:
+                out.append((start, prev))
+            count = 0
+        prev = label
+    if count >= length:
+        out.append((start, prev))
+    return out

@@ -1,0 +1,144 @@
+"""The built-in detectors. Every threshold is a field with a default, overridable per suite (``detectors:``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ganbench.diagnostics.base import DETECTORS, Event, Stream, streaks
+
+
+def _values(stream: Stream, name: str) -> pd.Series:
+    """A metric's finite values, indexed by step (empty when the run did not log it)."""
+    values = stream.get(name, pd.Series(dtype=float))
+    return values[np.isfinite(values)]
+
+
+def _r(x: float) -> float:
+    return float(round(x, 6))
+
+
+@DETECTORS.register("d_overpowering")
+@dataclass(frozen=True)
+class DOverpowering:
+    """D wins and stays winning while G's gradient vanishes or explodes.
+
+    D wins on a logging step when ``d_accuracy >= accuracy`` or (probability objectives) ``d_gap >= gap``.
+    G's gradient is off when ``grad_norm_g`` divided by its median over the first ``early`` logged steps is
+    ``<= vanish`` or ``>= explode``. The event fires when both hold for ``window`` consecutive logged steps.
+    """
+
+    accuracy: float = 0.99
+    gap: float = 0.9
+    window: float = 5
+    early: float = 10
+    vanish: float = 0.1
+    explode: float = 10.0
+
+    def detect(self, stream: Stream) -> list[Event]:
+        acc = _values(stream, "d_accuracy")
+        g = _values(stream, "grad_norm_g")
+        if acc.empty or g.empty:
+            return []
+        gap = _values(stream, "d_gap").reindex(acc.index)
+        early = float(np.median(g.iloc[: int(self.early)]))
+        rel = (g / max(early, 1e-12)).reindex(acc.index)
+        wins = (acc >= self.accuracy) | (gap >= self.gap)
+        off = (rel <= self.vanish) | (rel >= self.explode)
+        events = []
+        for start, end in streaks(wins & off, int(self.window)):
+            w = slice(start, end)
+            events.append(Event("d_overpowering", int(start), {
+                "window": [int(start), int(end)], "d_accuracy": _r(acc.loc[w].mean()),
+                "d_gap": _r(gap.loc[w].mean()) if gap.loc[w].notna().any() else None,
+                "grad_norm_g_rel": _r(rel.loc[w].median()), "grad_norm_g_early_median": _r(early)}))
+        return events
+
+
+@DETECTORS.register("mode_collapse")
+@dataclass(frozen=True)
+class ModeCollapse:
+    """Samples sharp but concentrated, or coverage far below its peak, for ``patience`` evaluations in a row.
+
+    Sharp and concentrated: ``mode_coverage <= coverage`` while ``high_quality >= quality`` and coverage is not
+    growing (a run still spreading onto new modes is learning, not collapsed). Fallen: coverage
+    ``<= drop`` x its running peak, after a peak of at least ``peak``. A run that has not learned yet (low
+    ``high_quality``, no peak) is not collapsed.
+    """
+
+    coverage: float = 0.5
+    quality: float = 0.5
+    patience: float = 2
+    drop: float = 0.5
+    peak: float = 0.5
+
+    def detect(self, stream: Stream) -> list[Event]:
+        cov = _values(stream, "mode_coverage")
+        if cov.empty:
+            return []
+        hq = _values(stream, "high_quality").reindex(cov.index)
+        peak = cov.cummax()
+        growing = cov > cov.shift(1).cummax().fillna(-1)
+        sharp = (cov <= self.coverage) & (hq >= self.quality) & ~growing
+        fallen = (peak >= self.peak) & (cov <= self.drop * peak)
+        events = []
+        for start, end in streaks(sharp | fallen, int(self.patience)):
+            w = slice(start, end)
+            events.append(Event("mode_collapse", int(start), {
+                "window": [int(start), int(end)], "mode_coverage": _r(cov.loc[w].min()),
+                "high_quality": _r(hq.loc[w].mean()), "peak_coverage": _r(peak.loc[w].max()),
+                "reason": "sharp but concentrated" if sharp.loc[w].all() else "coverage fell from its peak"}))
+        return events
+
+
+@DETECTORS.register("divergence")
+@dataclass(frozen=True)
+class Divergence:
+    """A non-finite loss, or a loss whose magnitude exceeds ``bound``; fires once, at the first such step."""
+
+    bound: float = 1e6
+
+    def detect(self, stream: Stream) -> list[Event]:
+        first: tuple[int, str, float] | None = None
+        for name in ("loss_d", "loss_g"):
+            loss = stream.get(name, pd.Series(dtype=float))
+            bad = loss[~np.isfinite(loss) | (loss.abs() > self.bound)]
+            if not bad.empty and (first is None or bad.index[0] < first[0]):
+                first = (int(bad.index[0]), name, float(bad.iloc[0]))
+        if first is None:
+            return []
+        step, name, value = first
+        return [Event("divergence", step, {"metric": name, "value": value, "bound": self.bound})]
+
+
+@DETECTORS.register("oscillation")
+@dataclass(frozen=True)
+class Oscillation:
+    """Mode hopping: samples concentrated on one mode (``dominant_mode_share >= share``) whose dominant
+    mode changes at least ``changes`` times within ``window`` consecutive evaluations."""
+
+    share: float = 0.5
+    changes: float = 3
+    window: float = 5
+
+    def detect(self, stream: Stream) -> list[Event]:
+        mode = _values(stream, "dominant_mode")
+        if mode.empty:
+            return []
+        share = _values(stream, "dominant_mode_share").reindex(mode.index)
+        concentrated = share >= self.share
+        hop = concentrated & concentrated.shift(1, fill_value=False) & (mode != mode.shift(1))
+        steps = list(mode.index)
+        w = int(self.window)
+        for i in range(len(steps)):
+            span = hop.iloc[i: i + w]
+            if span.sum() >= self.changes:
+                first = span[span].index[0]
+                before = steps[steps.index(first) - 1]
+                return [Event("oscillation", int(before), {
+                    "window": [int(steps[i]), int(span.index[-1])], "hops": int(span.sum()),
+                    "modes": [int(m) for m in mode.loc[before: span.index[-1]] if not math.isnan(m)]})]
+        return []

@@ -1,0 +1,72 @@
+"""The collector interface (after torchmetrics' update/compute split) and its registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.data.base import Dataset
+from ganbench.objectives import Objective
+from ganbench.registry import Registry
+
+COLLECTORS: Registry[type[Collector]] = Registry("collector")
+
+
+@dataclass
+class StepRecord:
+    """What one logging step hands to the collectors. Gradients are still in ``d``/``g`` (.grad)."""
+
+    step: int
+    loss_d: Tensor  # () last D step's loss, penalty included
+    loss_g: Tensor  # ()
+    d_real_out: Tensor  # (B, 1) raw D outputs on real data in the last D step
+    d_fake_out: Tensor  # (B, 1) raw D outputs on fake data in the last D step
+    d: nn.Module
+    g: nn.Module
+    d_input_grad_real: Tensor | None = None  # (B, features) dD/dx, only when a collector asks for it
+    d_input_grad_fake: Tensor | None = None
+
+
+@dataclass
+class EvalContext:
+    step: int
+    fake: Tensor  # (N, *sample_shape) samples from the fixed evaluation latents, on the run's device
+    real: Tensor  # (N, *sample_shape) fixed real evaluation samples
+    dataset: Dataset
+
+
+class Collector:
+    """Returns named scalars. ``on_step`` values may be 0-dim tensors: the trainer syncs them all at once."""
+
+    needs_input_grad = False  # ask the trainer for dD/dx on logging steps
+
+    def __init__(self, dataset: Dataset, objective: Objective, device: torch.device) -> None:
+        self.dataset = dataset
+        self.objective = objective
+        self.device = device
+
+    def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
+        return {}
+
+    def evaluate(self, ctx: EvalContext) -> dict[str, float]:
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """What the run's config should say about this collector (feature space, sample counts, ...)."""
+        return {}
+
+
+def default_collectors(dataset: Dataset) -> tuple[str, ...]:
+    names = ["losses", "d_outputs", "grad_norms", "fid"]
+    if dataset.modes is not None:
+        names.append("mode_coverage")
+    return tuple(names)
+
+
+def make_collectors(names: tuple[str, ...] | None, dataset: Dataset, objective: Objective,
+                    device: torch.device) -> list[Collector]:
+    names = default_collectors(dataset) if names is None else names
+    return [COLLECTORS.get(n, "collectors")(dataset, objective, device) for n in names]

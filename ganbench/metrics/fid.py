@@ -1,0 +1,59 @@
+"""Fréchet distance (Heusel et al. 2017) through torchmetrics, with the feature extractor of the dataset's
+domain. FIDs from different feature spaces do not compare: the run's config names the space."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
+
+
+class Coordinates(nn.Module):
+    """Raw coordinates as features, for low-dimensional data: (N, *shape) -> (N, prod(shape)) in float64."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features  # torchmetrics reads this instead of running a dummy forward
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(1).double()  # float64, so torchmetrics keeps the result in double precision
+
+
+def feature_extractor(dataset) -> tuple[nn.Module, str]:
+    """The dataset's own FID features when it has them, otherwise its raw coordinates."""
+    own = getattr(dataset, "fid_features", None)
+    if own is not None:
+        return own()
+    dim = 1
+    for s in dataset.sample_shape:
+        dim *= s
+    return Coordinates(dim), "coordinates"
+
+
+@COLLECTORS.register("fid")
+class FID(Collector):
+    """``fid`` between the fixed evaluation samples and the fixed real samples. Real statistics are
+    accumulated once per run (same dataset and seed -> same real batch) and kept across evaluations."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        features, self.feature_space = feature_extractor(self.dataset)
+        self.metric = FrechetInceptionDistance(feature=features, reset_real_features=False).to(self.device)
+        self._real_seen = False
+
+    def evaluate(self, ctx: EvalContext) -> dict[str, float]:
+        if not self._real_seen:
+            self.metric.update(ctx.real, real=True)
+            self._real_seen = True
+        self.metric.reset()  # drops the previous evaluation's fake statistics, keeps the real ones
+        if not torch.isfinite(ctx.fake).all():
+            return {"fid": float("nan")}
+        self.metric.update(ctx.fake, real=False)
+        return {"fid": float(self.metric.compute())}
+
+    def describe(self) -> dict[str, Any]:
+        return {"fid": {"feature_space": self.feature_space, "implementation": "torchmetrics"}}

@@ -1,0 +1,67 @@
+"""Per-step collectors: losses, discriminator outputs, gradient norms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.metrics.base import COLLECTORS, Collector, StepRecord
+
+
+@COLLECTORS.register("losses")
+class Losses(Collector):
+    def on_step(self, record: StepRecord) -> dict[str, Tensor]:
+        return {"loss_d": record.loss_d, "loss_g": record.loss_g}
+
+
+@COLLECTORS.register("d_outputs")
+class DOutputs(Collector):
+    """Mean D output on real and fake (probabilities for BCE-type objectives, raw scores otherwise), D's
+    accuracy at the objective's decision threshold, and for probabilities the gap D(x) - D(G(z))."""
+
+    def on_step(self, record: StepRecord) -> dict[str, Tensor]:
+        real = self.objective.score(record.d_real_out)
+        fake = self.objective.score(record.d_fake_out)
+        t = self.objective.threshold
+        accuracy = ((real > t).float().mean() + (fake < t).float().mean()) / 2
+        out = {"d_real": real.mean(), "d_fake": fake.mean(), "d_accuracy": accuracy}
+        if self.objective.probabilities:
+            out["d_gap"] = out["d_real"] - out["d_fake"]
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {"d_outputs": "probability" if self.objective.probabilities else "raw score",
+                "d_accuracy_threshold": self.objective.threshold}
+
+
+def _grad_norms(module: nn.Module) -> tuple[list[str], list[Tensor]]:
+    named = [(n, p.grad) for n, p in module.named_parameters() if p.grad is not None]
+    if not named:
+        return [], []
+    names, grads = zip(*named)
+    return list(names), list(torch._foreach_norm(list(grads)))  # one fused kernel for every tensor
+
+
+@COLLECTORS.register("grad_norms")
+class GradNorms(Collector):
+    """Total L2 gradient norms of D (last D step) and G, per-layer norms of D, ||dD/dx|| on real and fake
+    (the sharpness behind D-overpowering). G's norm relative to its early median is derived from this
+    stream by the d_overpowering detector, so the collector keeps no state."""
+
+    needs_input_grad = True
+
+    def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
+        out: dict[str, Tensor | float] = {}
+        for prefix, module in (("grad_norm_d", record.d), ("grad_norm_g", record.g)):
+            names, norms = _grad_norms(module)
+            if norms:
+                out[prefix] = torch.linalg.vector_norm(torch.stack(norms))
+            if prefix == "grad_norm_d":
+                out.update({f"grad_norm_d/{n}": x for n, x in zip(names, norms)})
+        if record.d_input_grad_real is not None:
+            out["grad_norm_d_input_real"] = record.d_input_grad_real.norm(dim=1).mean()
+            out["grad_norm_d_input_fake"] = record.d_input_grad_fake.norm(dim=1).mean()
+            out["grad_norm_d_input"] = (out["grad_norm_d_input_real"] + out["grad_norm_d_input_fake"]) / 2
+        return out

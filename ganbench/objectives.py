@@ -1,0 +1,147 @@
+"""GAN objectives, all with the same shape so they are swappable (as in compare_gan).
+
+Each objective maps discriminator outputs to losses: ``d_loss(real_out, fake_out)`` and ``g_loss(fake_out)``,
+where outputs are the raw (B, 1) discriminator outputs (logits for the BCE-type objectives). ``score()`` turns
+an output into what the metrics report as ``d_real``/``d_fake``: a probability where the objective has one,
+the raw score otherwise; ``threshold`` splits real from fake in that space (for ``d_accuracy``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganbench.errors import GanbenchError
+from ganbench.registry import Registry
+
+OBJECTIVES: Registry[type[Objective]] = Registry("objective")
+
+
+@dataclass(frozen=True)
+class Objective(ABC):
+    probabilities = False  # whether score() is a probability (BCE-type objectives)
+    smoothable = False  # whether real/fake targets (label smoothing) apply
+
+    @abstractmethod
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor: ...
+
+    @abstractmethod
+    def g_loss(self, fake_out: Tensor) -> Tensor: ...
+
+    def score(self, out: Tensor) -> Tensor:
+        return out
+
+    @property
+    def threshold(self) -> float:
+        return 0.0
+
+
+def _bce(logits: Tensor, target: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+@dataclass(frozen=True)
+class _BCEObjective(Objective):
+    """Shared discriminator loss of Goodfellow et al. (2014): -E[log D(x)] - E[log(1 - D(G(z)))].
+
+    ``real_target`` < 1 is one-sided label smoothing (Salimans et al. 2016 use 0.9); ``fake_target`` > 0 smooths
+    the fake side too.
+    """
+
+    real_target: float = 1.0
+    fake_target: float = 0.0
+    probabilities = True
+    smoothable = True
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return _bce(real_out, self.real_target) + _bce(fake_out, self.fake_target)
+
+    def score(self, out: Tensor) -> Tensor:
+        return torch.sigmoid(out)
+
+    @property
+    def threshold(self) -> float:
+        return 0.5
+
+
+@OBJECTIVES.register("minimax")
+@dataclass(frozen=True)
+class Minimax(_BCEObjective):
+    """The saturating generator loss: G minimizes E[log(1 - D(G(z)))] = -E[softplus(logit)]."""
+
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        return -F.softplus(fake_out).mean()
+
+
+@OBJECTIVES.register("nonsaturating")
+@dataclass(frozen=True)
+class NonSaturating(_BCEObjective):
+    """The non-saturating generator loss: G minimizes -E[log D(G(z))] = E[softplus(-logit)]."""
+
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        return F.softplus(-fake_out).mean()
+
+
+@OBJECTIVES.register("least_squares")
+@dataclass(frozen=True)
+class LeastSquares(Objective):
+    """LSGAN, Mao et al. (2017) eq. (2): a is the fake label, b the real label, c what G wants D to say.
+
+    D: 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2];  G: 1/2 E[(D(G(z)) - c)^2].
+    """
+
+    a: float = 0.0
+    b: float = 1.0
+    c: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.a == self.b:
+            raise GanbenchError(f"least_squares needs a != b (got a = b = {self.a})")
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return 0.5 * ((real_out - self.b) ** 2).mean() + 0.5 * ((fake_out - self.a) ** 2).mean()
+
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        return 0.5 * ((fake_out - self.c) ** 2).mean()
+
+    @property
+    def threshold(self) -> float:
+        return (self.a + self.b) / 2
+
+
+@OBJECTIVES.register("wasserstein")
+@dataclass(frozen=True)
+class Wasserstein(Objective):
+    """WGAN, Arjovsky et al. (2017): the critic maximizes E[D(x)] - E[D(G(z))]; G maximizes E[D(G(z))]."""
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return fake_out.mean() - real_out.mean()
+
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        return -fake_out.mean()
+
+
+@OBJECTIVES.register("hinge")
+@dataclass(frozen=True)
+class Hinge(Objective):
+    """Hinge loss (Lim & Ye 2017; Miyato et al. 2018): D: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G: -E[D(G(z))]."""
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
+
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        return -fake_out.mean()
+
+
+def param_names(objective: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(OBJECTIVES.get(objective))]
+
+
+def make_objective(name: str, params: dict[str, float]) -> Objective:
+    cls = OBJECTIVES.get(name)
+    return cls(**params)

@@ -1,0 +1,80 @@
+"""Discriminator regularizers: a penalty added to the D loss, and/or a hook after each D update.
+
+All share one shape: ``penalty(D, real, fake, generator) -> scalar tensor`` (already multiplied by the
+variant's ``regularizer_weight``) and ``after_d_step(D)``. ``generator`` is the run's data RNG stream, used
+where a penalty samples (WGAN-GP's interpolation points), so penalties stay deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.registry import Registry
+
+REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer")
+
+
+@dataclass(frozen=True)
+class Regularizer:
+    weight: float  # lambda for penalties; the clip bound c for weight_clip
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor | None:
+        return None
+
+    def after_d_step(self, d: nn.Module) -> None:
+        return None
+
+
+def _input_grad(d: nn.Module, x: Tensor) -> Tensor:
+    """dD/dx for each sample, (B, ...) -> (B, features), kept in the graph so the penalty can be backpropagated."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    return grad.flatten(1)
+
+
+@REGULARIZERS.register("gradient_penalty")
+@dataclass(frozen=True)
+class GradientPenalty(Regularizer):
+    """WGAN-GP, Gulrajani et al. (2017) eq. (3): lambda * E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates."""
+
+    weight: float = 10.0
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
+        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+        alpha = torch.rand(shape, generator=generator, device=real.device)
+        x_hat = alpha * real + (1 - alpha) * fake
+        return self.weight * ((_input_grad(d, x_hat).norm(dim=1) - 1) ** 2).mean()
+
+
+@REGULARIZERS.register("r1")
+@dataclass(frozen=True)
+class R1(Regularizer):
+    """R1, Mescheder et al. (2018) eq. (9): gamma/2 * E[||grad D(x)||^2] on real data."""
+
+    weight: float = 10.0
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
+        return self.weight / 2 * _input_grad(d, real).pow(2).sum(dim=1).mean()
+
+
+@REGULARIZERS.register("weight_clip")
+@dataclass(frozen=True)
+class WeightClip(Regularizer):
+    """WGAN, Arjovsky et al. (2017): clamp every critic weight to [-c, c] after each update."""
+
+    weight: float = 0.01
+
+    @torch.no_grad()
+    def after_d_step(self, d: nn.Module) -> None:
+        for p in d.parameters():
+            p.clamp_(-self.weight, self.weight)
+
+
+def make_regularizer(name: str | None, weight: float | None) -> Regularizer:
+    if name is None:
+        return Regularizer(weight=0.0)
+    cls = REGULARIZERS.get(name)
+    return cls() if weight is None else cls(weight=weight)

@@ -1,0 +1,162 @@
+"""RunStore: the only code that touches ``results/``.
+
+Layout (DESIGN.md): ``<out>/<suite>/{suite.yaml, manifest.json, runs/<run-id>/{config.json, status.json,
+metrics.csv, events.jsonl, samples/step_<N>.png, checkpoint.pt}}``. Whole files are written to a temporary
+name and renamed into place, so a reader never sees half a file; ``metrics.csv`` is appended and flushed at
+every evaluation, so a killed run loses at most the rows since its last flush.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ganbench.diagnostics.base import Event
+from ganbench.errors import GanbenchError
+
+STATUSES = ("pending", "running", "completed", "diverged", "failed", "interrupted")
+FINISHED = ("completed", "diverged")
+METRICS_HEADER = "step,name,value\n"
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GanbenchError(f"missing results file: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GanbenchError(f"corrupt results file {path}: {exc}") from None
+
+
+class MetricsWriter:
+    """Appends tidy ``step,name,value`` rows; floats in shortest round-trip form so rereads are bit-exact."""
+
+    def __init__(self, path: Path, keep_until: int | None) -> None:
+        self.path = path
+        if keep_until is None or not path.exists():
+            atomic_write(path, METRICS_HEADER)
+        else:  # resuming: drop the rows logged after the checkpoint, they will be logged again
+            rows = read_metrics(path)
+            kept = rows[rows.step <= keep_until]
+            atomic_write(path, METRICS_HEADER + "".join(_row(*r) for r in kept.itertuples(index=False)))
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open while the run trains
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        self._file.write("".join(_row(step, k, v) for k, v in values.items()))
+
+    def flush(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
+
+
+def _row(step: int, name: str, value: float) -> str:
+    return f"{int(step)},{name},{float(value)!r}\n"
+
+
+def read_metrics(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype={"step": "int64", "name": str, "value": "float64"})
+    except FileNotFoundError:
+        raise GanbenchError(f"missing results file: {path}") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise GanbenchError(f"corrupt results file {path}: {exc}") from None
+    if list(frame.columns) != ["step", "name", "value"]:
+        raise GanbenchError(f"corrupt results file {path}: expected columns step,name,value")
+    return frame
+
+
+class RunStore:
+    """One suite's results directory."""
+
+    def __init__(self, out: str | Path, suite_name: str) -> None:
+        self.root = Path(out) / suite_name
+        self.runs = self.root / "runs"
+
+    @classmethod
+    def at(cls, root: str | Path) -> RunStore:
+        """The store of an existing suite directory."""
+        root = Path(root)
+        return cls(root.parent, root.name)
+
+    def prepare(self, suite_source: str) -> None:
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.root / "suite.yaml", suite_source)
+        except OSError as exc:
+            raise GanbenchError(f"cannot write results to {self.root}: {exc.strerror or exc}") from None
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs / run_id
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        path = self.run_dir(run_id) / "status.json"
+        return read_json(path) if path.exists() else {"status": "pending"}
+
+    def set_status(self, run_id: str, status: str, **extra: Any) -> None:
+        assert status in STATUSES, status
+        write_json(self.run_dir(run_id) / "status.json", {"status": status, **extra})
+
+    def write_config(self, run_id: str, config: dict[str, Any]) -> None:
+        write_json(self.run_dir(run_id) / "config.json", config)
+
+    def metrics_writer(self, run_id: str, resume_step: int | None = None) -> MetricsWriter:
+        return MetricsWriter(self.run_dir(run_id) / "metrics.csv", resume_step)
+
+    def write_events(self, run_id: str, events: list[Event]) -> None:
+        atomic_write(self.run_dir(run_id) / "events.jsonl",
+                     "".join(json.dumps(e.to_json(), sort_keys=True) + "\n" for e in events))
+
+    def write_sample_image(self, run_id: str, step: int, png: bytes) -> None:
+        atomic_write(self.run_dir(run_id) / "samples" / f"step_{step}.png", png)
+
+    def save_checkpoint(self, run_id: str, state: dict[str, Any]) -> None:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write(self.run_dir(run_id) / "checkpoint.pt", buffer.getvalue())
+
+    def load_checkpoint(self, run_id: str) -> dict[str, Any] | None:
+        path = self.run_dir(run_id) / "checkpoint.pt"
+        if not path.exists():
+            return None
+        return torch.load(path, map_location="cpu", weights_only=True)  # tensors only: never unpickles code
+
+    def clear_run(self, run_id: str) -> None:
+        """Forget a run's outputs (``--fresh``, or a restart with no checkpoint)."""
+        directory = self.run_dir(run_id)
+        for path in sorted(directory.rglob("*"), reverse=True) if directory.exists() else []:
+            path.rmdir() if path.is_dir() else path.unlink()
+
+    def write_manifest(self, entries: list[dict[str, Any]]) -> None:
+        write_json(self.root / "manifest.json", {"runs": entries})

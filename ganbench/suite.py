@@ -1,0 +1,259 @@
+"""The suite file: YAML -> validated ``Suite`` -> one frozen, fully resolved ``RunSpec`` per variant x dataset x seed.
+
+Every error names the YAML path of the bad value (``variants[1].d_lr``) and, for names, the close matches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganbench import validate as v
+from ganbench.data import DATASETS
+from ganbench.errors import GanbenchError
+from ganbench.models import ARCHITECTURES
+from ganbench.variants import VARIANTS, Recipe, compose
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SUITE_KEYS = ("name", "datasets", "architecture", "variants", "seeds", "train", "device", "deterministic",
+              "collectors", "detectors", "check")
+DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 2000  # generator updates
+    batch_size: int = 256
+    eval_every: int = 250  # generator steps between evaluations (the last step is always evaluated)
+    log_every: int = 10  # per-step metrics are kept every log_every steps
+    checkpoint_every: int = 500
+    z_dim: int = 64
+    eval_samples: int = 2500  # fixed-latent samples per evaluation (2500 as in VEEGAN/PacGAN on 2D data)
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered name with its parameters: a dataset or an architecture."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, fully resolved: everything downstream reads it, nothing mutates it."""
+
+    suite: str
+    variant: str
+    recipe: Recipe
+    dataset: Component
+    architecture: Component
+    seed: int
+    train: TrainConfig
+    device: str = "auto"
+    deterministic: bool = True
+    collectors: tuple[str, ...] | None = None  # None: the dataset's defaults
+    detectors: dict[str, dict[str, float]] = field(default_factory=dict)  # threshold overrides per detector
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["collectors"] = list(self.collectors) if self.collectors is not None else None
+        return d
+
+    @property
+    def run_id(self) -> str:
+        """Readable and stable: the same resolved config always gets the same id, so reruns skip it."""
+        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{self.variant}_{self.dataset.name}_s{self.seed}_{digest}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    datasets: tuple[Component, ...]
+    architecture: Component | None
+    variants: tuple[tuple[str, Recipe], ...]
+    seeds: tuple[int, ...]
+    train: TrainConfig
+    device: str = "auto"
+    deterministic: bool = True
+    collectors: tuple[str, ...] | None = None
+    detectors: dict[str, dict[str, float]] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the YAML text as given
+
+    def expand(self, device: str | None = None) -> list[RunSpec]:
+        """One RunSpec per variant x dataset x seed; ``device`` overrides the suite's."""
+        specs = []
+        for dataset in self.datasets:
+            arch = self.architecture or Component(**_default_architecture(dataset.name))
+            for variant, recipe in self.variants:
+                for seed in self.seeds:
+                    specs.append(RunSpec(self.name, variant, recipe, dataset, arch, seed, self.train,
+                                         device or self.device, self.deterministic, self.collectors,
+                                         self.detectors))
+        return specs
+
+
+def _default_architecture(dataset: str) -> dict[str, Any]:
+    arch = dict(DATASETS.get(dataset).default_architecture)
+    return {"name": arch.pop("name"), "params": arch}
+
+
+def safe_name(value: Any, where: str) -> str:
+    """Names become directory names: letters, digits, '.', '_' and '-' only, so none escapes results/."""
+    name = v.string(value, where)
+    if not SAFE_NAME.match(name) or name in (".", ".."):
+        raise GanbenchError(f"{where} {name!r} is not a safe name: use letters, digits, '.', '_', '-' "
+                            "(at most 64, starting with a letter or digit)")
+    return name
+
+
+def _component(value: Any, where: str, registry) -> Component:
+    """``name`` or ``{name: ..., **params}``."""
+    if isinstance(value, str):
+        registry.get(value, where)
+        return Component(value)
+    params = dict(v.mapping(value, where))
+    if "name" not in params:
+        raise GanbenchError(f"{where} needs a 'name'")
+    name = v.string(params.pop("name"), f"{where}.name")
+    registry.get(name, f"{where}.name")
+    return Component(name, params)
+
+
+def _variants(value: Any) -> tuple[tuple[str, Recipe], ...]:
+    if not isinstance(value, list) or not value:
+        raise GanbenchError("variants must be a non-empty list of variant names or {name, base, ...} mappings")
+    out: dict[str, Recipe] = {}
+    for i, item in enumerate(value):
+        where = f"variants[{i}]"
+        if isinstance(item, str):
+            name, recipe = item, VARIANTS.get(item, where)
+        else:
+            item = dict(v.mapping(item, where))
+            name = safe_name(item.pop("name", None), f"{where}.name")
+            base_name = item.pop("base", None)
+            if base_name is None and name not in VARIANTS:
+                raise GanbenchError(f"{where} defines new variant {name!r}: give it a 'base' variant to build on")
+            base = VARIANTS.get(v.string(base_name, f"{where}.base") if base_name else name,
+                                f"{where}.base" if base_name else where)
+            recipe = compose(base, item, where)
+        if name in out:
+            raise GanbenchError(f"{where}: variant {name!r} appears twice")
+        out[name] = recipe
+    return tuple(out.items())
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list):
+        if not value:
+            raise GanbenchError("seeds must be a positive count or a non-empty list of integers")
+        seeds = tuple(v.integer(s, f"seeds[{i}]", minimum=0) for i, s in enumerate(value))
+        if len(set(seeds)) != len(seeds):
+            raise GanbenchError("seeds: the list repeats a seed")
+        return seeds
+    return tuple(range(v.integer(value, "seeds", minimum=1)))
+
+
+def _train(value: Any) -> TrainConfig:
+    value = v.mapping(value, "train")
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    v.check_keys(value, names, "train")
+    return TrainConfig(**{k: v.integer(x, f"train.{k}", minimum=1) for k, x in value.items()})
+
+
+def parse_detectors(value: Any) -> dict[str, dict[str, float]]:
+    from ganbench.diagnostics import DETECTORS, detector_params
+
+    out = {}
+    for name, params in v.mapping(value, "detectors").items():
+        DETECTORS.get(name, "detectors")
+        params = v.mapping(params, f"detectors.{name}")
+        v.check_keys(params, detector_params(name), f"detectors.{name}")
+        out[name] = {k: v.number(x, f"detectors.{name}.{k}") for k, x in params.items()}
+    return out
+
+
+def _collectors(value: Any) -> tuple[str, ...]:
+    from ganbench.metrics import COLLECTORS
+
+    if not isinstance(value, list):
+        raise GanbenchError("collectors must be a list of collector names")
+    for i, name in enumerate(value):
+        COLLECTORS.get(v.string(name, f"collectors[{i}]"), f"collectors[{i}]")
+    return tuple(value)
+
+
+def parse_suite(doc: Any, source: str = "") -> Suite:
+    """Validate a loaded YAML document into a Suite."""
+    if doc is None:
+        raise GanbenchError("the suite file is empty")
+    doc = v.mapping(doc, "the suite file")
+    v.check_keys(doc, SUITE_KEYS, "")
+    for key in ("name", "datasets", "variants"):
+        if key not in doc:
+            raise GanbenchError(f"missing required key {key!r}")
+    datasets = doc["datasets"]
+    if not isinstance(datasets, list) or not datasets:
+        raise GanbenchError("datasets must be a non-empty list of dataset names or {name: ...} mappings")
+    arch = doc.get("architecture")
+    device = v.string(doc.get("device", "auto"), "device")
+    if not DEVICE.match(device):
+        raise GanbenchError(f"device must be auto, cpu, cuda, cuda:N or mps; got {device!r}")
+    from ganbench.check import parse_rules
+
+    check = v.mapping(doc.get("check", {}), "check")
+    parse_rules(check)  # fail early on malformed rules
+    suite = Suite(
+        name=safe_name(doc["name"], "name"),
+        datasets=tuple(_component(d, f"datasets[{i}]", DATASETS) for i, d in enumerate(datasets)),
+        architecture=None if arch is None else _component(arch, "architecture", ARCHITECTURES),
+        variants=_variants(doc["variants"]),
+        seeds=_seeds(doc.get("seeds", 1)),
+        train=_train(doc.get("train", {})),
+        device=device,
+        deterministic=v.boolean(doc.get("deterministic", True), "deterministic"),
+        collectors=None if doc.get("collectors") is None else _collectors(doc["collectors"]),
+        detectors=parse_detectors(doc.get("detectors", {})),
+        check=check,
+        source=source,
+    )
+    _check_components(suite)
+    return suite
+
+
+def _check_components(suite: Suite) -> None:
+    """Build each dataset and architecture once, so bad parameters are input errors, not failed runs."""
+    from ganbench.data import make_dataset
+    from ganbench.models import build_models
+
+    for i, component in enumerate(suite.datasets):
+        dataset = make_dataset(component.name, component.params, f"datasets[{i}]")
+        arch = suite.architecture or Component(**_default_architecture(component.name))
+        build_models(arch.name, arch.params, dataset.sample_shape, suite.train.z_dim, "none")
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file (``yaml.safe_load`` only: a suite never runs code)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GanbenchError(f"suite file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GanbenchError(f"cannot read suite file {path}: {exc}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise GanbenchError(f"{path}: invalid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+    return parse_suite(doc, text)

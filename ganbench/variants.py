@@ -1,0 +1,148 @@
+"""Variants: named, frozen GAN recipes composed from independent axes (objective x regularizer x
+normalization x label smoothing x schedule), as compare_gan composes loss x penalty x normalization.
+
+Built-in names are just registered compositions; a suite composes new ones with ``{name, base, ...overrides}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganbench import validate as v
+from ganbench.errors import GanbenchError
+from ganbench.objectives import OBJECTIVES, Objective, make_objective, param_names
+from ganbench.registry import Registry
+from ganbench.regularizers import REGULARIZERS
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SPECTRAL_NORM = ("none", "d", "both")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that makes one GAN variant. Defaults are the non-saturating DCGAN recipe."""
+
+    objective: str = "nonsaturating"
+    objective_params: dict[str, float] = field(default_factory=dict)
+    regularizer: str | None = None  # gradient_penalty | r1 | weight_clip
+    regularizer_weight: float | None = None  # lambda for penalties, clip bound for weight_clip; None = its default
+    spectral_norm: str = "none"  # none | d | both
+    label_smoothing: tuple[float, float] | None = None  # (real target, fake target) for BCE-type objectives
+    n_critic: int = 1  # D steps per G step
+    d_lr: float = 2e-4
+    g_lr: float = 2e-4
+    optimizer: str = "adam"
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam only
+    description: str = ""
+
+    def build_objective(self) -> Objective:
+        params = dict(self.objective_params)
+        if self.label_smoothing is not None:
+            params["real_target"], params["fake_target"] = self.label_smoothing
+        return make_objective(self.objective, params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+VARIANTS: Registry[Recipe] = Registry("variant")
+ADAM_DCGAN = {"optimizer": "adam", "d_lr": 2e-4, "g_lr": 2e-4, "betas": (0.5, 0.999)}
+
+VARIANTS.add("vanilla", Recipe(objective="minimax", **ADAM_DCGAN,
+                               description="saturating minimax loss of Goodfellow et al. (2014)"))
+VARIANTS.add("nonsaturating", Recipe(objective="nonsaturating", **ADAM_DCGAN,
+                                     description="non-saturating generator loss, -log D(G(z))"))
+VARIANTS.add("lsgan", Recipe(objective="least_squares", objective_params={"a": 0.0, "b": 1.0, "c": 1.0},
+                             **ADAM_DCGAN, description="least squares, Mao et al. (2017), a=0 b=1 c=1"))
+VARIANTS.add("wgan", Recipe(objective="wasserstein", regularizer="weight_clip", regularizer_weight=0.01,
+                            n_critic=5, optimizer="rmsprop", d_lr=5e-5, g_lr=5e-5,
+                            description="Wasserstein critic with weight clipping 0.01, Arjovsky et al. (2017)"))
+VARIANTS.add("wgan-gp", Recipe(objective="wasserstein", regularizer="gradient_penalty", regularizer_weight=10.0,
+                               n_critic=5, optimizer="adam", d_lr=1e-4, g_lr=1e-4, betas=(0.0, 0.9),
+                               description="Wasserstein critic with gradient penalty 10, Gulrajani et al. (2017)"))
+VARIANTS.add("sngan", Recipe(objective="nonsaturating", spectral_norm="d", **ADAM_DCGAN,
+                             description="spectral normalization on D, Miyato et al. (2018)"))
+VARIANTS.add("hinge", Recipe(objective="hinge", **ADAM_DCGAN, description="hinge loss (Lim & Ye 2017)"))
+VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothing=(0.9, 0.0), **ADAM_DCGAN,
+                                       description="non-saturating with one-sided label smoothing, real target 0.9"))
+
+AXES = ("objective", "objective_params", "regularizer", "regularizer_weight", "spectral_norm", "label_smoothing",
+        "n_critic", "d_lr", "g_lr", "optimizer", "betas")
+
+
+def _label_smoothing(value: Any, where: str) -> tuple[float, float] | None:
+    """false | true (real target 0.9) | a real target | {real: 0.9, fake: 0.1}."""
+    if value is False or value is None:
+        return None
+    if value is True:
+        return (0.9, 0.0)
+    if isinstance(value, dict):
+        v.check_keys(value, ("real", "fake"), where)
+        real = v.number(value.get("real", 1.0), f"{where}.real", minimum=0.0, maximum=1.0)
+        fake = v.number(value.get("fake", 0.0), f"{where}.fake", minimum=0.0, maximum=1.0)
+        return (real, fake)
+    return (v.number(value, where, minimum=0.0, maximum=1.0), 0.0)
+
+
+def _spectral_norm(value: Any, where: str) -> str:
+    if value is True:
+        return "d"
+    if value is False or value is None:
+        return "none"
+    return v.choice(value, where, SPECTRAL_NORM)
+
+
+def _betas(value: Any, where: str) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise GanbenchError(f"{where} must be a list of two numbers in [0, 1), got {value!r}")
+    return tuple(v.number(b, f"{where}[{i}]", minimum=0.0, maximum=0.9999999) for i, b in enumerate(value))
+
+
+def _registered(registry: Registry, value: Any, where: str) -> str:
+    name = v.string(value, where)
+    registry.get(name, where)
+    return name
+
+
+def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
+    """``base`` with validated overrides; ``where`` is the YAML path used in error messages."""
+    v.check_keys(overrides, AXES, where)
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        at = f"{where}.{key}"
+        if key == "objective":
+            changes[key] = _registered(OBJECTIVES, value, at)
+        elif key == "objective_params":
+            changes[key] = {k: v.number(p, f"{at}.{k}") for k, p in v.mapping(value, at).items()}
+        elif key == "regularizer":
+            changes[key] = None if value in (None, "none") else _registered(REGULARIZERS, value, at)
+        elif key == "regularizer_weight":
+            changes[key] = v.number(value, at, positive=True)
+        elif key == "spectral_norm":
+            changes[key] = _spectral_norm(value, at)
+        elif key == "label_smoothing":
+            changes[key] = _label_smoothing(value, at)
+        elif key == "n_critic":
+            changes[key] = v.integer(value, at, minimum=1)
+        elif key in ("d_lr", "g_lr"):
+            changes[key] = v.number(value, at, positive=True)
+        elif key == "optimizer":
+            changes[key] = v.choice(value, at, OPTIMIZERS)
+        elif key == "betas":
+            changes[key] = _betas(value, at)
+    if "objective" in changes and "objective_params" not in changes:
+        changes["objective_params"] = {}  # a new objective does not inherit the old one's parameters
+    recipe = dataclasses.replace(base, **changes)
+    _check_consistent(recipe, where)
+    return recipe
+
+
+def _check_consistent(recipe: Recipe, where: str) -> None:
+    allowed = [p for p in param_names(recipe.objective) if p not in ("real_target", "fake_target")]
+    v.check_keys(recipe.objective_params, allowed, f"{where}.objective_params")
+    if recipe.label_smoothing is not None and not OBJECTIVES.get(recipe.objective).smoothable:
+        raise GanbenchError(f"{where}.label_smoothing applies to minimax and nonsaturating objectives, "
+                            f"not {recipe.objective!r}")
+    recipe.build_objective()  # parameter checks of the objective itself (e.g. LSGAN a != b)

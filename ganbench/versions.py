@@ -1,0 +1,28 @@
+"""The exact software and hardware a run ran on, recorded in its config."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+import torch
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def versions(device: torch.device | None = None) -> dict[str, str | None]:
+    info = {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine()}
+    for package in ("ganbench", "torch", "torchvision", "torchmetrics", "numpy", "scipy", "pandas"):
+        info[package] = _version(package)
+    if device is not None and device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+        info["cudnn"] = str(torch.backends.cudnn.version())
+    else:
+        info["cpu"] = platform.processor() or platform.machine()
+    return info

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from ganbench.cli import cli
+
+# A suite small enough to train in a second or two per run on a CPU.
+TINY_TRAIN = {"steps": 40, "batch_size": 32, "eval_every": 20, "log_every": 5, "checkpoint_every": 20,
+              "z_dim": 4, "eval_samples": 200}
+TINY_ARCH = {"name": "mlp", "width": 16, "depth": 2}
+
+
+def tiny_suite(**overrides) -> dict:
+    doc = {"name": "tiny", "datasets": ["ring"], "architecture": dict(TINY_ARCH), "variants": ["nonsaturating"],
+           "seeds": 1, "train": dict(TINY_TRAIN), "device": "cpu"}
+    doc.update(overrides)
+    return doc
+
+
+@pytest.fixture
+def write_suite(tmp_path: Path):
+    def write(doc: dict | str, name: str = "suite.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def invoke():
+    def run(*args: str):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return run

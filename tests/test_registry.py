@@ -1,0 +1,38 @@
+import pytest
+
+from ganbench.errors import GanbenchError
+from ganbench.registry import Registry
+from ganbench.variants import VARIANTS
+
+
+def test_duplicate_names_are_errors():
+    reg = Registry("thing")
+    reg.add("a", 1)
+    with pytest.raises(ValueError, match="duplicate thing name 'a'"):
+        reg.add("a", 2)
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(GanbenchError, match=r"unknown variant 'lsgn' at variants\[0\]; did you mean 'lsgan'\?"):
+        VARIANTS.get("lsgn", "variants[0]")
+
+
+def test_unknown_name_without_close_match_lists_choices():
+    with pytest.raises(GanbenchError, match="choose from: .*wgan-gp"):
+        VARIANTS.get("zzzzzz")
+
+
+def test_pattern_listing():
+    assert VARIANTS.list("wgan*") == ["wgan", "wgan-gp"]
+    assert {"vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "hinge", "label-smoothing"} <= set(
+        VARIANTS.list())
+
+
+def test_register_decorator():
+    reg = Registry("thing")
+
+    @reg.register("f")
+    def f():
+        return 1
+
+    assert reg.get("f") is f and "f" in reg and list(reg) == ["f"]

@@ -1,0 +1,61 @@
+import math
+
+import pytest
+
+from ganbench.errors import GanbenchError
+from ganbench.store import RunStore, atomic_write, read_json, read_metrics
+
+
+def test_atomic_write_leaves_no_partial_file_on_error(tmp_path, monkeypatch):
+    target = tmp_path / "a.json"
+    atomic_write(target, "old")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write(target, "new")
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_metrics_round_trip_is_bit_exact_with_nonfinite_values(tmp_path):
+    store = RunStore(tmp_path, "s")
+    values = {"a": 0.1 + 0.2, "b": 1e-310, "c": math.pi, "d": float("nan"), "e": float("inf")}
+    writer = store.metrics_writer("r")
+    writer.write(7, values)
+    writer.close()
+    frame = read_metrics(store.run_dir("r") / "metrics.csv")
+    got = dict(zip(frame.name, frame.value))
+    assert got["a"] == 0.1 + 0.2 and got["b"] == 1e-310 and got["c"] == math.pi
+    assert math.isnan(got["d"]) and got["e"] == math.inf and set(frame.step) == {7}
+
+
+def test_resumed_writer_drops_rows_after_the_checkpoint(tmp_path):
+    store = RunStore(tmp_path, "s")
+    writer = store.metrics_writer("r")
+    for step in (10, 20, 30):
+        writer.write(step, {"x": float(step)})
+    writer.close()
+    writer = store.metrics_writer("r", resume_step=20)
+    writer.write(30, {"x": 31.0})
+    writer.close()
+    frame = read_metrics(store.run_dir("r") / "metrics.csv")
+    assert list(frame.value) == [10.0, 20.0, 31.0]
+
+
+def test_corrupt_files_name_the_file(tmp_path):
+    (tmp_path / "m.json").write_text("{trunc")
+    with pytest.raises(GanbenchError, match="corrupt results file .*m.json"):
+        read_json(tmp_path / "m.json")
+    (tmp_path / "metrics.csv").write_text("step,name\n1,a\n")
+    with pytest.raises(GanbenchError, match="corrupt results file .*metrics.csv"):
+        read_metrics(tmp_path / "metrics.csv")
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    import torch
+
+    store = RunStore(tmp_path, "s")
+    store.save_checkpoint("r", {"step": 3, "w": torch.ones(2)})
+    assert store.load_checkpoint("r")["step"] == 3
