@@ -55,6 +55,15 @@ def read_json(path: Path) -> Any:
         raise GanbenchError(f"corrupt results file {path}: {exc}") from None
 
 
+def write_files(directory: Path, files: dict[str, bytes | str]) -> None:
+    """Write a set of files (a report) under ``directory``, each atomically."""
+    try:
+        for name, data in files.items():
+            atomic_write(Path(directory) / name, data)
+    except OSError as exc:
+        raise GanbenchError(f"cannot write to {directory}: {exc.strerror or exc}") from None
+
+
 class MetricsWriter:
     """Appends tidy ``step,name,value`` rows; floats in shortest round-trip form so rereads are bit-exact."""
 

@@ -38,6 +38,12 @@ def test_d_winning_while_g_still_gets_gradient_is_not_overpowering():
     assert events == []
 
 
+def test_a_two_evaluation_dip_is_not_collapse():
+    steps = [250, 500, 750, 1000, 1250]
+    assert run_detectors(stream({"mode_coverage": [0.5, 0.75, 0.5, 0.5, 0.75],
+                                 "high_quality": [0.6] * 5}, steps)) == []
+
+
 def test_short_blip_is_not_overpowering():
     steps = healthy_steps()
     acc = [0.7] * 20 + [1.0] * 3 + [0.7] * 17
@@ -68,9 +74,9 @@ def test_still_spreading_is_not_collapse():
 
 
 def test_coverage_falling_from_its_peak_is_collapse():
-    steps = [250, 500, 750, 1000, 1250]
-    events = run_detectors(stream({"mode_coverage": [0.5, 1.0, 1.0, 0.25, 0.25],
-                                   "high_quality": [0.2, 0.3, 0.3, 0.3, 0.3]}, steps))
+    steps = [250, 500, 750, 1000, 1250, 1500]
+    events = run_detectors(stream({"mode_coverage": [0.5, 1.0, 1.0, 0.25, 0.25, 0.375],
+                                   "high_quality": [0.2, 0.3, 0.3, 0.3, 0.3, 0.3]}, steps))
     assert kinds(events) == [("mode_collapse", 1000)]
     assert events[0].evidence["reason"] == "coverage fell from its peak"
 
@@ -86,7 +92,7 @@ def test_divergence_at_first_nonfinite_or_exploding_loss():
 
 def test_oscillation_when_dominant_mode_keeps_hopping():
     steps = [100, 200, 300, 400, 500, 600]
-    events = run_detectors(stream({"dominant_mode": [0, 0, 3, 5, 1, 6],
+    events = run_detectors(stream({"dominant_mode": [0, 0, 3, 5, 1, 6], "high_quality": [0.8] * 6,
                                    "dominant_mode_share": [0.9] * 6}, steps))
     assert kinds(events) == [("oscillation", 200)]
     assert events[0].evidence["hops"] >= 3
@@ -94,12 +100,19 @@ def test_oscillation_when_dominant_mode_keeps_hopping():
 
 def test_stable_dominant_mode_is_not_oscillation():
     steps = [100, 200, 300, 400, 500, 600]
-    assert run_detectors(stream({"dominant_mode": [2] * 6, "dominant_mode_share": [0.9] * 6}, steps)) == []
+    assert run_detectors(stream({"dominant_mode": [2] * 6, "dominant_mode_share": [0.9] * 6,
+                                 "high_quality": [0.8] * 6}, steps)) == []
+
+
+def test_hopping_between_a_few_lucky_samples_is_not_oscillation():
+    steps = [100, 200, 300, 400, 500, 600]
+    assert run_detectors(stream({"dominant_mode": [0, 0, 3, 5, 1, 6], "high_quality": [0.01] * 6,
+                                 "dominant_mode_share": [1.0] * 6}, steps)) == []
 
 
 def test_thresholds_are_overridable():
-    steps = [250, 500, 750]
-    rows = {"mode_coverage": [0.6, 0.6, 0.6], "high_quality": [0.9, 0.9, 0.9]}
+    steps = [250, 500, 750, 1000]
+    rows = {"mode_coverage": [0.6] * 4, "high_quality": [0.9] * 4}
     assert run_detectors(stream(rows, steps)) == []
     events = run_detectors(stream(rows, steps), {"mode_collapse": {"coverage": 0.7}})
     assert kinds(events) == [("mode_collapse", 500)]

@@ -71,7 +71,7 @@ class ModeCollapse:
 
     coverage: float = 0.5
     quality: float = 0.5
-    patience: float = 2
+    patience: float = 3
     drop: float = 0.5
     peak: float = 0.5
 
@@ -117,10 +117,13 @@ class Divergence:
 @DETECTORS.register("oscillation")
 @dataclass(frozen=True)
 class Oscillation:
-    """Mode hopping: samples concentrated on one mode (``dominant_mode_share >= share``) whose dominant
-    mode changes at least ``changes`` times within ``window`` consecutive evaluations."""
+    """Mode hopping: sharp samples (``high_quality >= quality``) concentrated on one mode
+    (``dominant_mode_share >= share``) whose dominant mode changes at least ``changes`` times within ``window``
+    consecutive evaluations. The quality floor keeps a handful of lucky samples from an untrained generator
+    from counting as a mode."""
 
     share: float = 0.5
+    quality: float = 0.2
     changes: float = 3
     window: float = 5
 
@@ -129,7 +132,8 @@ class Oscillation:
         if mode.empty:
             return []
         share = _values(stream, "dominant_mode_share").reindex(mode.index)
-        concentrated = share >= self.share
+        hq = _values(stream, "high_quality").reindex(mode.index)
+        concentrated = (share >= self.share) & (hq >= self.quality)
         hop = concentrated & concentrated.shift(1, fill_value=False) & (mode != mode.shift(1))
         steps = list(mode.index)
         w = int(self.window)

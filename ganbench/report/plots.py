@@ -1,0 +1,179 @@
+"""The report's figures (seaborn on matplotlib, Agg). Each function returns PNG bytes, or None when the
+results have nothing to show for it. One palette maps each variant to the same colour in every figure."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from ganbench.results import Results  # noqa: E402
+
+EVENT_MARKERS = {"mode_collapse": "X", "d_overpowering": "v", "divergence": "*", "oscillation": "o"}
+
+
+def palette(variants: list[str]) -> dict[str, tuple]:
+    colours = sns.color_palette("tab10" if len(variants) <= 10 else "husl", len(variants))
+    return dict(zip(sorted(variants), colours))
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _grid(rows: int, cols: int, width: float = 4.2, height: float = 3.0):
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    return fig, axes
+
+
+def curves(results: Results, names: list[str], colours: dict, log: bool = False, title: str = "") -> bytes | None:
+    """Median over seeds per step, with a band from the lowest to the highest seed; one panel per metric x
+    dataset."""
+    m = results.metrics[results.metrics.name.isin(names)]
+    if m.empty:
+        return None
+    names = [n for n in names if n in set(m.name)]
+    datasets = sorted(m.dataset.unique())
+    agg = m.groupby(["dataset", "name", "variant", "step"], observed=True).value.agg(["median", "min", "max"])
+    fig, axes = _grid(len(names), len(datasets))
+    for i, name in enumerate(names):
+        for j, dataset in enumerate(datasets):
+            ax = axes[i][j]
+            for variant, colour in colours.items():
+                key = (dataset, name, variant)
+                if key not in agg.index.droplevel("step"):
+                    continue
+                cell = agg.loc[key]
+                ax.plot(cell.index, cell["median"], color=colour, label=variant, linewidth=1.4)
+                ax.fill_between(cell.index, cell["min"], cell["max"], color=colour, alpha=0.15, linewidth=0)
+            ax.set_title(f"{name} · {dataset}", fontsize=9)
+            ax.set_xlabel("step", fontsize=8)
+            if log:
+                ax.set_yscale("log")
+            ax.tick_params(labelsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, -0.02 - 0.02 * math.ceil(len(labels) / 6)))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def final_distributions(final: pd.DataFrame, metrics: list[str], colours: dict) -> bytes | None:
+    """Every seed a dot: the final value of each metric, per dataset."""
+    metrics = [m for m in metrics if m in final and final[m].notna().any()]
+    if not metrics:
+        return None
+    datasets = sorted(final.dataset.unique())
+    fig, axes = _grid(len(metrics), len(datasets), width=4.6, height=0.45 * final.variant.nunique() + 1.2)
+    order = sorted(colours)
+    for i, metric in enumerate(metrics):
+        for j, dataset in enumerate(datasets):
+            ax = axes[i][j]
+            frame = final[final.dataset == dataset]
+            sns.stripplot(data=frame, x=metric, y="variant", hue="variant", order=order, palette=colours,
+                          ax=ax, size=6, jitter=0.15, legend=False)
+            ax.set_title(f"final {metric} · {dataset}", fontsize=9)
+            ax.set_ylabel("")
+            ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def event_timeline(results: Results, colours: dict) -> bytes | None:
+    events = results.events
+    if events.empty:
+        return None
+    datasets = sorted(results.runs.dataset.unique())
+    order = sorted(colours)
+    fig, axes = _grid(1, len(datasets), width=5, height=0.4 * len(order) + 1.2)
+    max_step = results.metrics.step.max() if not results.metrics.empty else events.step.max()
+    for j, dataset in enumerate(datasets):
+        ax = axes[0][j]
+        ev = events[events.dataset == dataset]
+        for kind, marker in EVENT_MARKERS.items():
+            sub = ev[ev.kind == kind]
+            if sub.empty:
+                continue
+            y = [order.index(v) + (hash(s) % 7 - 3) * 0.04 for v, s in zip(sub.variant, sub.seed)]
+            ax.scatter(sub.step, y, marker=marker, s=50, label=kind,
+                       c=[colours[v] for v in sub.variant], edgecolors="black", linewidths=0.5)
+        ax.set_yticks(range(len(order)), order, fontsize=7)
+        ax.set_ylim(-0.6, len(order) - 0.4)
+        ax.set_xlim(0, max_step * 1.02)
+        ax.set_xlabel("step the event began", fontsize=8)
+        ax.set_title(f"events · {dataset}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    handles = [plt.Line2D([], [], marker=m, linestyle="", color="grey", label=k) for k, m in EVENT_MARKERS.items()]
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.08))
+    fig.tight_layout()
+    return _png(fig)
+
+
+def mode_histograms(results: Results) -> bytes | None:
+    """Share of samples per mode at the final evaluation, mean over seeds: one heatmap row per variant."""
+    m = results.metrics[results.metrics.name.str.startswith("mode_share/")]
+    if m.empty:
+        return None
+    last = m[m.step == m.groupby("run_id").step.transform("max")]
+    last = last.assign(mode=last.name.str.slice(len("mode_share/")).astype(int))
+    datasets = sorted(last.dataset.unique())
+    fig, axes = _grid(1, len(datasets), width=6, height=0.4 * last.variant.nunique() + 1.4)
+    for j, dataset in enumerate(datasets):
+        table = last[last.dataset == dataset].pivot_table(index="variant", columns="mode", values="value",
+                                                          aggfunc="mean")
+        sns.heatmap(table, ax=axes[0][j], cmap="viridis", vmin=0, cbar_kws={"label": "share of samples"})
+        k = table.shape[1]
+        axes[0][j].set_title(f"samples per mode, final step · {dataset} (uniform = {1 / k:.3f})", fontsize=9)
+        axes[0][j].set_ylabel("")
+        axes[0][j].tick_params(labelsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def sample_grid(results: Results, order: list[str]) -> bytes | None:
+    """Each variant's fixed-latent samples at its final evaluation, side by side (lowest seed of each)."""
+    cells = []
+    for dataset in sorted(results.runs.dataset.unique()):
+        for variant in order:
+            runs = results.runs[(results.runs.variant == variant) & (results.runs.dataset == dataset)]
+            if runs.empty:
+                continue
+            run = runs.sort_values("seed").iloc[0]
+            pictures = sorted((results.root / "runs" / run.run_id / "samples").glob("step_*.png"),
+                              key=lambda p: int(p.stem.split("_")[1]))
+            cells.append((dataset, variant, pictures[-1] if pictures else None))
+    if not cells:
+        return None
+    datasets = sorted({c[0] for c in cells})
+    cols = max(sum(1 for c in cells if c[0] == d) for d in datasets)
+    fig, axes = _grid(len(datasets), cols, width=2.6, height=2.7)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, dataset in enumerate(datasets):
+        for j, (_, variant, path) in enumerate(c for c in cells if c[0] == dataset):
+            if path is not None:
+                axes[i][j].imshow(_read_png(path))
+            else:
+                axes[i][j].text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=8)
+            axes[i][j].set_title(f"{variant} · {dataset}", fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _read_png(path: Path) -> np.ndarray:
+    import matplotlib.image
+
+    return matplotlib.image.imread(path)

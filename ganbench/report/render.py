@@ -1,0 +1,260 @@
+"""Assemble the report: one self-contained ``index.html`` (images embedded) and ``report.md`` with its
+images beside it. Every user-supplied string is escaped."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ganbench.check import HIGHER_IS_BETTER
+from ganbench.report import plots, tables
+from ganbench.report.stats import min_attainable_p, pairwise_tests
+from ganbench.results import Results, load_results
+from ganbench.store import write_files
+
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;
+padding-bottom:.2em;margin-top:2em}table{border-collapse:collapse;font-size:.86em;margin:.6em 0}th,td{border:1px solid
+#ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}.note{color:#666;font-size:.9em}.caveat{background:#fff7e0;
+border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}.improved{color:#137333;font-weight:600}
+.regressed{color:#b3261e;font-weight:600}"""
+
+
+def fmt(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def fmt_ci(value: float, ci: tuple[float, float]) -> str:
+    low, high = ci
+    return fmt(value) + ("" if math.isnan(low) else f" [{fmt(low)}, {fmt(high)}]")
+
+
+def pct(x: float) -> str:
+    return "—" if x is None or math.isnan(x) else f"{100 * x:.0f}%"
+
+
+@dataclass
+class Report:
+    """Sections in order; each is a heading, paragraphs, tables (as string frames) and images."""
+
+    title: str
+    blocks: list[tuple[str, object]] = field(default_factory=list)  # (kind, payload)
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def heading(self, text: str) -> None:
+        self.blocks.append(("h2", text))
+
+    def text(self, text: str, css: str = "") -> None:
+        self.blocks.append(("p", (text, css)))
+
+    def table(self, frame: pd.DataFrame) -> None:
+        self.blocks.append(("table", frame.astype(str)))
+
+    def image(self, name: str, png: bytes | None, caption: str) -> None:
+        if png is not None:
+            self.images[name] = png
+            self.blocks.append(("img", (name, caption)))
+
+    def html(self) -> str:
+        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
+                 f"<style>{CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"]
+        for kind, payload in self.blocks:
+            if kind == "h2":
+                parts.append(f"<h2>{html.escape(payload)}</h2>")
+            elif kind == "p":
+                text, css = payload
+                parts.append(f"<p class='{css}'>{html.escape(text)}</p>")
+            elif kind == "table":
+                parts.append(payload.to_html(index=False, escape=True, border=0))
+            else:
+                name, caption = payload
+                data = base64.b64encode(self.images[name]).decode()
+                parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
+                             f"<figcaption class='note'>{html.escape(caption)}</figcaption></figure>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+    def markdown(self) -> str:
+        lines = [f"# {self.title}", ""]
+        for kind, payload in self.blocks:
+            if kind == "h2":
+                lines += [f"## {payload}", ""]
+            elif kind == "p":
+                text, css = payload
+                lines += [f"> {text}" if css == "caveat" else text, ""]
+            elif kind == "table":
+                lines += [_md_table(payload), ""]
+            else:
+                name, caption = payload
+                lines += [f"![{caption}](img/{name}.png)", ""]
+        return "\n".join(lines)
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    rows = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    rows += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(rows)
+
+
+def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame) -> list[str]:
+    rank = tables.ranking(final, rates)
+    primary = tables.primary_metric(final)
+    metric_cols = [c for c in (primary, "high_quality", "fid") if c in rank]
+    metric_cols = list(dict.fromkeys(metric_cols))
+    shown = pd.DataFrame({"rank": range(1, len(rank) + 1), "variant": rank.variant, "seeds": rank.seeds})
+    for m in metric_cols:
+        arrow = "↑" if HIGHER_IS_BETTER.get(m, False) else "↓"
+        shown[f"{m} {arrow} IQM [95% CI]"] = [fmt_ci(v, ci) for v, ci in zip(rank[m], rank[f"{m}_ci"])]
+    shown["collapse rate"] = rank.collapse_rate.map(pct)
+    shown["time to collapse (median step)"] = rank.time_to_collapse.map(lambda x: fmt(x, 6))
+    shown["verdict"] = rank.verdict
+    report.heading("Ranking")
+    report.text(f"Sorted by {primary} (IQM over every seed and dataset; the 95% CI is a percentile bootstrap "
+                "stratified over datasets). Collapse rate: share of seeds with a mode_collapse or d_overpowering "
+                "event; time to collapse: median step the first such event began.", "note")
+    report.table(shown)
+    return list(rank.variant)
+
+
+def _caveats(report: Report, final: pd.DataFrame) -> None:
+    seeds = final.groupby(["variant", "dataset"]).size()
+    if seeds.min() < 5:
+        n = int(seeds.min())
+        report.text(f"Small samples: some cells have only {n} seed(s). Confidence intervals from so few seeds are "
+                    f"wide and unstable, and a two-sided Mann-Whitney test with {n} vs {n} seeds cannot go below "
+                    f"p = {min_attainable_p(n, n):.2g}; treat rankings as provisional and add seeds to confirm.",
+                    "caveat")
+
+
+def _cell_section(report: Report, final: pd.DataFrame) -> None:
+    cells = tables.cell_stats(final, [m for m in tables.FINAL_METRICS if m in final])
+    if cells.empty:
+        return
+    report.heading("Final evaluation per variant and dataset")
+    shown = cells.assign(**{c: cells[c].map(fmt) for c in ("mean", "median", "iqm", "ci_low", "ci_high")})
+    shown["95% CI (IQM)"] = [f"[{a}, {b}]" for a, b in zip(shown.ci_low, shown.ci_high)]
+    report.table(shown[["variant", "dataset", "metric", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
+
+
+def _events_section(report: Report, rates: pd.DataFrame) -> None:
+    report.heading("Stability: event rates per variant and dataset")
+    shown = rates[["variant", "dataset", "seeds"]].copy()
+    for col in ("mode_collapse_rate", "d_overpowering_rate", "divergence_rate", "oscillation_rate",
+                "instability_rate"):
+        shown[col.replace("_rate", "")] = rates[col].map(pct)
+    shown["time to collapse"] = rates.time_to_collapse.map(lambda x: fmt(x, 6))
+    report.table(shown.rename(columns={"instability": "any event"}))
+
+
+def _pairwise_section(report: Report, final: pd.DataFrame) -> None:
+    metric = tables.primary_metric(final)
+    beats = tables.beat_matrix(final, metric)
+    if beats.empty:
+        return
+    report.heading(f"Pairwise comparison on {metric}")
+    report.text(f"P(A beats B): the probability that a random seed of A has a better final {metric} than a random "
+                "seed of B (ties count half), averaged over datasets, with a stratified bootstrap 95% CI.", "note")
+    matrix = beats.pivot(index="a", columns="b", values="p")
+    ci = beats.set_index(["a", "b"])
+    shown = pd.DataFrame({"A \\ B": matrix.index})
+    for b in matrix.columns:
+        shown[b] = [("—" if a == b else fmt_ci(matrix.loc[a, b], tuple(ci.loc[(a, b), ["ci_low", "ci_high"]])))
+                    for a in matrix.index]
+    report.table(shown)
+    tests = pairwise_tests(final, metric)
+    if not tests.empty:
+        report.text("Two-sided Mann-Whitney U tests per dataset, Holm-corrected within each dataset (α = 0.05).",
+                    "note")
+        tests = tests.assign(p=tests.p.map(fmt), p_holm=tests.p_holm.map(fmt),
+                             significant=(tests.p_holm < 0.05).map({True: "yes", False: "no"}),
+                             min_possible_p=[fmt(min_attainable_p(a, b)) for a, b in zip(tests.n_a, tests.n_b)])
+        report.table(tests)
+
+
+def _baseline_section(report: Report, final: pd.DataFrame, baseline: Results) -> None:
+    base_final = tables.final_metrics(baseline)
+    deltas = tables.baseline_deltas(final, base_final, [m for m in tables.FINAL_METRICS if m != "modes_covered"])
+    report.heading(f"Against the baseline ({baseline.root})")
+    if deltas.empty:
+        report.text("No variant and dataset in common with the baseline.", "note")
+        return
+    report.text("Δ = mean now − mean in the baseline, with a bootstrap 95% CI; a change is marked when its CI "
+                "excludes 0.", "note")
+    shown = deltas.assign(**{c: deltas[c].map(fmt) for c in ("now", "baseline", "delta", "ci_low", "ci_high")})
+    report.table(shown)
+
+
+def _environment_section(report: Report, results: Results) -> None:
+    report.heading("Run environment")
+    configs = [c for c in results.configs.values() if c]
+    if not configs:
+        report.text("No run wrote a config.", "note")
+        return
+    first = configs[0]
+    versions = first.get("versions", {})
+    det = first.get("determinism", {})
+    rows = [(k, versions[k]) for k in sorted(versions)]
+    rows += [("device", ", ".join(sorted({str(c.get("device")) for c in configs}))),
+             ("determinism in force", ", ".join(f"{k}={v}" for k, v in sorted(det.items()))),
+             ("compute time (sum over runs)", f"{results.runs.time_s.fillna(0).sum():.1f} s"),
+             ("runs", ", ".join(f"{n} {s}" for s, n in results.runs.status.value_counts().items()))]
+    fid = first.get("collectors", {}).get("fid")
+    if fid:
+        rows.append(("FID feature space", f"{fid.get('feature_space')} (FIDs from different spaces do not compare)"))
+    report.table(pd.DataFrame(rows, columns=["what", "value"]))
+
+
+def build_report(results: Results, baseline: Results | None = None) -> Report:
+    report = Report(f"ganbench report: {results.suite}")
+    final = tables.final_metrics(results)
+    rates = tables.event_rates(results)
+    colours = plots.palette(list(results.runs.variant.unique()))
+    report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
+                f"{results.runs.dataset.nunique()} datasets × seeds; results in {results.root}.", "note")
+    order = _ranking_section(report, final, rates)
+    _caveats(report, final)
+    report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
+                 "(lowest seed of each variant; red circles are the true modes).")
+    report.heading("Curves")
+    report.image("quality", plots.curves(results, ["mode_coverage", "high_quality", "fid"], colours),
+                 "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
+    report.image("discriminator", plots.curves(results, ["d_real", "d_fake", "d_accuracy"], colours),
+                 "D(x), D(G(z)) (probabilities for BCE-type objectives, raw scores otherwise) and D accuracy.")
+    report.image("gradients", plots.curves(results, ["grad_norm_d", "grad_norm_g", "grad_norm_d_input"], colours,
+                                           log=True), "Gradient norms (log scale).")
+    report.heading("Final metrics, every seed")
+    report.image("final", plots.final_distributions(final, ["mode_coverage", "high_quality", "fid"], colours),
+                 "Final evaluation: each dot is one seed.")
+    report.image("modes", plots.mode_histograms(results), "Per-mode histogram at the final evaluation.")
+    _cell_section(report, final)
+    _events_section(report, rates)
+    report.image("events", plots.event_timeline(results, colours), "When each event began (one mark per seed).")
+    _pairwise_section(report, final)
+    if baseline is not None:
+        _baseline_section(report, final, baseline)
+    _environment_section(report, results)
+    return report
+
+
+def write_report(results_dir: str | Path, out: str | Path | None = None,
+                 baseline_dir: str | Path | None = None) -> Path:
+    """Build the report for ``results_dir`` into ``out`` (default ``results_dir/report``)."""
+    results = load_results(results_dir)
+    baseline = load_results(baseline_dir) if baseline_dir else None
+    report = build_report(results, baseline)
+    out = Path(out) if out else Path(results_dir) / "report"
+    files: dict[str, bytes | str] = {"index.html": report.html(), "report.md": report.markdown()}
+    files.update({f"img/{name}.png": png for name, png in report.images.items()})
+    write_files(out, files)
+    return out

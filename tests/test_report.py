@@ -1,0 +1,111 @@
+"""The report: statistics checked against hand computation, and the HTML/Markdown from a real small suite."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganbench.report import stats, tables
+from ganbench.runner import run_suite
+from ganbench.suite import parse_suite
+from tests.conftest import tiny_suite
+
+
+def test_iqm_by_hand():
+    # 8 values: the middle 50 % is the 3rd..6th sorted values
+    assert stats.iqm(np.array([100, 1, 2, 3, 4, 5, 6, -50])) == pytest.approx((2 + 3 + 4 + 5) / 4)
+
+
+def test_bootstrap_ci_brackets_the_statistic_and_is_deterministic():
+    x = np.array([0.1, 0.4, 0.35, 0.8, 0.5, 0.45])
+    low, high = stats.bootstrap_ci(x)
+    assert low <= stats.iqm(x) <= high and (low, high) == stats.bootstrap_ci(x)
+    assert all(math.isnan(v) for v in stats.bootstrap_ci(np.array([1.0])))
+    assert stats.bootstrap_ci(np.array([2.0, 2.0])) == (2.0, 2.0)
+
+
+def test_probability_of_improvement_by_hand():
+    a, b = np.array([1.0, 3.0]), np.array([2.0, 2.0, 3.0])
+    # pairs: (1,2)L (1,2)L (1,3)L (3,2)W (3,2)W (3,3)T -> (2 + 0.5) / 6
+    assert stats.probability_of_improvement(a, b, higher_is_better=True) == pytest.approx(2.5 / 6)
+    assert stats.probability_of_improvement(a, b, higher_is_better=False) == pytest.approx(3.5 / 6)
+
+
+def test_holm_by_hand():
+    # sorted p: 0.01*3=0.03, 0.02*2=0.04, 0.04*1=0.04 (monotone)
+    assert stats.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_min_attainable_p():
+    assert stats.min_attainable_p(2, 2) == pytest.approx(2 / 6)
+    assert stats.min_attainable_p(5, 5) == pytest.approx(2 / 252)
+
+
+def _fixed_results():
+    final = pd.DataFrame({"variant": ["a"] * 4 + ["b"] * 4, "dataset": ["ring", "ring", "grid", "grid"] * 2,
+                          "seed": [0, 1] * 4, "mode_coverage": [1.0, 0.5, 0.2, 0.4, 0.1, 0.2, 0.0, 0.0]})
+    return final
+
+
+def test_cell_stats_by_hand():
+    cells = tables.cell_stats(_fixed_results(), ["mode_coverage"]).set_index(["variant", "dataset"])
+    row = cells.loc[("a", "ring")]
+    assert row.n == 2 and row["mean"] == 0.75 and row["median"] == 0.75 and row.iqm == 0.75
+
+
+def test_ranking_pools_datasets_and_sorts_best_first():
+    final = _fixed_results()
+    rates = pd.DataFrame({"variant": ["a", "a", "b", "b"], "dataset": ["ring", "grid"] * 2, "seeds": [2] * 4,
+                          "collapse_rate": [0, 0, 1, 0.5], "instability_rate": [0, 0, 1, 0.5],
+                          "d_overpowering_rate": [0] * 4, "mode_collapse_rate": [0, 0, 1, 0.5],
+                          "divergence_rate": [0] * 4, "time_to_collapse": [np.nan, np.nan, 500, 750],
+                          "failed": [0] * 4})
+    rank = tables.ranking(final, rates)
+    assert list(rank.variant) == ["a", "b"]
+    assert rank.loc[0, "mode_coverage"] == pytest.approx(stats.iqm(np.array([1.0, 0.5, 0.2, 0.4])))
+    assert rank.loc[1, "collapse_rate"] == pytest.approx(0.75) and rank.loc[1, "time_to_collapse"] == 625
+    assert rank.loc[1, "verdict"].startswith("collapses in 75% of seeds")
+
+
+def test_beat_matrix_averages_over_datasets():
+    beats = tables.beat_matrix(_fixed_results(), "mode_coverage").set_index(["a", "b"])
+    # ring: a={1, .5} vs b={.1, .2}: 4/4 wins; grid: a={.2, .4} vs b={0, 0}: 4/4 wins
+    assert beats.loc[("a", "b"), "p"] == 1.0 and beats.loc[("b", "a"), "p"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("res")
+    doc = tiny_suite(name="rep", variants=["vanilla", "lsgan", "wgan-gp"], seeds=2)
+    return run_suite(parse_suite(doc), out=out).root
+
+
+def test_report_html_and_markdown(small_results, invoke, tmp_path):
+    result = invoke("report", small_results, "--baseline", small_results)
+    assert result.exit_code == 0, result.output
+    html = (small_results / "report" / "index.html").read_text()
+    md = (small_results / "report" / "report.md").read_text()
+    for variant in ("vanilla", "lsgan", "wgan-gp"):
+        assert variant in html and variant in md
+    assert html.count("data:image/png;base64,") >= 5 and "src='img/" not in html  # self-contained
+    for name in ("samples", "quality", "discriminator", "gradients", "final"):
+        assert (small_results / "report" / "img" / f"{name}.png").exists() and f"img/{name}.png" in md
+    for text in ("Ranking", "IQM", "95% CI", "P(A beats B)", "Holm", "Small samples", "Run environment",
+                 "Against the baseline", "no clear change", "torch"):
+        assert text in html, text
+
+
+def test_report_escapes_user_strings(small_results):
+    from ganbench.report.render import Report
+
+    report = Report("<script>alert(1)</script>")
+    report.text("<b>variant</b>")
+    page = report.html()
+    assert "<script>alert" not in page and "&lt;script&gt;" in page and "&lt;b&gt;" in page
+
+
+def test_report_on_a_directory_that_is_not_results(invoke, tmp_path):
+    result = invoke("report", tmp_path)
+    assert result.exit_code == 2 and "not a ganbench results directory" in result.output

@@ -1,0 +1,26 @@
+"""A fast subset of the labelled scenario set (benchmarks/scenarios.yaml): collapse is flagged with the step
+it began, a healthy recipe is not flagged."""
+
+from pathlib import Path
+
+import yaml
+
+from ganbench.results import load_results
+from ganbench.runner import run_suite
+from ganbench.suite import parse_suite
+
+SCENARIOS = yaml.safe_load((Path(__file__).parent.parent / "benchmarks" / "scenarios.yaml").read_text())
+
+
+def test_overtrained_discriminators_are_flagged_and_healthy_recipe_is_not(tmp_path):
+    wanted = {"overpowered-minimax", "overpowered-ns", "healthy-ns"}
+    doc = {**SCENARIOS, "seeds": 1, "variants": [v for v in SCENARIOS["variants"] if v["name"] in wanted],
+           "train": {**SCENARIOS["train"], "steps": 800, "eval_every": 100}}
+    result = run_suite(parse_suite(doc), out=tmp_path)
+    events = load_results(result.root).events
+    by_variant = {v: list(zip(g.kind, g.step)) for v, g in events.groupby("variant")}
+    (kind, step), = by_variant["overpowered-minimax"]
+    assert kind == "d_overpowering" and 0 < step <= 400  # saturating loss: G's gradient vanishes early
+    kinds = {k for k, _ in by_variant["overpowered-ns"]}
+    assert "mode_collapse" in kinds
+    assert "healthy-ns" not in by_variant
