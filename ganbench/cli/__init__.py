@@ -44,4 +44,4 @@ def main() -> None:
     cli(prog_name="ganbench")
 
 
-from ganbench.cli import diagnose, inspect, report, run  # noqa: E402,F401  (register the commands)
+from ganbench.cli import check, diagnose, inspect, report, run  # noqa: E402,F401  (register the commands)

@@ -1,0 +1,68 @@
+"""``ganbench check``: the CI gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ganbench.cli import EXIT_FAILED, cli, handle_errors
+from ganbench.cli.progress import ConsoleProgress
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="A baseline JSON (from --write-baseline) or a results directory to check regressions against.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML here (a testcase per variant x rule).")
+@click.option("--summary", type=click.Path(path_type=Path), help="Write a Markdown summary here.")
+@click.option("--write-baseline", type=click.Path(path_type=Path),
+              help="Save these results' per-seed final metrics as a small baseline JSON.")
+@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path),
+              help="Results root when TARGET is a suite file.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Parallel runs when TARGET is a suite file.")
+@handle_errors
+def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path | None,
+          write_baseline: Path | None, out: Path, workers: int) -> None:
+    """Check TARGET (a results directory, or a suite file to run first) against its suite's check: rules.
+
+    Exit code 0 when every check passes, 1 when one fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set,
+    the Markdown summary is appended there too.
+    """
+    from ganbench.check import baseline_json, evaluate, load_baseline, rules_of
+    from ganbench.check_output import junit_xml, line, markdown
+    from ganbench.results import load_results
+    from ganbench.store import atomic_write
+
+    results_dir = target
+    if target.is_file():
+        from ganbench.runner import run_suite
+
+        results_dir = run_suite(target, out=out, workers=workers, reporter=ConsoleProgress()).root
+    rules = rules_of(results_dir)
+    base = load_baseline(baseline) if baseline is not None else None
+    results = load_results(results_dir)
+    verdicts = evaluate(results, rules, base)
+    for v in verdicts:
+        click.echo(line(v))
+    failed = sum(not v.passed for v in verdicts)
+    click.echo(f"{len(verdicts) - failed} passed, {failed} failed")
+    if base is None and rules.regression:
+        click.echo("note: regression rules need --baseline; they were not checked")
+    if junit:
+        atomic_write(junit, junit_xml(verdicts, results.suite))
+    text = markdown(verdicts, results.suite)
+    if summary:
+        atomic_write(summary, text)
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+            f.write(text)
+    if write_baseline:
+        atomic_write(write_baseline, json.dumps(baseline_json(results), indent=1, sort_keys=True) + "\n")
+        click.echo(f"baseline written to {write_baseline}")
+    if failed:
+        sys.exit(EXIT_FAILED)

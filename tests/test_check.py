@@ -1,0 +1,117 @@
+"""The CI gate, end to end through the CLI on real (small) runs."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+from tests.test_scenarios import SCENARIOS
+
+
+def gate_suite(check: dict | None = None, variants=("overpowered-minimax", "healthy-ns")) -> dict:
+    doc = {**SCENARIOS, "name": "gate", "seeds": 2,
+           "variants": [v for v in SCENARIOS["variants"] if v["name"] in variants],
+           "train": {**SCENARIOS["train"], "steps": 400, "eval_every": 100}}
+    if check is not None:
+        doc["check"] = check
+    return doc
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("gate")
+
+
+def run_check(invoke, out, doc, *args):
+    path = out / "suite.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return invoke("check", path, "--out", out, *args)
+
+
+def test_collapsing_recipe_fails_with_junit_naming_it(invoke, out):
+    junit, summary = out / "junit.xml", out / "summary.md"
+    result = run_check(invoke, out, gate_suite(), "--junit", junit, "--summary", summary)
+    assert result.exit_code == 1, result.output
+    assert "FAIL  overpowered-minimax on ring  events:d_overpowering: d_overpowering in 2 of 2 seeds" in result.output
+    assert "PASS  healthy-ns on ring  events:d_overpowering" in result.output
+    failures = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
+    assert [c.get("classname") for c in failures] == ["ganbench.overpowered-minimax"]
+    assert "grad_norm_g_rel" in failures[0].find("failure").get("message")
+    assert "❌" in summary.read_text() and "overpowered-minimax" in summary.read_text()
+
+
+def test_allowed_events_pass(invoke, out):
+    result = run_check(invoke, out, gate_suite({"allow": {"overpowered-minimax": ["d_overpowering"]}}))
+    assert result.exit_code == 0, result.output
+    assert "allowed for this variant" in result.output
+
+
+def test_healthy_recipe_passes_and_writes_github_summary(invoke, out, monkeypatch, tmp_path):
+    step_summary = tmp_path / "step_summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    result = run_check(invoke, out, gate_suite(variants=("healthy-ns",)))
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output and "✅ all passed" in step_summary.read_text()
+
+
+def test_threshold_rule(invoke, out):
+    result = run_check(invoke, out, gate_suite({"thresholds": {"fid": {"max": 1e-9}}}, variants=("healthy-ns",)))
+    assert result.exit_code == 1 and "threshold:fid: median" in result.output and "> max 1e-09" in result.output
+
+
+def test_regression_against_a_better_baseline(invoke, out, tmp_path):
+    doc = gate_suite({"regression": {"fid": 0.10}}, variants=("healthy-ns",))
+    baseline = tmp_path / "baseline.json"
+    assert run_check(invoke, out, doc, "--write-baseline", baseline).exit_code == 0
+    saved = json.loads(baseline.read_text())
+    fids = saved["metrics"]["healthy-ns"]["ring"]["fid"]
+    assert len(fids) == 2
+    # the same results against themselves: no regression
+    assert run_check(invoke, out, doc, "--baseline", baseline).exit_code == 0
+    # a baseline whose FID was 10x better: a regression, with the tolerance-only caveat for 2 seeds
+    saved["metrics"]["healthy-ns"]["ring"]["fid"] = [f / 10 for f in fids]
+    baseline.write_text(json.dumps(saved))
+    result = run_check(invoke, out, doc, "--baseline", baseline)
+    assert result.exit_code == 1 and "FAIL  healthy-ns on ring  regression:fid" in result.output
+    assert "tolerance only, no significance test" in result.output
+    # a tolerance that covers it
+    wide = gate_suite({"regression": {"fid": 20.0}}, variants=("healthy-ns",))
+    assert run_check(invoke, out, wide, "--baseline", baseline).exit_code == 0
+    # a results directory works as a baseline too
+    assert run_check(invoke, out, doc, "--baseline", out / "gate").exit_code == 0
+
+
+@pytest.mark.parametrize("rules, message", [
+    ({"fail_on": "mode_collapse"}, "check.fail_on must be a list of event kinds"),
+    ({"thresholds": {"fid": {"max": "low"}}}, "check.thresholds.fid.max must be a number"),
+    ({"thresholds": {"fdi": {"max": 1}}}, "check.thresholds: unknown metric 'fdi'"),
+    ({"regression": {"fid": -0.1}}, "check.regression.fid must be >= 0"),
+    ({"allow": {"vanilla": ["collapse"]}}, r"check.allow.vanilla\[0\] must be one of"),
+    ({"alpha": 0}, "check.alpha must be > 0"),
+    ({"strict": True}, "unknown key 'strict' at check"),
+])
+def test_malformed_rules_exit_2(rules, message, invoke, out):
+    import re
+
+    result = run_check(invoke, out, gate_suite(rules))
+    assert result.exit_code == 2 and re.search(message, result.output) and "Traceback" not in result.output
+
+
+def test_bad_baseline_exits_2(invoke, out, tmp_path):
+    bad = tmp_path / "b.json"
+    bad.write_text("{}")
+    result = run_check(invoke, out, gate_suite(variants=("healthy-ns",)), "--baseline", bad)
+    assert result.exit_code == 2 and "not a ganbench baseline" in result.output
+
+
+def test_failed_runs_fail_the_gate(invoke, tmp_path, write_suite):
+    from tests.conftest import tiny_suite
+
+    doc = tiny_suite(variants=["nonsaturating"])
+    assert invoke("run", write_suite(doc), "--out", tmp_path).exit_code == 0
+    status = next((tmp_path / "tiny" / "runs").iterdir()) / "status.json"
+    status.write_text(json.dumps({"status": "failed", "step": 3, "error": "CUDA out of memory"}))
+    result = invoke("check", tmp_path / "tiny")
+    assert result.exit_code == 1 and "FAIL  nonsaturating on ring  runs: 1 of 1 runs did not finish" in result.output
+    assert "CUDA out of memory" in result.output
