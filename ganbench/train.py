@@ -137,6 +137,8 @@ def _collect(run: Run, record: StepRecord) -> dict[str, float]:
     for collector in run.collectors:
         values.update(collector.on_step(record))
     names = list(values)
+    if not names:
+        return {}
     stacked = torch.stack([torch.as_tensor(values[n], dtype=torch.float64, device=run.device) for n in names])
     return dict(zip(names, stacked.tolist()))  # one device sync for every metric of the step
 

@@ -95,3 +95,9 @@ def test_a_run_that_errors_is_failed_and_exit_code_is_1(tmp_path, write_suite, i
     assert "failed" in result.output and "out of memory (simulated)" in result.output
     runs = {r["variant"]: r["status"] for r in json.loads((tmp_path / "tiny" / "manifest.json").read_text())["runs"]}
     assert runs == {"lsgan": "failed", "hinge": "completed"}
+
+
+def test_no_collectors_still_trains_and_detects_divergence(tmp_path):
+    boom = {"name": "boom", "base": "nonsaturating", "optimizer": "sgd", "d_lr": 1e30, "g_lr": 1e30}
+    result = run_suite(parse_suite(tiny_suite(collectors=[], variants=["lsgan", boom])), out=tmp_path)
+    assert [r["status"] for r in result.runs] == ["completed", "diverged"]
