@@ -37,10 +37,13 @@ def _grid(rows: int, cols: int, width: float = 4.2, height: float = 3.0):
     return fig, axes
 
 
-def curves(results: Results, names: list[str], colours: dict, log: bool = False, title: str = "") -> bytes | None:
+def curves(results: Results, names: list[str], colours: dict, log: bool = False, title: str = "",
+           only: dict[str, set[str]] | None = None) -> bytes | None:
     """Median over seeds per step, with a band from the lowest to the highest seed; one panel per metric x
-    dataset."""
+    dataset. ``only`` limits a metric to some runs ({metric: run ids})."""
     m = results.metrics[results.metrics.name.isin(names)]
+    for name, run_ids in (only or {}).items():
+        m = m[(m.name != name) | m.run_id.isin(run_ids)]
     if m.empty:
         return None
     names = [n for n in names if n in set(m.name)]

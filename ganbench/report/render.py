@@ -142,9 +142,12 @@ def _cell_section(report: Report, final: pd.DataFrame) -> None:
     if cells.empty:
         return
     report.heading("Final evaluation per variant and dataset")
-    shown = cells.assign(**{c: cells[c].map(fmt) for c in ("mean", "median", "iqm", "ci_low", "ci_high")})
-    shown["95% CI (IQM)"] = [f"[{a}, {b}]" for a, b in zip(shown.ci_low, shown.ci_high)]
-    report.table(shown[["variant", "dataset", "metric", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
+    for metric, frame in cells.groupby("metric", sort=False):
+        arrow = "higher" if HIGHER_IS_BETTER.get(metric, False) else "lower"
+        report.text(f"{metric} ({arrow} is better): n seeds, mean, median, IQM and its 95% bootstrap CI.", "note")
+        shown = frame.assign(**{c: frame[c].map(fmt) for c in ("mean", "median", "iqm")})
+        shown["95% CI (IQM)"] = [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(frame.ci_low, frame.ci_high)]
+        report.table(shown[["variant", "dataset", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
 
 
 def _events_section(report: Report, rates: pd.DataFrame) -> None:
@@ -220,8 +223,10 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     final = tables.final_metrics(results)
     rates = tables.event_rates(results)
     colours = plots.palette(list(results.runs.variant.unique()))
+    seeds = results.runs.groupby(["variant", "dataset"]).size()
+    seed_text = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
-                f"{results.runs.dataset.nunique()} datasets × seeds; results in {results.root}.", "note")
+                f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
     order = _ranking_section(report, final, rates)
     _caveats(report, final)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
@@ -229,8 +234,12 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     report.heading("Curves")
     report.image("quality", plots.curves(results, ["mode_coverage", "high_quality", "fid"], colours),
                  "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
-    report.image("discriminator", plots.curves(results, ["d_real", "d_fake", "d_accuracy"], colours),
-                 "D(x), D(G(z)) (probabilities for BCE-type objectives, raw scores otherwise) and D accuracy.")
+    probability_runs = {run_id for run_id, c in results.configs.items()
+                        if c.get("collectors", {}).get("d_outputs") == "probability"}
+    report.image("discriminator", plots.curves(results, ["d_real", "d_fake", "d_accuracy"], colours,
+                                               only={"d_real": probability_runs, "d_fake": probability_runs}),
+                 "D(x) and D(G(z)) as probabilities (BCE-type objectives only: raw scores of other objectives "
+                 "have no common scale) and D accuracy (every variant, at its objective's decision threshold).")
     report.image("gradients", plots.curves(results, ["grad_norm_d", "grad_norm_g", "grad_norm_d_input"], colours,
                                            log=True), "Gradient norms (log scale).")
     report.heading("Final metrics, every seed")
