@@ -12,7 +12,7 @@ class GanbenchError(Exception):
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """'; did you mean 'x'?' for the closest choices, or the list of choices when none is close."""
-    choices = sorted(choices)
+    name, choices = str(name), sorted(str(c) for c in choices)
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
     if close:
         return "; did you mean " + " or ".join(repr(c) for c in close) + "?"

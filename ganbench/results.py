@@ -64,12 +64,22 @@ def load_results(root: str | Path) -> Results:
     if not isinstance(entries, list):
         raise GanbenchError(f"corrupt results file {root / 'manifest.json'}: no 'runs' list")
     rows, metric_frames, events, configs = [], [], [], {}
-    for entry in entries:
-        run_id = entry["id"]
+    for i, entry in enumerate(entries):
+        try:
+            run_id = str(entry["id"])
+            keys = {"run_id": run_id, "variant": str(entry["variant"]), "dataset": str(entry["dataset"]),
+                    "seed": int(entry["seed"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GanbenchError(f"corrupt results file {root / 'manifest.json'}: run {i}: {exc!r}") from None
+        if "/" in run_id or run_id in (".", ".."):
+            raise GanbenchError(f"corrupt results file {root / 'manifest.json'}: run id {run_id!r}")
         directory = store.run_dir(run_id)
-        keys = {"run_id": run_id, "variant": entry["variant"], "dataset": entry["dataset"], "seed": entry["seed"]}
         status = store.status(run_id)
+        if not isinstance(status, dict):
+            raise GanbenchError(f"corrupt results file {directory / 'status.json'}: not a JSON object")
         config = read_json(directory / "config.json") if (directory / "config.json").exists() else {}
+        if not isinstance(config, dict):
+            raise GanbenchError(f"corrupt results file {directory / 'config.json'}: not a JSON object")
         configs[run_id] = config
         rows.append({**keys, "status": status.get("status"), "step": status.get("step"),
                      "time_s": status.get("time_s"), "error": status.get("error"),

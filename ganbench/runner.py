@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganbench.errors import GanbenchError
 from ganbench.executors import processes, sequential
 from ganbench.store import FINISHED, RunStore
 from ganbench.suite import RunSpec, Suite, load_suite
@@ -61,8 +62,16 @@ def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: st
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     reporter = reporter or ProgressReporter()
     store = RunStore(out, suite.name)
+    try:
+        with store.lock():
+            return _run_locked(suite, store, suite.expand(device), fresh, workers, reporter)
+    except OSError as exc:
+        raise GanbenchError(f"cannot write results to {store.root}: {exc.strerror or exc}") from None
+
+
+def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, workers: int,
+                reporter: ProgressReporter) -> SuiteResult:
     store.prepare(suite.source)
-    specs = suite.expand(device)
     if fresh:
         for spec in specs:
             store.clear_run(spec.run_id)

@@ -8,10 +8,15 @@ every evaluation, so a killed run loses at most the rows since its last flush.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import os
+import socket
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +76,8 @@ class MetricsWriter:
         self.path = path
         if keep_until is None or not path.exists():
             atomic_write(path, METRICS_HEADER)
-        else:  # resuming: drop the rows logged after the checkpoint, they will be logged again
-            rows = read_metrics(path)
-            kept = rows[rows.step <= keep_until]
-            atomic_write(path, METRICS_HEADER + "".join(_row(*r) for r in kept.itertuples(index=False)))
+        else:  # resuming: keep the rows up to the checkpoint; later ones will be logged again
+            atomic_write(path, METRICS_HEADER + "".join(_complete_rows_until(path, keep_until)))
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open while the run trains
 
     def write(self, step: int, values: dict[str, float]) -> None:
@@ -90,15 +93,28 @@ class MetricsWriter:
             self._file.close()
 
 
+def _complete_rows_until(path: Path, step: int) -> list[str]:
+    """The rows of a metrics file logged at or before ``step``. A process killed mid-write can leave a torn
+    last line: only newline-terminated rows count."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)[1:]
+    return [line for line in lines if line.endswith("\n") and int(line.split(",", 1)[0]) <= step]
+
+
 def _row(step: int, name: str, value: float) -> str:
     return f"{int(step)},{name},{float(value)!r}\n"
 
 
 def read_metrics(path: Path) -> pd.DataFrame:
     try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                raise GanbenchError(f"corrupt results file {path}: truncated (the last row is incomplete)")
         frame = pd.read_csv(path, dtype={"step": "int64", "name": str, "value": "float64"})
     except FileNotFoundError:
         raise GanbenchError(f"missing results file: {path}") from None
+    except OSError:  # shorter than one byte: empty
+        raise GanbenchError(f"corrupt results file {path}: empty") from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise GanbenchError(f"corrupt results file {path}: {exc}") from None
     if list(frame.columns) != ["step", "name", "value"]:
@@ -125,6 +141,31 @@ class RunStore:
             atomic_write(self.root / "suite.yaml", suite_source)
         except OSError as exc:
             raise GanbenchError(f"cannot write results to {self.root}: {exc.strerror or exc}") from None
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold this results directory for one ``ganbench run`` at a time. The lock is an flock on
+        ``.lock``: the kernel drops it when its holder dies, so a stale lock never blocks; the file only
+        tells the next comer who holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        with open(path, "a+", encoding="utf-8") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise GanbenchError(f"results directory {self.root} is in use by {holder}; wait for it to finish "
+                                    "or choose another --out") from None
+            f.truncate(0)
+            f.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                    f"({' '.join(sys.argv[:3])})\n")
+            f.flush()
+            try:
+                yield
+            finally:
+                f.truncate(0)
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id

@@ -6,6 +6,7 @@ A non-finite loss ends the run as ``diverged`` at the step it appeared; it never
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Run:
     streams: Streams
     eval_z: Tensor  # (N, z_dim) fixed evaluation latents: the same for every variant with this seed
     eval_real: Tensor  # (N, *sample_shape) fixed real samples for FID
+    eval_real_key: str  # what determines eval_real: the dataset with its parameters, the seed and N
 
     def state(self, step: int) -> dict[str, Any]:
         return {"step": step, "g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
@@ -90,11 +92,13 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     n = spec.train.eval_samples
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
     eval_real = dataset.sample(n, streams.eval).to(device)
+    real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
     return Run(spec, device, dataset, g, d,
                _optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas),
                _optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas),
                objective, make_regularizer(recipe.regularizer, recipe.regularizer_weight),
-               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real)
+               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real,
+               real_key)
 
 
 def _d_step(run: Run, want_input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor | None, ...]]:
@@ -148,7 +152,7 @@ def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
     run.g.eval()
     fake = run.g(run.eval_z)  # (N, *sample_shape)
     run.g.train()
-    ctx = EvalContext(step, fake, run.eval_real, run.dataset)
+    ctx = EvalContext(step, fake, run.eval_real, run.dataset, run.eval_real_key)
     values: dict[str, float] = {}
     for collector in run.collectors:
         values.update(collector.evaluate(ctx))

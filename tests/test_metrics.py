@@ -140,3 +140,17 @@ def test_trainer_input_gradient_is_dd_dx():
     weight = run.d.net[0].weight.detach().clone()  # D(x) = w x + b, so dD/dx = w for every sample
     _, _, _, (real_grad, fake_grad) = _d_step(run, want_input_grad=True)
     assert torch.allclose(real_grad, weight.expand_as(real_grad)) and torch.allclose(fake_grad, real_grad)
+
+
+def test_fid_reuses_real_statistics_for_the_same_dataset_and_seed():
+    from ganbench.metrics import fid as fid_module
+
+    data = make_dataset("ring", {})
+    g = torch.Generator().manual_seed(5)
+    real = torch.randn(300, 2, generator=g, dtype=torch.float64)
+    fake = torch.randn(300, 2, generator=g, dtype=torch.float64) + 1
+    first = FID(data, make_objective("nonsaturating", {}), CPU).evaluate(EvalContext(1, fake, real, data, "k"))
+    assert ("k", "coordinates") in fid_module._real_cache
+    # a second run with the same key gets the cached statistics, even if handed other real samples
+    second = FID(data, make_objective("nonsaturating", {}), CPU).evaluate(EvalContext(1, fake, real * 0, data, "k"))
+    assert first == second

@@ -12,7 +12,7 @@ import click
 
 from ganbench.errors import GanbenchError
 
-EXIT_FAILED, EXIT_USAGE = 1, 2
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,6 +27,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: what was written is kept; run the same command again to resume", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
 

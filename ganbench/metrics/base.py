@@ -36,6 +36,7 @@ class EvalContext:
     fake: Tensor  # (N, *sample_shape) samples from the fixed evaluation latents, on the run's device
     real: Tensor  # (N, *sample_shape) fixed real evaluation samples
     dataset: Dataset
+    real_key: str = ""  # identifies ``real`` (dataset, its parameters, seed, N): equal keys, equal samples
 
 
 class Collector:

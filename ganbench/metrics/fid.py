@@ -34,10 +34,15 @@ def feature_extractor(dataset) -> tuple[nn.Module, str]:
     return Coordinates(dim), "coordinates"
 
 
+REAL_STATE = ("real_features_sum", "real_features_cov_sum", "real_features_num_samples")
+_real_cache: dict[tuple[str, str], dict[str, Tensor]] = {}  # (real_key, feature space) -> torchmetrics' states
+
+
 @COLLECTORS.register("fid")
 class FID(Collector):
     """``fid`` between the fixed evaluation samples and the fixed real samples. Real statistics are
-    accumulated once per run (same dataset and seed -> same real batch) and kept across evaluations."""
+    computed once per dataset, parameters and seed in a process (every variant with that seed reuses them)
+    and kept across evaluations."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -45,10 +50,20 @@ class FID(Collector):
         self.metric = FrechetInceptionDistance(feature=features, reset_real_features=False).to(self.device)
         self._real_seen = False
 
+    def _load_real(self, ctx: EvalContext) -> None:
+        key = (ctx.real_key, self.feature_space)
+        if ctx.real_key and key in _real_cache:
+            for name, value in _real_cache[key].items():
+                setattr(self.metric, name, value.to(self.device).clone())
+        else:
+            self.metric.update(ctx.real, real=True)
+            if ctx.real_key:
+                _real_cache[key] = {n: getattr(self.metric, n).detach().cpu().clone() for n in REAL_STATE}
+        self._real_seen = True
+
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
         if not self._real_seen:
-            self.metric.update(ctx.real, real=True)
-            self._real_seen = True
+            self._load_real(ctx)
         self.metric.reset()  # drops the previous evaluation's fake statistics, keeps the real ones
         if not torch.isfinite(ctx.fake).all():
             return {"fid": float("nan")}

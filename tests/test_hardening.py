@@ -1,0 +1,149 @@
+"""Kill-and-resume identity, concurrent runs, corrupted results, unsafe names, bad output locations."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import tiny_suite
+
+RESUME_SUITE = tiny_suite(name="resume", variants=["nonsaturating"],
+                          train={"steps": 1500, "batch_size": 64, "eval_every": 100, "log_every": 10,
+                                 "checkpoint_every": 100, "z_dim": 8, "eval_samples": 500},
+                          architecture={"name": "mlp", "width": 64, "depth": 3})
+
+
+def start(suite: Path, out: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(out), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+def run_files(root: Path) -> dict[str, bytes]:
+    (run,) = (root / "runs").iterdir()
+    names = ["metrics.csv", "events.jsonl"] + [f"samples/{p.name}" for p in (run / "samples").iterdir()]
+    return {name: (run / name).read_bytes() for name in sorted(names)}
+
+
+@pytest.mark.slow
+def test_sigkill_after_first_checkpoint_then_resume_is_identical(tmp_path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(RESUME_SUITE))
+    reference = start(suite, tmp_path / "ref")
+    assert reference.wait() == 0, reference.stdout.read()
+
+    victim = start(suite, tmp_path / "killed")
+    runs = tmp_path / "killed" / "resume" / "runs"
+    wait_for(lambda: runs.exists() and any((r / "checkpoint.pt").exists() for r in runs.iterdir()))
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    (run,) = runs.iterdir()
+    assert json.loads((run / "status.json").read_text())["status"] == "running"  # really killed mid-run
+
+    again = start(suite, tmp_path / "killed")
+    assert again.wait() == 0, again.stdout.read()
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "completed" and status["resumed_from"] >= 100
+    assert run_files(tmp_path / "killed" / "resume") == run_files(tmp_path / "ref" / "resume")
+
+
+@pytest.mark.slow
+def test_sigint_marks_the_run_interrupted_and_keeps_what_was_written(tmp_path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(RESUME_SUITE))
+    proc = start(suite, tmp_path)
+    runs = tmp_path / "resume" / "runs"
+    wait_for(lambda: runs.exists() and any((r / "checkpoint.pt").exists() for r in runs.iterdir()))
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output
+    (run,) = runs.iterdir()
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
+    manifest = json.loads((tmp_path / "resume" / "manifest.json").read_text())
+    assert manifest["runs"][0]["status"] == "interrupted"
+    assert (run / "metrics.csv").read_text().startswith("step,name,value\n")
+
+
+@pytest.mark.slow
+def test_two_runs_on_one_directory(tmp_path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(RESUME_SUITE))
+    first = start(suite, tmp_path)
+    lock = tmp_path / "resume" / ".lock"
+    wait_for(lambda: lock.exists() and lock.read_text().startswith("pid"))
+    second = start(suite, tmp_path)
+    output, _ = second.communicate(timeout=60)
+    assert second.returncode == 2 and f"is in use by pid {first.pid}" in output, output
+    assert first.wait() == 0
+    manifest = json.loads((tmp_path / "resume" / "manifest.json").read_text())
+    assert [r["status"] for r in manifest["runs"]] == ["completed"]
+
+
+def test_a_stale_lock_file_does_not_block(tmp_path, write_suite, invoke):
+    (tmp_path / "out" / "tiny").mkdir(parents=True)
+    (tmp_path / "out" / "tiny" / ".lock").write_text("pid 999999 on elsewhere since yesterday\n")
+    assert invoke("run", write_suite(tiny_suite()), "--out", tmp_path / "out").exit_code == 0
+
+
+@pytest.fixture
+def finished(tmp_path, write_suite, invoke):
+    boom = {"name": "boom", "base": "nonsaturating", "optimizer": "sgd", "d_lr": 1e30, "g_lr": 1e30}
+    assert invoke("run", write_suite(tiny_suite(variants=["lsgan", boom])), "--out", tmp_path).exit_code == 0
+    return tmp_path / "tiny"
+
+
+def test_diverged_runs_with_nan_metrics_report_and_check(finished, invoke):
+    assert invoke("report", finished).exit_code == 0
+    result = invoke("check", finished)
+    assert result.exit_code == 1 and "FAIL  boom on ring  events:divergence" in result.output
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda root, run: (run / "metrics.csv").write_bytes((run / "metrics.csv").read_bytes()[:-7]), "truncated"),
+    (lambda root, run: (run / "metrics.csv").write_text(""), "metrics.csv: empty"),
+    (lambda root, run: (run / "status.json").write_text('{"status": "comp'), "status.json"),
+    (lambda root, run: (run / "config.json").write_text("[1, 2]"), "config.json: not a JSON object"),
+    (lambda root, run: (run / "events.jsonl").write_text('{"kind": "x"}\n'), "events.jsonl, line 1"),
+    (lambda root, run: (root / "manifest.json").write_text("{"), "manifest.json"),
+    (lambda root, run: (root / "manifest.json").write_text('{"runs": [{"id": "x"}]}'), "manifest.json: run 0"),
+    (lambda root, run: (run / "metrics.csv").unlink() or (root / "manifest.json").unlink(), "no manifest.json"),
+])
+@pytest.mark.parametrize("command", ["report", "check"])
+def test_corrupted_results_name_the_bad_file(finished, invoke, damage, message, command):
+    run = next(r for r in (finished / "runs").iterdir() if r.name.startswith("lsgan"))
+    damage(finished, run)
+    result = invoke(command, finished)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_unwritable_output_location(tmp_path, write_suite, invoke):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = invoke("run", write_suite(tiny_suite()), "--out", blocker)
+    assert result.exit_code == 2 and "cannot write results to" in result.output
+
+
+def test_checkpoints_are_tensors_only(finished):
+    import torch
+
+    run = next(r for r in (finished / "runs").iterdir() if r.name.startswith("lsgan"))
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert set(state) == {"step", "g", "d", "opt_g", "opt_d", "rng"}
+
+
+def test_no_module_loads_pickles_or_unsafe_yaml():
+    root = Path(__file__).parent.parent / "ganbench"
+    source = "\n".join(p.read_text() for p in root.rglob("*.py"))
+    assert "yaml.load(" not in source and "import pickle" not in source and "pickle.load" not in source
+    assert all("weights_only=True" in line for line in source.splitlines() if "torch.load(" in line)
