@@ -48,6 +48,7 @@ class Run:
     eval_z: Tensor  # (N, z_dim) fixed evaluation latents: the same for every variant with this seed
     eval_real: Tensor  # (N, *sample_shape) fixed real samples for FID
     eval_real_key: str  # what determines eval_real: the dataset with its parameters, the seed and N
+    eval_seconds: float = 0.0  # wall time spent evaluating (reported in status.json, never in metrics)
 
     def state(self, step: int) -> dict[str, Any]:
         return {"step": step, "g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
@@ -174,6 +175,7 @@ def _loop(run: Run, store: RunStore, writer: MetricsWriter, start: int, progress
     cfg, run_id = run.spec.train, run.spec.run_id
     want_grad = any(c.needs_input_grad for c in run.collectors)
     window: list[Tensor] = []
+    run.eval_seconds = 0.0
     for step in range(start + 1, cfg.steps + 1):
         evaluate = step % cfg.eval_every == 0 or step == cfg.steps
         log = step % cfg.log_every == 0 or evaluate
@@ -193,7 +195,9 @@ def _loop(run: Run, store: RunStore, writer: MetricsWriter, start: int, progress
         record = StepRecord(step, loss_d, loss_g, real_out, fake_out, run.d, run.g, *input_grads)
         writer.write(step, _collect(run, record))
         if evaluate:
+            began = time.perf_counter()
             values, png = _evaluate(run, step)
+            run.eval_seconds += time.perf_counter() - began
             writer.write(step, values)
             store.write_sample_image(run_id, step, png)
             writer.flush()
@@ -210,7 +214,8 @@ def run_config(run: Run, determinism: dict[str, Any]) -> dict[str, Any]:
     for c in run.collectors:
         collectors.update(c.describe())
     return {"run_id": run.spec.run_id, "spec": run.spec.to_dict(), "device": str(run.device),
-            "determinism": determinism, "collectors": collectors, "versions": versions(run.device)}
+            "determinism": determinism, "collectors": collectors, "dataset": run.dataset.describe(),
+            "versions": versions(run.device)}
 
 
 def train(spec: RunSpec, store: RunStore, progress: Progress | None = None) -> dict[str, Any]:
@@ -231,6 +236,7 @@ def train(spec: RunSpec, store: RunStore, progress: Progress | None = None) -> d
         writer.close()
     metrics_path = store.run_dir(run_id) / "metrics.csv"
     store.write_events(run_id, run_detectors(read_metrics(metrics_path), spec.detectors))
-    result = {"status": status, "step": step, "time_s": round(time.perf_counter() - began, 3), "resumed_from": start}
+    result = {"status": status, "step": step, "time_s": round(time.perf_counter() - began, 3),
+              "eval_time_s": round(run.eval_seconds, 3), "resumed_from": start}
     store.set_status(run_id, **result)
     return result

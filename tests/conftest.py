@@ -21,6 +21,21 @@ def tiny_suite(**overrides) -> dict:
     return doc
 
 
+@pytest.fixture(autouse=True, scope="session")
+def classifier_cache(tmp_path_factory):
+    """Evaluation classifiers are trained into a per-session cache, never into the user's ~/.cache."""
+    import os
+
+    path = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("GANBENCH_CACHE")
+    os.environ["GANBENCH_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("GANBENCH_CACHE", None)
+    else:
+        os.environ["GANBENCH_CACHE"] = old
+
+
 @pytest.fixture
 def write_suite(tmp_path: Path):
     def write(doc: dict | str, name: str = "suite.yaml") -> Path:

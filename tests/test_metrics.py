@@ -21,7 +21,7 @@ CPU = torch.device("cpu")
 def test_true_mixture_covers_every_mode_with_high_quality_near_analytic_value():
     ring = make_dataset("ring", {})
     samples = ring.sample(200_000, torch.Generator().manual_seed(0))
-    stats = mode_statistics(samples, ring.modes, ring.mode_std)
+    stats = mode_statistics(*ring.assign_modes(samples), ring.num_modes)
     assert stats["modes_covered"] == 8 and stats["mode_coverage"] == 1.0
     # P(|N(0, s^2 I_2)| <= 3s) = 1 - exp(-9/2) for a 2D Gaussian (chi-square with 2 dof)
     assert stats["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=2e-3)
@@ -33,7 +33,7 @@ def test_one_mode_gives_coverage_one_over_k_and_kl_log_k(dataset):
     data = make_dataset(dataset, {})
     k = len(data.modes)
     samples = data.modes[3] + data.mode_std * torch.randn(5000, 2, generator=torch.Generator().manual_seed(1))
-    stats = mode_statistics(samples, data.modes, data.mode_std)
+    stats = mode_statistics(*data.assign_modes(samples), k)
     assert stats["modes_covered"] == 1 and stats["mode_coverage"] == pytest.approx(1 / k)
     assert stats["mode_kl"] == pytest.approx(math.log(k))
     assert stats["dominant_mode"] == 3 and stats["dominant_mode_share"] == 1.0
@@ -41,7 +41,7 @@ def test_one_mode_gives_coverage_one_over_k_and_kl_log_k(dataset):
 
 def test_samples_far_from_every_mode_are_not_high_quality():
     ring = make_dataset("ring", {})
-    stats = mode_statistics(torch.zeros(100, 2), ring.modes, ring.mode_std)
+    stats = mode_statistics(*ring.assign_modes(torch.zeros(100, 2)), ring.num_modes)
     assert stats["high_quality"] == 0 and stats["mode_coverage"] == 0 and math.isnan(stats["mode_kl"])
 
 

@@ -19,12 +19,22 @@ class Dataset(ABC):
 
     sample_shape: tuple[int, ...]
     default_architecture: dict[str, Any]
-    modes: Tensor | None = None  # (K, *sample_shape) centres, where the modes are known
+    num_modes: int | None = None  # K, where the modes are known (mixture components, classes)
+    modes: Tensor | None = None  # (K, 2) centres, for 2D mixtures (drawn under the sample scatter)
     mode_std: float | None = None
 
     @abstractmethod
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """n real samples, (n, *sample_shape), drawn with ``generator`` (CPU) so runs are reproducible."""
+
+    def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+        """For each sample (N, *sample_shape): the mode it belongs to (N,) and whether it is a high-quality
+        member of it (N,) bool. Only datasets with ``num_modes`` implement it."""
+        raise GanbenchError(f"{type(self).__name__} has no known modes")
+
+    def describe(self) -> dict[str, Any]:
+        """What the run's config should record about the data (e.g. the evaluation classifier's accuracy)."""
+        return {}
 
 
 def make_dataset(name: str, params: dict[str, Any], where: str = "") -> Dataset:

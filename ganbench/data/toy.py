@@ -21,11 +21,19 @@ class GaussianMixture2D(Dataset):
             raise GanbenchError(f"dataset std must be > 0, got {std}")
         self.modes = modes.to(torch.float32)  # (K, 2)
         self.mode_std = float(std)
+        self.num_modes = len(modes)
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         idx = torch.randint(len(self.modes), (n,), generator=generator)
         noise = torch.randn(n, 2, generator=generator)
         return self.modes[idx] + self.mode_std * noise  # (n, 2)
+
+
+    def assign_modes(self, samples: Tensor, quality_std: float = 3.0) -> tuple[Tensor, Tensor]:
+        """Nearest centre; high quality within ``quality_std`` standard deviations of it (VEEGAN, PacGAN)."""
+        samples = samples.flatten(1).double()
+        dist, nearest = torch.cdist(samples, self.modes.double().to(samples.device)).min(dim=1)  # (N,), (N,)
+        return nearest, torch.isfinite(samples).all(dim=1) & (dist <= quality_std * self.mode_std)
 
 
 @DATASETS.register("ring")

@@ -62,7 +62,9 @@ class Collector:
 
 def default_collectors(dataset: Dataset) -> tuple[str, ...]:
     names = ["losses", "d_outputs", "grad_norms", "fid"]
-    if dataset.modes is not None:
+    if len(dataset.sample_shape) == 3:  # images: KID alongside FID
+        names.append("kid")
+    if dataset.num_modes is not None:
         names.append("mode_coverage")
     return tuple(names)
 

@@ -1,0 +1,297 @@
+"""Image datasets. Every set is held in memory as (N, C, H, W) float32 in [-1, 1] with class labels, and
+evaluated through its domain classifier (ganbench.data.classifier): classifier FID/KID features and class
+modes. ``inception_weights: PATH`` switches FID/KID to Inception features from local weights.
+
+- ``digits``: scikit-learn's 8x8 digits (shipped inside the package: works offline), upsampled to ``size``.
+- ``stacked_digits``: three digits stacked as colour channels: 1000 modes (Stacked MNIST, Metz et al. 2017).
+- ``mnist``, ``fashion_mnist``, ``cifar10``: torchvision sets from a local ``root``; ``download: true`` fetches.
+- ``image_folder``: any directory of images, resized; class subfolders give modes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganbench.data.base import DATASETS, Dataset
+from ganbench.data.classifier import ClassifierFeatures, cached_classifier
+from ganbench.errors import GanbenchError
+
+SIZES = (16, 28, 32, 64)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def _to_unit(images: Tensor, size: int) -> Tensor:
+    """(N, C, H, W) in [0, 1] -> resized to size x size, in [-1, 1], float32."""
+    images = images.float()
+    if images.shape[-1] != size or images.shape[-2] != size:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return (images.clamp(0, 1) * 2 - 1).contiguous()
+
+
+def _check_size(size: Any) -> int:
+    if size not in SIZES:
+        raise GanbenchError(f"image size must be one of {', '.join(map(str, SIZES))}; got {size!r}")
+    return size
+
+
+def _check_inception(weights: str | None) -> None:
+    """Fail at suite validation, not mid-run, when Inception features cannot be had."""
+    if weights is None:
+        return
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise GanbenchError(f"inception_weights: no file at {path} (the FID Inception weights, "
+                            "pt_inception-2015-12-05-6726825d.pth from the torch-fidelity releases)")
+    try:
+        import torch_fidelity  # noqa: F401
+    except ImportError:
+        raise GanbenchError("inception_weights: Inception features need torch-fidelity (pip install "
+                            "torch-fidelity); without it, FID uses the domain classifier") from None
+
+
+class InceptionFeatures(nn.Module):
+    """torchmetrics' FID Inception-v3 from local weights: [-1, 1] images -> 2048 pool features (float64)."""
+
+    def __init__(self, weights: str) -> None:
+        super().__init__()
+        from torchmetrics.image.fid import NoTrainInceptionV3
+
+        path = Path(weights).expanduser()
+        self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+                                            feature_extractor_weights_path=str(path))
+        self.num_features = 2048
+
+    @torch.no_grad()
+    def forward(self, x: Tensor) -> Tensor:
+        x = ((x.float() + 1) * 127.5).clamp(0, 255).to(torch.uint8)
+        if x.shape[1] == 1:
+            x = x.repeat(1, 3, 1, 1)
+        return self.inception(x).reshape(x.shape[0], -1).double()
+
+
+class ImageDataset(Dataset):
+    """Images with class labels, a train/test split for the evaluation classifier, and class modes."""
+
+    default_architecture = {"name": "dcgan"}
+    confidence = 0.9  # a sample is a high-quality member of a class when the classifier is this sure of it
+    classifier_epochs = 10
+
+    def __init__(self, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], classes: int,
+                 key: dict[str, Any], inception_weights: str | None = None) -> None:
+        _check_inception(inception_weights)
+        self.images, self.labels = train
+        self.test = test
+        self.classes = classes
+        self.key = key
+        self.inception_weights = inception_weights
+        self.sample_shape = tuple(self.images.shape[1:])
+        self.num_modes = classes if classes >= 2 else None
+        self._classifier = None
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.images[torch.randint(len(self.images), (n,), generator=generator)]
+
+    def classifier(self):
+        if self._classifier is None:
+            self._classifier = cached_classifier(self.key, (self.images, self.labels), self.test, self.classes,
+                                                 self.classifier_epochs)
+        return self._classifier
+
+    @torch.no_grad()
+    def _predict(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+        model, _ = self.classifier()
+        probs = torch.cat([model(samples[i:i + 1024].float().cpu()).softmax(1) for i in range(0, len(samples), 1024)])
+        confidence, label = probs.max(dim=1)
+        return label, confidence
+
+    def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+        label, confidence = self._predict(samples)
+        return label, (confidence >= self.confidence) & torch.isfinite(samples.flatten(1)).all(1).cpu()
+
+    def fid_features(self) -> tuple[nn.Module, str]:
+        if self.inception_weights:
+            return InceptionFeatures(self.inception_weights), "inception-v3 pool3 (torchmetrics, local weights)"
+        model, _ = self.classifier()
+        return ClassifierFeatures(model), f"classifier:{self.key['dataset']} (penultimate layer, 128-d)"
+
+    def describe(self) -> dict[str, Any]:
+        _, accuracy = self.classifier()
+        return {"classifier_test_accuracy": round(accuracy, 4), "classes": self.classes,
+                "train_images": len(self.images), "mode_confidence": self.confidence}
+
+
+def _split(images: Tensor, labels: Tensor, test_fraction: float = 0.2) -> tuple[tuple, tuple]:
+    """A fixed, seeded split: the same images are held out for the classifier's test on every machine."""
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    n_test = int(len(images) * test_fraction)
+    test, train = perm[:n_test], perm[n_test:]
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+def _sklearn_digits(size: int) -> tuple[Tensor, Tensor]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.from_numpy(digits.images).float().unsqueeze(1) / 16.0  # (1797, 1, 8, 8) in [0, 1]
+    return _to_unit(images, size), torch.from_numpy(digits.target).long()
+
+
+@DATASETS.register("digits")
+class Digits(ImageDataset):
+    """scikit-learn's handwritten digits (1797 images, 10 classes), upsampled from 8x8 to ``size``."""
+
+    classifier_epochs = 30
+
+    def __init__(self, size: int = 16, inception_weights: str | None = None) -> None:
+        images, labels = _sklearn_digits(_check_size(size))
+        super().__init__(*_split(images, labels), 10, {"dataset": "digits", "size": size}, inception_weights)
+
+
+@DATASETS.register("stacked_digits")
+class StackedDigits(ImageDataset):
+    """Three independent digits as the R, G and B channels: 1000 modes. The classifier reads each channel
+    separately; a sample's mode is 100 a + 10 b + c."""
+
+    classifier_epochs = 30
+
+    def __init__(self, size: int = 16, inception_weights: str | None = None) -> None:
+        images, labels = _sklearn_digits(_check_size(size))
+        super().__init__(*_split(images, labels), 10, {"dataset": "digits", "size": size}, inception_weights)
+        self.sample_shape = (3, size, size)
+        self.num_modes = 1000
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        idx = torch.randint(len(self.images), (n, 3), generator=generator)
+        return self.images[idx].squeeze(2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
+
+    def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+        n = samples.shape[0]
+        label, confidence = self._predict(samples.reshape(n * 3, 1, *samples.shape[2:]))
+        label, confidence = label.view(n, 3), confidence.view(n, 3)
+        mode = label[:, 0] * 100 + label[:, 1] * 10 + label[:, 2]
+        return mode, (confidence >= self.confidence).all(dim=1) & torch.isfinite(samples.flatten(1)).all(1).cpu()
+
+    def fid_features(self) -> tuple[nn.Module, str]:
+        if self.inception_weights:
+            return super().fid_features()
+        model, _ = self.classifier()
+        return ChannelFeatures(ClassifierFeatures(model)), "classifier:digits per channel (3 x 128-d)"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "modes": 1000}
+
+
+class ChannelFeatures(nn.Module):
+    """Per-channel features, concatenated: (N, 3, H, W) -> (N, 3 * F)."""
+
+    def __init__(self, features: ClassifierFeatures) -> None:
+        super().__init__()
+        self.features = features
+        self.num_features = 3 * features.num_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = x.shape[0]
+        return self.features(x.reshape(n * 3, 1, *x.shape[2:])).reshape(n, -1)
+
+
+def _torchvision(cls_name: str, root: str, download: bool, train: bool):
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, cls_name)
+    try:
+        return cls(root=str(Path(root).expanduser()), train=train, download=download)
+    except RuntimeError as exc:
+        raise GanbenchError(
+            f"{cls_name} not found under root {root!r} ({exc}). Put the files where torchvision expects them "
+            f"(e.g. {root}/{cls_name}/raw/ for MNIST), or add download: true to the dataset to fetch it") from None
+    except OSError as exc:
+        raise GanbenchError(f"cannot read {cls_name} under root {root!r}: {exc}") from None
+
+
+class TorchvisionImages(ImageDataset):
+    torchvision_class = ""
+
+    def __init__(self, root: str = "data", download: bool = False, size: int | None = None,
+                 inception_weights: str | None = None) -> None:
+        if not isinstance(download, bool):
+            raise GanbenchError(f"download must be true or false, got {download!r}")
+        sets = [_torchvision(self.torchvision_class, root, download, train) for train in (True, False)]
+        arrays = []
+        for ds in sets:
+            data = torch.as_tensor(ds.data)
+            data = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)  # (N, C, H, W) uint8
+            arrays.append((data, torch.as_tensor(ds.targets).long()))
+        size = _check_size(size if size is not None else arrays[0][0].shape[-1])
+        (train_x, train_y), (test_x, test_y) = ((_to_unit(x / 255.0, size), y) for x, y in arrays)
+        key = {"dataset": self.torchvision_class, "root": str(Path(root).expanduser().resolve()), "size": size,
+               "n": len(train_x)}
+        super().__init__((train_x, train_y), (test_x, test_y), 10, key, inception_weights)
+
+
+@DATASETS.register("mnist")
+class MNIST(TorchvisionImages):
+    torchvision_class = "MNIST"
+    classifier_epochs = 2
+
+
+@DATASETS.register("fashion_mnist")
+class FashionMNIST(TorchvisionImages):
+    torchvision_class = "FashionMNIST"
+    classifier_epochs = 3
+
+
+@DATASETS.register("cifar10")
+class CIFAR10(TorchvisionImages):
+    torchvision_class = "CIFAR10"
+    classifier_epochs = 5
+
+
+@DATASETS.register("image_folder")
+class ImageFolder(ImageDataset):
+    """Every image under ``root`` (recursively), resized to ``size``; images in class subfolders
+    (``root/<class>/*.png``) give those classes as modes."""
+
+    def __init__(self, root: str, size: int = 32, channels: int = 3, inception_weights: str | None = None) -> None:
+        from PIL import Image
+
+        base = Path(root).expanduser()
+        files = sorted(p for p in base.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if base.is_dir() else []
+        if not files:
+            raise GanbenchError(f"image_folder: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under root {root!r}")
+        if channels not in (1, 3):
+            raise GanbenchError(f"image_folder channels must be 1 or 3, got {channels!r}")
+        size = _check_size(size)
+        classes = sorted({p.parent.relative_to(base).as_posix() for p in files})
+        mode = "L" if channels == 1 else "RGB"
+        tensors = []
+        for p in files:
+            with Image.open(p) as image:
+                image = image.convert(mode).resize((size, size), Image.BICUBIC)
+                tensors.append(torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+                               .view(size, size, channels).permute(2, 0, 1))
+        images = _to_unit(torch.stack(tensors) / 255.0, size)
+        labels = torch.tensor([classes.index(p.parent.relative_to(base).as_posix()) for p in files])
+        key = {"dataset": "image_folder", "root": str(base.resolve()), "size": size, "n": len(files)}
+        super().__init__(*_split(images, labels), len(classes), key, inception_weights)
+
+    def fid_features(self) -> tuple[nn.Module, str]:
+        if self.num_modes is None and not self.inception_weights:  # no classes: no classifier to train
+            return PixelFeatures(self.sample_shape), "pixels downsampled to 8x8"
+        return super().fid_features()
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() if self.num_modes is not None else {"train_images": len(self.images)}
+
+
+class PixelFeatures(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.num_features = shape[0] * 64
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x.float(), 8).flatten(1).double()
