@@ -1,5 +1,7 @@
 """Executors: the same RunSpecs in, the same store out. ``sequential`` trains in this process; ``processes``
-trains on N local worker processes (spawned, torch threads split so workers don't oversubscribe cores)."""
+trains on N local worker processes (spawned, torch threads split so workers don't oversubscribe cores);
+``ray`` hands each run to a Ray cluster (an existing one at ``address``, or a local one), every worker
+writing to the shared results path."""
 
 from __future__ import annotations
 
@@ -74,3 +76,38 @@ def processes(specs: list[RunSpec], store: RunStore, workers: int) -> Iterator[t
                           "error": "the worker process training this run died"}
                 store.set_status(spec.run_id, **result)
             yield spec, result
+
+
+def ray(specs: list[RunSpec], store: RunStore, address: str | None = None, workers: int | None = None
+        ) -> Iterator[tuple[RunSpec, dict[str, Any]]]:
+    """Train each run as a Ray task (1 CPU, or 1 GPU when the run asks for CUDA). A task that fails or
+    whose worker dies becomes a failed run; the others go on."""
+    try:
+        import ray as ray_module
+    except ImportError:
+        from ganbench.errors import GanbenchError
+
+        raise GanbenchError("--executor ray needs Ray: pip install 'ganbench[ray]'") from None
+    if not ray_module.is_initialized():
+        ray_module.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                        log_to_driver=False, configure_logging=False)
+    task = ray_module.remote(max_retries=0)(_ray_task)
+    pending = {}
+    for spec in specs:
+        gpus = 1 if spec.device.startswith("cuda") else 0
+        pending[task.options(num_cpus=1, num_gpus=gpus).remote(spec, str(store.root))] = spec
+    while pending:
+        (ref,), _ = ray_module.wait(list(pending), num_returns=1)
+        spec = pending.pop(ref)
+        try:
+            result = ray_module.get(ref)
+        except ray_module.exceptions.RayError as exc:
+            result = {"status": "failed", "step": store.status(spec.run_id).get("step", 0),
+                      "error": f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+            store.set_status(spec.run_id, **result)
+        yield spec, result
+
+
+def _ray_task(spec: RunSpec, out_root: str) -> dict[str, Any]:
+    torch.set_num_threads(1)  # one CPU per task, as requested from Ray
+    return _train_in_worker(spec, out_root)

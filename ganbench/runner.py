@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.executors import processes, sequential
+from ganbench.executors import processes, ray, sequential
 from ganbench.store import FINISHED, RunStore
 from ganbench.suite import RunSpec, Suite, load_suite
 from ganbench.train import train
@@ -56,21 +56,44 @@ def run_one(spec: RunSpec, store: RunStore, reporter: ProgressReporter) -> dict[
 
 
 def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: str | None = None,
-              fresh: bool = False, workers: int = 1, reporter: ProgressReporter | None = None) -> SuiteResult:
+              fresh: bool = False, workers: int = 1, executor: str | None = None, address: str | None = None,
+              reporter: ProgressReporter | None = None) -> SuiteResult:
     """Train every run of ``suite`` into ``out/<suite name>/``; finished runs are skipped unless ``fresh``.
-    ``workers`` > 1 trains that many runs at once in separate processes."""
+    ``executor``: ``sequential`` (the default with one worker), ``processes`` (the default with ``workers`` > 1:
+    that many local processes) or ``ray`` (tasks on the Ray cluster at ``address``, or a local one)."""
+    executor = executor or ("processes" if workers > 1 else "sequential")
+    if executor not in EXECUTORS:
+        raise GanbenchError(f"unknown executor {executor!r}; choose from: {', '.join(EXECUTORS)}")
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     reporter = reporter or ProgressReporter()
     store = RunStore(out, suite.name)
     try:
         with store.lock():
-            return _run_locked(suite, store, suite.expand(device), fresh, workers, reporter)
+            return _run_locked(suite, store, suite.expand(device), fresh, reporter,
+                               lambda todo: _execute(executor, todo, store, workers, address, reporter))
     except OSError as exc:
         raise GanbenchError(f"cannot write results to {store.root}: {exc.strerror or exc}") from None
 
 
-def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, workers: int,
-                reporter: ProgressReporter) -> SuiteResult:
+EXECUTORS = ("sequential", "processes", "ray")
+
+
+def _execute(executor: str, todo: list[RunSpec], store: RunStore, workers: int, address: str | None,
+             reporter: ProgressReporter):
+    if executor == "processes":
+        return processes(todo, store, max(workers, 1))
+    if executor == "ray":
+        return ray(todo, store, address, workers if workers > 1 else None)
+
+    def one(spec: RunSpec) -> dict[str, Any]:
+        reporter.run_started(spec)
+        return run_one(spec, store, reporter)
+
+    return sequential(todo, one)
+
+
+def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, reporter: ProgressReporter,
+                execute) -> SuiteResult:
     store.prepare(suite.source)
     if fresh:
         for spec in specs:
@@ -79,14 +102,7 @@ def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool
     todo = [s for s in specs if statuses[s.run_id] not in FINISHED]
     reporter.suite_started(suite, len(specs), len(specs) - len(todo))
     store.write_manifest([_entry(s, statuses[s.run_id]) for s in specs])
-    if workers > 1:
-        results = processes(todo, store, workers)
-    else:
-        def one(spec: RunSpec) -> dict[str, Any]:
-            reporter.run_started(spec)
-            return run_one(spec, store, reporter)
-
-        results = sequential(todo, one)
+    results = execute(todo)
     try:
         for spec, result in results:
             statuses[spec.run_id] = result["status"]

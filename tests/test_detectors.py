@@ -76,7 +76,7 @@ def test_still_spreading_is_not_collapse():
 def test_coverage_falling_from_its_peak_is_collapse():
     steps = [250, 500, 750, 1000, 1250, 1500]
     events = run_detectors(stream({"mode_coverage": [0.5, 1.0, 1.0, 0.25, 0.25, 0.375],
-                                   "high_quality": [0.2, 0.3, 0.3, 0.3, 0.3, 0.3]}, steps))
+                                   "high_quality": [0.2, 0.3, 0.3, 0.1, 0.1, 0.1]}, steps))
     assert kinds(events) == [("mode_collapse", 1000)]
     assert events[0].evidence["reason"] == "coverage fell from its peak"
 

@@ -16,3 +16,59 @@ def test_processes_give_metrics_identical_to_sequential(tmp_path):
             par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
     manifest = json.loads((par.root / "manifest.json").read_text())
     assert {r["status"] for r in manifest["runs"]} == {"completed"}
+
+
+PLUGIN = '''
+import os
+import signal
+
+from ganbench.data import DATASETS
+from ganbench.data.toy import Ring
+
+
+def register():
+    @DATASETS.register("crash_on_sample")
+    class CrashOnSample(Ring):
+        """A ring whose sampling kills the process: what a segfault in native code looks like."""
+
+        def sample(self, n, generator):
+            os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_a_worker_that_dies_fails_its_run_and_the_suite_goes_on(tmp_path, monkeypatch):
+    """The crashing dataset comes in through the public plugin entry point, so spawned workers load it too."""
+    import ganbench.registry
+
+    site = tmp_path / "site"
+    (site / "crashplugin-0.1.dist-info").mkdir(parents=True)
+    (site / "crashplugin.py").write_text(PLUGIN)
+    (site / "crashplugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: crashplugin\n"
+                                                                 "Version: 0.1\n")
+    (site / "crashplugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[ganbench.plugins]\ncrash = crashplugin:register\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(ganbench.registry, "_plugins_loaded", False)
+    from ganbench.data import DATASETS
+
+    monkeypatch.setattr(DATASETS, "_items", dict(DATASETS._items))  # the plugin's registration stays local
+    suite = parse_suite(tiny_suite(datasets=["ring", "crash_on_sample"], variants=["lsgan"]))
+    result = run_suite(suite, out=tmp_path / "out", workers=2)
+    statuses = {r["dataset"]: r["status"] for r in result.runs}
+    assert statuses == {"ring": "completed", "crash_on_sample": "failed"}
+    crashed = next(r for r in result.runs if r["dataset"] == "crash_on_sample")
+    status = json.loads((result.root / "runs" / crashed["id"] / "status.json").read_text())
+    assert "worker process" in status["error"]
+
+
+def test_local_ray_matches_sequential(tmp_path):
+    import pytest
+
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'ganbench[ray]'")
+    suite = parse_suite(tiny_suite(variants=["nonsaturating", "hinge"]))
+    seq = run_suite(suite, out=tmp_path / "seq")
+    par = run_suite(suite, out=tmp_path / "ray", executor="ray", workers=2)
+    assert [r["status"] for r in par.runs] == ["completed"] * 2
+    for a, b in zip(seq.runs, par.runs):
+        assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
+            par.root / "runs" / b["id"] / "metrics.csv").read_bytes()

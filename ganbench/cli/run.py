@@ -17,18 +17,23 @@ from ganbench.cli.progress import ConsoleProgress
               help="Results root; runs go to OUT/<suite name>/.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Train this many runs at once, in separate processes.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]) , default=None,
+@click.option("--executor", type=click.Choice(["sequential", "processes", "ray"]), default=None,
+              help="Where runs train (default: sequential, or processes when --workers > 1).")
+@click.option("--address", default=None, help="Ray cluster address for --executor ray (default: a local Ray).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Override the suite's device (cuda:N goes in the suite file).")
 @click.option("--fresh", is_flag=True, help="Discard finished runs and train everything again.")
 @handle_errors
-def run(suite_file: Path, out: Path, workers: int, device: str | None, fresh: bool) -> None:
+def run(suite_file: Path, out: Path, workers: int, executor: str | None, address: str | None, device: str | None,
+        fresh: bool) -> None:
     """Train every variant x dataset x seed of SUITE_FILE; finished runs are skipped.
 
     Exit code 0 when every run completed or diverged, 1 when a run failed, 2 for bad input.
     """
     from ganbench.runner import run_suite
 
-    result = run_suite(suite_file, out=out, device=device, fresh=fresh, workers=workers, reporter=ConsoleProgress())
+    result = run_suite(suite_file, out=out, device=device, fresh=fresh, workers=workers, executor=executor,
+                       address=address, reporter=ConsoleProgress())
     counts: dict[str, int] = {}
     for entry in result.runs:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1

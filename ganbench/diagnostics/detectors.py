@@ -63,6 +63,9 @@ class DOverpowering:
 class ModeCollapse:
     """Samples sharp but concentrated, or coverage far below its peak, for ``patience`` evaluations in a row.
 
+    ``quality`` is a floor, not a bar: a fifth of the samples sitting on modes already separates a generator
+    that draws a few modes well from one that has not learned anything yet.
+
     Sharp and concentrated: ``mode_coverage <= coverage`` while ``high_quality >= quality`` and coverage is not
     growing (a run still spreading onto new modes is learning, not collapsed). Fallen: coverage
     ``<= drop`` x its running peak, after a peak of at least ``peak``. A run that has not learned yet (low
@@ -70,7 +73,7 @@ class ModeCollapse:
     """
 
     coverage: float = 0.5
-    quality: float = 0.5
+    quality: float = 0.2
     patience: float = 3
     drop: float = 0.5
     peak: float = 0.5
