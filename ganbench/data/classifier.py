@@ -16,21 +16,32 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-VERSION = 1  # bump when the architecture or the training recipe changes: old caches are then ignored
+VERSION = 2  # bump when the architecture or the training recipe changes: old caches are then ignored
 FEATURES = 128
 
 
 class Classifier(nn.Module):
+    """Conv-conv-linear; ``features`` remembers its last two inputs by identity, because one evaluation asks
+    for the same batch's features three times (FID, KID, class coverage) and the real batch's every time."""
+
     def __init__(self, channels: int, size: int, classes: int) -> None:
         super().__init__()
+        self._memo: list[tuple[Tensor, int, Tensor]] = []
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(64 * (size // 4) ** 2, FEATURES), nn.ReLU())
+            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(32 * (size // 4) ** 2, FEATURES), nn.ReLU())
         self.head = nn.Linear(FEATURES, classes)
 
     def features(self, x: Tensor) -> Tensor:  # (N, C, H, W) in [-1, 1] -> (N, FEATURES)
-        return self.conv(x)
+        if self.training or torch.is_grad_enabled():
+            return self.conv(x)
+        for seen, version, out in self._memo:
+            if seen is x and version == x._version:  # the very same tensor, unmodified
+                return out
+        out = torch.cat([self.conv(x[i:i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else self.conv(x)
+        self._memo = [(x, x._version, out)] + self._memo[:1]
+        return out
 
     def forward(self, x: Tensor) -> Tensor:  # -> (N, classes) logits
         return self.head(self.features(x))
@@ -46,7 +57,7 @@ class ClassifierFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier.features(x.float()).double()
+        return self.classifier.features(x).double()
 
 
 def cache_dir() -> Path:

@@ -105,9 +105,8 @@ class ImageDataset(Dataset):
     @torch.no_grad()
     def _predict(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         model, _ = self.classifier()
-        probs = torch.cat([model(samples[i:i + 1024].float().cpu()).softmax(1) for i in range(0, len(samples), 1024)])
-        confidence, label = probs.max(dim=1)
-        return label, confidence
+        confidence, label = model.head(model.features(samples)).softmax(1).max(dim=1)
+        return label.cpu(), confidence.cpu()
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         label, confidence = self._predict(samples)
