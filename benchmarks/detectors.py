@@ -32,7 +32,7 @@ LABELS = {
     # digits_collapse.yaml
     "nonsaturating": None,
     "overpowered-minimax@digits": "d_overpowering",
-    "reckless-g": "oscillation",  # G's learning rate 50x: samples jump from one digit class to another
+    "reckless-g": "mode_collapse",  # G's learning rate 50x: one or two digit classes, sometimes hopping
     "overpowered-ns@digits": "unlabelled",  # degrades (FID 4x worse, 8-9 of 10 classes) without collapsing
 }
 SUITES = ("scenarios.yaml", "digits_collapse.yaml")

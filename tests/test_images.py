@@ -168,3 +168,12 @@ def test_digits_suite_in_short_form(tmp_path):
     doc["train"] = {**doc["train"], "steps": 6, "eval_every": 3, "log_every": 3, "eval_samples": 100}
     result = run_suite(parse_suite(doc), out=tmp_path)
     assert [r["status"] for r in result.runs] == ["completed"] * 7
+
+
+def test_classic_mlp_gan_on_images(tmp_path):
+    """The original MNIST recipe's MLP generator (tanh output) and discriminator work on image data too."""
+    doc = {"name": "mlp-img", "datasets": [{"name": "digits", "size": 16}], "variants": ["vanilla"],
+           "architecture": {"name": "mlp", "width": 32, "depth": 2, "output": "tanh"},
+           "train": {"steps": 4, "batch_size": 8, "eval_every": 2, "log_every": 2, "z_dim": 8, "eval_samples": 50}}
+    result = run_suite(parse_suite(doc), out=tmp_path)
+    assert result.runs[0]["status"] == "completed"

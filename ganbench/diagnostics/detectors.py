@@ -66,8 +66,9 @@ class ModeCollapse:
     ``quality`` is a floor, not a bar: a fifth of the samples sitting on modes already separates a generator
     that draws a few modes well from one that has not learned anything yet.
 
-    Sharp and concentrated: ``mode_coverage <= coverage`` while ``high_quality >= quality`` and coverage is not
-    growing (a run still spreading onto new modes is learning, not collapsed). Fallen: coverage
+    Sharp and concentrated: ``mode_coverage <= coverage`` while ``high_quality >= quality`` at some evaluation of
+    the last ``patience`` and coverage is not growing (a run still spreading onto new modes is learning, not
+    collapsed). Fallen: coverage
     ``<= drop`` x its running peak, after a peak of at least ``peak``. A run that has not learned yet (low
     ``high_quality``, no peak) is not collapsed.
     """
@@ -83,12 +84,15 @@ class ModeCollapse:
         if cov.empty:
             return []
         hq = _values(stream, "high_quality").reindex(cov.index)
+        patience = int(self.patience)
         peak = cov.cummax()
         growing = cov > cov.shift(1).cummax().fillna(-1)
-        sharp = (cov <= self.coverage) & (hq >= self.quality) & ~growing
+        # sharp somewhere in the window: a generator hopping between modes is not sharp at every evaluation
+        sharp_lately = hq.rolling(patience, min_periods=1).max() >= self.quality
+        sharp = (cov <= self.coverage) & sharp_lately & ~growing
         fallen = (peak >= self.peak) & (cov <= self.drop * peak)
         events = []
-        for start, end in streaks(sharp | fallen, int(self.patience)):
+        for start, end in streaks(sharp | fallen, patience):
             w = slice(start, end)
             events.append(Event("mode_collapse", int(start), {
                 "window": [int(start), int(end)], "mode_coverage": _r(cov.loc[w].min()),
