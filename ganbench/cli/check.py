@@ -39,13 +39,13 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     from ganbench.store import atomic_write
 
     results_dir = target
-    if target.is_file():
-        from ganbench.runner import run_suite
+    if target.is_file() or target.suffix in (".yaml", ".yml"):  # a suite: run it first (load_suite reports a
+        from ganbench.runner import run_suite  # missing file)
 
         results_dir = run_suite(target, out=out, workers=workers, reporter=ConsoleProgress()).root
+    results = load_results(results_dir)
     rules = rules_of(results_dir)
     base = load_baseline(baseline) if baseline is not None else None
-    results = load_results(results_dir)
     verdicts = evaluate(results, rules, base)
     for v in verdicts:
         click.echo(line(v))

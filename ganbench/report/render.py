@@ -19,11 +19,11 @@ from ganbench.store import write_files
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;
-padding-bottom:.2em;margin-top:2em}table{border-collapse:collapse;font-size:.86em;margin:.6em 0}th,td{border:1px solid
-#ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+padding-bottom:.2em;margin-top:2em}table{border-collapse:collapse;font-size:.86em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}.note{color:#666;font-size:.9em}.caveat{background:#fff7e0;
-border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}.improved{color:#137333;font-weight:600}
-.regressed{color:#b3261e;font-weight:600}"""
+border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}"""
 
 
 def fmt(x, digits: int = 3) -> str:
