@@ -178,7 +178,8 @@ def _loop(run: Run, store: RunStore, writer: MetricsWriter, start: int, progress
     run.eval_seconds = 0.0
     for step in range(start + 1, cfg.steps + 1):
         evaluate = step % cfg.eval_every == 0 or step == cfg.steps
-        log = step % cfg.log_every == 0 or evaluate
+        checkpoint = step % cfg.checkpoint_every == 0 and step < cfg.steps
+        log = step % cfg.log_every == 0 or evaluate or checkpoint  # a checkpoint is never of diverged weights
         n_critic = run.spec.recipe.n_critic
         for i in range(n_critic):
             loss_d, real_out, fake_out, input_grads = _d_step(run, want_grad and log and i == n_critic - 1)
@@ -201,7 +202,7 @@ def _loop(run: Run, store: RunStore, writer: MetricsWriter, start: int, progress
             writer.write(step, values)
             store.write_sample_image(run_id, step, png)
             writer.flush()
-        if step % cfg.checkpoint_every == 0 and step < cfg.steps:
+        if checkpoint:
             writer.flush()
             store.save_checkpoint(run_id, run.state(step))
         if progress:

@@ -101,3 +101,12 @@ def test_no_collectors_still_trains_and_detects_divergence(tmp_path):
     boom = {"name": "boom", "base": "nonsaturating", "optimizer": "sgd", "d_lr": 1e30, "g_lr": 1e30}
     result = run_suite(parse_suite(tiny_suite(collectors=[], variants=["lsgan", boom])), out=tmp_path)
     assert [r["status"] for r in result.runs] == ["completed", "diverged"]
+
+
+def test_checkpoints_land_on_steps_that_are_not_logging_steps(tmp_path):
+    train = {**tiny_suite()["train"], "steps": 30, "log_every": 10, "checkpoint_every": 7}
+    result = run_suite(parse_suite(tiny_suite(train=train)), out=tmp_path)
+    import torch
+
+    state = torch.load(result.root / "runs" / result.runs[0]["id"] / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 28
