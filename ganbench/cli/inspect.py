@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -46,9 +47,21 @@ def list_(kind: str | None, pattern: str) -> None:
 
 @cli.command()
 @click.argument("name")
+@click.option("--suite", "suite_file", type=click.Path(path_type=Path),
+              help="Resolve NAME as this suite file composes it (a variant defined or overridden there).")
 @handle_errors
-def show(name: str) -> None:
+def show(name: str, suite_file: Path | None) -> None:
     """Print the resolved recipe of variant NAME."""
     from ganbench.variants import VARIANTS
 
-    click.echo(json.dumps({"name": name, **VARIANTS.get(name).to_dict()}, indent=2))
+    if suite_file is None:
+        recipe = VARIANTS.get(name)
+    else:
+        from ganbench.errors import GanbenchError, did_you_mean
+        from ganbench.suite import load_suite
+
+        recipes = dict(load_suite(suite_file).variants)
+        if name not in recipes:
+            raise GanbenchError(f"no variant {name!r} in {suite_file}{did_you_mean(name, recipes)}")
+        recipe = recipes[name]
+    click.echo(json.dumps({"name": name, **recipe.to_dict()}, indent=2))

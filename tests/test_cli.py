@@ -1,0 +1,39 @@
+import json
+
+from tests.conftest import tiny_suite
+
+
+def test_list_every_kind(invoke):
+    result = invoke("list")
+    assert result.exit_code == 0
+    for text in ("variants:", "wgan-gp", "objectives:", "least_squares", "regularizers:", "gradient_penalty",
+                 "datasets:", "stacked_digits", "architectures:", "dcgan", "collectors:", "kid", "detectors:",
+                 "oscillation"):
+        assert text in result.output
+    assert invoke("list", "variants", "--pattern", "wgan*").output.split() == [
+        "variants:", "wgan", "Wasserstein", "critic", "with", "weight", "clipping", "0.01,", "Arjovsky", "et", "al.",
+        "(2017)", "wgan-gp", "Wasserstein", "critic", "with", "gradient", "penalty", "10,", "Gulrajani", "et", "al.",
+        "(2017)"]
+
+
+def test_show_builtin_and_suite_composed_variants(invoke, write_suite):
+    shown = json.loads(invoke("show", "wgan-gp").output)
+    assert shown["regularizer"] == "gradient_penalty" and shown["n_critic"] == 5 and shown["betas"] == [0.0, 0.9]
+    path = write_suite(tiny_suite(variants=[{"name": "strong-d", "base": "nonsaturating", "n_critic": 5}]))
+    shown = json.loads(invoke("show", "strong-d", "--suite", path).output)
+    assert shown["n_critic"] == 5 and shown["objective"] == "nonsaturating"
+    result = invoke("show", "strong-e", "--suite", path)
+    assert result.exit_code == 2 and "did you mean 'strong-d'" in result.output
+    result = invoke("show", "lsgn")
+    assert result.exit_code == 2 and "did you mean 'lsgan'" in result.output
+
+
+def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
+    assert invoke("run", write_suite(tiny_suite()), "--out", tmp_path).exit_code == 0
+    result = invoke("diagnose", tmp_path / "tiny", "--set", "mode_collapse.coverage=2", "--set",
+                    "mode_collapse.quality=0", "--set", "mode_collapse.patience=1")
+    assert result.exit_code == 0
+    events = [json.loads(line) for line in result.output.splitlines()]
+    assert events and all(e["kind"] == "mode_collapse" for e in events)
+    bad = invoke("diagnose", tmp_path / "tiny", "--set", "mode_colapse.coverage=2")
+    assert bad.exit_code == 2 and "did you mean 'mode_collapse'" in bad.output
