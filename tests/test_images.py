@@ -27,9 +27,15 @@ def write_idx_labels(path: Path, labels: torch.Tensor) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
-    """MNIST in torchvision's own on-disk format (uncompressed idx files under MNIST/raw/), 100 + 30 images."""
+    """MNIST and Fashion-MNIST in torchvision's own on-disk format (uncompressed idx files under
+    <Class>/raw/), 100 + 30 images each."""
     root = tmp_path_factory.mktemp("data")
-    raw = root / "MNIST" / "raw"
+    for name in ("MNIST", "FashionMNIST"):
+        _write_idx_set(root / name / "raw")
+    return root
+
+
+def _write_idx_set(raw: Path) -> None:
     raw.mkdir(parents=True)
     g = torch.Generator().manual_seed(0)
     for prefix, n in (("train", 100), ("t10k", 30)):
@@ -40,11 +46,11 @@ def tiny_mnist(tmp_path_factory):
         images += torch.rand(n, 28, 28, generator=g) * 30
         write_idx_images(raw / f"{prefix}-images-idx3-ubyte", images.clamp(0, 255))
         write_idx_labels(raw / f"{prefix}-labels-idx1-ubyte", labels)
-    return root
 
 
-def test_mnist_loads_from_torchvision_files(tiny_mnist):
-    data = make_dataset("mnist", {"root": str(tiny_mnist), "size": 16})
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_mnist_loads_from_torchvision_files(tiny_mnist, name):
+    data = make_dataset(name, {"root": str(tiny_mnist), "size": 16})
     assert data.sample_shape == (1, 16, 16) and data.images.shape == (100, 1, 16, 16) and data.num_modes == 10
     assert data.images.min() >= -1 and data.images.max() <= 1
     assert data.labels.tolist() == (torch.arange(100) % 10).tolist()
