@@ -19,7 +19,7 @@ EVENT_KINDS = ("mode_collapse", "d_overpowering", "divergence", "oscillation")
 DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence")
 # Which way is better, for the metrics a threshold or regression rule may name.
 HIGHER_IS_BETTER = {"fid": False, "mode_coverage": True, "modes_covered": True, "high_quality": True,
-                    "mode_kl": False, "kid": False, "classifier_accuracy": True}
+                    "mode_kl": False, "kid": False}
 RULE_KEYS = ("fail_on", "allow", "thresholds", "regression", "alpha", "min_seeds")
 
 

@@ -21,8 +21,10 @@ FEATURES = 128
 
 
 class Classifier(nn.Module):
-    """Conv-conv-linear; ``features`` remembers its last two inputs by identity, because one evaluation asks
-    for the same batch's features three times (FID, KID, class coverage) and the real batch's every time."""
+    """Conv-conv-linear; ``features`` remembers its last two inputs, because one evaluation asks for the same
+    batch's features three times (FID, KID, class coverage) and the real batch's every time. An input counts
+    as seen when it is the same memory, seen the same way and unmodified -- so the per-channel reshapes of
+    stacked digits hit the memo too."""
 
     def __init__(self, channels: int, size: int, classes: int) -> None:
         super().__init__()
@@ -37,7 +39,7 @@ class Classifier(nn.Module):
         if self.training or torch.is_grad_enabled():
             return self.conv(x)
         for seen, version, out in self._memo:
-            if seen is x and version == x._version:  # the very same tensor, unmodified
+            if _same_view(seen, x) and version == x._version:
                 return out
         out = torch.cat([self.conv(x[i:i + 1024]) for i in range(0, len(x), 1024)]) if len(x) else self.conv(x)
         self._memo = [(x, x._version, out)] + self._memo[:1]
@@ -58,6 +60,12 @@ class ClassifierFeatures(nn.Module):
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier.features(x).double()
+
+
+def _same_view(a: Tensor, b: Tensor) -> bool:
+    """The same elements of the same storage (``a`` is held in the memo, so its memory cannot be reused)."""
+    return (a.data_ptr() == b.data_ptr() and a.shape == b.shape and a.stride() == b.stride()
+            and a.dtype == b.dtype and a.device == b.device)
 
 
 def cache_dir() -> Path:

@@ -3,6 +3,7 @@ domain. FIDs from different feature spaces do not compare: the run's config name
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -30,10 +31,7 @@ def feature_extractor(dataset) -> tuple[nn.Module, str]:
     own = getattr(dataset, "fid_features", None)
     if own is not None:
         return own()
-    dim = 1
-    for s in dataset.sample_shape:
-        dim *= s
-    return Coordinates(dim), "coordinates"
+    return Coordinates(math.prod(dataset.sample_shape)), "coordinates"
 
 
 REAL_STATE = ("real_features_sum", "real_features_cov_sum", "real_features_num_samples")
