@@ -30,6 +30,16 @@ def wait_for(predicate, timeout: float = 120.0) -> None:
         time.sleep(0.01)
 
 
+def start_resume_suite(tmp_path: Path, out: Path) -> subprocess.Popen:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(RESUME_SUITE))
+    return start(suite, out)
+
+
+def wait_for_first_checkpoint(runs: Path) -> None:
+    wait_for(lambda: runs.exists() and any((r / "checkpoint.pt").exists() for r in runs.iterdir()))
+
+
 def run_files(root: Path) -> dict[str, bytes]:
     (run,) = (root / "runs").iterdir()
     names = ["metrics.csv", "events.jsonl"] + [f"samples/{p.name}" for p in (run / "samples").iterdir()]
@@ -38,20 +48,18 @@ def run_files(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_sigkill_after_first_checkpoint_then_resume_is_identical(tmp_path):
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump(RESUME_SUITE))
-    reference = start(suite, tmp_path / "ref")
+    reference = start_resume_suite(tmp_path, tmp_path / "ref")
     assert reference.wait() == 0, reference.stdout.read()
 
-    victim = start(suite, tmp_path / "killed")
+    victim = start_resume_suite(tmp_path, tmp_path / "killed")
     runs = tmp_path / "killed" / "resume" / "runs"
-    wait_for(lambda: runs.exists() and any((r / "checkpoint.pt").exists() for r in runs.iterdir()))
+    wait_for_first_checkpoint(runs)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     (run,) = runs.iterdir()
     assert json.loads((run / "status.json").read_text())["status"] == "running"  # really killed mid-run
 
-    again = start(suite, tmp_path / "killed")
+    again = start_resume_suite(tmp_path, tmp_path / "killed")
     assert again.wait() == 0, again.stdout.read()
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "completed" and status["resumed_from"] >= 100
@@ -60,11 +68,9 @@ def test_sigkill_after_first_checkpoint_then_resume_is_identical(tmp_path):
 
 @pytest.mark.slow
 def test_sigint_marks_the_run_interrupted_and_keeps_what_was_written(tmp_path):
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump(RESUME_SUITE))
-    proc = start(suite, tmp_path)
+    proc = start_resume_suite(tmp_path, tmp_path)
     runs = tmp_path / "resume" / "runs"
-    wait_for(lambda: runs.exists() and any((r / "checkpoint.pt").exists() for r in runs.iterdir()))
+    wait_for_first_checkpoint(runs)
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output
@@ -77,12 +83,10 @@ def test_sigint_marks_the_run_interrupted_and_keeps_what_was_written(tmp_path):
 
 @pytest.mark.slow
 def test_two_runs_on_one_directory(tmp_path):
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump(RESUME_SUITE))
-    first = start(suite, tmp_path)
+    first = start_resume_suite(tmp_path, tmp_path)
     lock = tmp_path / "resume" / ".lock"
     wait_for(lambda: lock.exists() and lock.read_text().startswith("pid"))
-    second = start(suite, tmp_path)
+    second = start_resume_suite(tmp_path, tmp_path)
     output, _ = second.communicate(timeout=60)
     assert second.returncode == 2 and f"is in use by pid {first.pid}" in output, output
     assert first.wait() == 0
