@@ -1,0 +1,44 @@
+"""Sample pictures: the scatter puts each sample where it belongs and survives non-finite samples."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganbench.data import make_dataset
+from ganbench.samples import MARGIN, SCATTER_PX, render_samples
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    picture = Image.open(io.BytesIO(png))
+    assert picture.text["Title"] == "a title"
+    return np.asarray(picture.convert("RGB")).astype(int)
+
+
+def test_scatter_draws_samples_where_they_are_and_nowhere_else():
+    ring = make_dataset("ring", {})
+    span = float(ring.modes.abs().max()) * 1.35 + 5 * ring.mode_std
+    corner = torch.tensor([[span * 0.8, span * 0.8]]).repeat(50, 1)  # top-right, far from every mode
+    pixels = _pixels(render_samples(corner, ring, "a title"))
+    col = MARGIN + round((0.8 / 2 + 0.5) * (SCATTER_PX - 1))
+    row = MARGIN + round((-0.8 / 2 + 0.5) * (SCATTER_PX - 1))
+    assert pixels[row, col, 2] > pixels[row, col, 0] + 100  # blue where the samples are
+    assert (pixels[row + 40, col - 40] == 255).all()  # white where none are
+    bottom_left = pixels[MARGIN + SCATTER_PX - 20, MARGIN + 20]
+    assert (bottom_left == 255).all()
+
+
+def test_scatter_of_non_finite_samples_still_renders():
+    ring = make_dataset("ring", {})
+    samples = torch.full((100, 2), float("nan"))
+    pixels = _pixels(render_samples(samples, ring, "a title"))
+    assert pixels.shape == (SCATTER_PX + 2 * MARGIN, SCATTER_PX + 2 * MARGIN, 3)
+
+
+def test_image_grid_has_eight_columns():
+    images = torch.zeros(64, 1, 8, 8)
+    pixels = _pixels(render_samples(images, make_dataset("ring", {}), "a title"))
+    assert pixels.shape[1] == pixels.shape[0]  # 8 x 8 tiles of equal size
