@@ -33,26 +33,28 @@ def time_trainer(collectors: list[str] | None, steps: int) -> float:
 
 def time_plain_loop(steps: int) -> float:
     """The same models, data and updates with nothing else: no logging, no evaluation, no store."""
-    from ganbench.train import build_run
+    from ganbench.train import SingleTrainer, build_run
 
     spec = parse_suite(suite([], steps)).expand()[0]
     began = time.perf_counter()
     run = build_run(spec, torch.device("cpu"))
     g, d, data, streams = run.g, run.d, run.dataset, run.streams
+    trainer = SingleTrainer(run)
+    opt_d, opt_g = trainer.opt_d, trainer.opt_g
     for _ in range(steps):
         real = data.sample(256, streams.data)
         with torch.no_grad():
             fake = g(torch.randn(256, 64, generator=streams.latent))
         real_out, fake_out = d(real), d(fake)
         loss_d = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
-        run.opt_d.zero_grad(set_to_none=True)
+        opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        run.opt_d.step()
+        opt_d.step()
         d.requires_grad_(False)
         loss_g = F.softplus(-d(g(torch.randn(256, 64, generator=streams.latent)))).mean()
-        run.opt_g.zero_grad(set_to_none=True)
+        opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
-        run.opt_g.step()
+        opt_g.step()
         d.requires_grad_(True)
     return time.perf_counter() - began
 

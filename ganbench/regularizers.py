@@ -1,12 +1,16 @@
 """Discriminator regularizers: a penalty added to the D loss, and/or a hook after each D update.
 
-All share one shape: ``penalty(D, real, fake, generator) -> scalar tensor`` (already multiplied by the
-variant's ``regularizer_weight``) and ``after_d_step(D)``. ``generator`` is the run's data RNG stream, used
-where a penalty samples (WGAN-GP's interpolation points), so penalties stay deterministic.
+All share one shape: ``penalty(D, real, fake, uniform, batch_dims)`` -> the penalty (already multiplied by
+the variant's ``regularizer_weight``) and ``after_d_step(D)``. ``real`` and ``fake`` are (*batch, *sample)
+with ``batch_dims`` leading batch dimensions: (B,) for one run, (K, B) for a seed ensemble of K members,
+whose penalty is then one value per member (K,). ``uniform()`` draws U(0, 1) of shape ``batch`` from the
+run's (or each member's) data stream, where a penalty samples (WGAN-GP's interpolation points), so penalties
+stay deterministic.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,18 +25,20 @@ REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer")
 class Regularizer:
     weight: float  # lambda for penalties; the clip bound c for weight_clip
 
-    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor | None:
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[[], Tensor],
+                batch_dims: int = 1) -> Tensor | None:
         return None
 
     def after_d_step(self, d: nn.Module) -> None:
         return None
 
 
-def _input_grad(d: nn.Module, x: Tensor) -> Tensor:
-    """dD/dx for each sample, (B, ...) -> (B, features), kept in the graph so the penalty can be backpropagated."""
+def _input_grad(d: nn.Module, x: Tensor, batch_dims: int) -> Tensor:
+    """dD/dx for each sample, (*batch, ...) -> (*batch, features), kept in the graph so the penalty can be
+    backpropagated. Samples (and ensemble members) are independent, so the gradient of the sum is per sample."""
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
-    return grad.flatten(1)
+    return grad.flatten(batch_dims)
 
 
 @REGULARIZERS.register("gradient_penalty")
@@ -42,11 +48,11 @@ class GradientPenalty(Regularizer):
 
     weight: float = 10.0
 
-    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
-        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-        alpha = torch.rand(shape, generator=generator, device=real.device)
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[[], Tensor],
+                batch_dims: int = 1) -> Tensor:
+        alpha = uniform().view(real.shape[:batch_dims] + (1,) * (real.dim() - batch_dims))
         x_hat = alpha * real + (1 - alpha) * fake
-        return self.weight * ((_input_grad(d, x_hat).norm(dim=1) - 1) ** 2).mean()
+        return self.weight * ((_input_grad(d, x_hat, batch_dims).norm(dim=-1) - 1) ** 2).mean(dim=-1)
 
 
 @REGULARIZERS.register("r1")
@@ -56,8 +62,9 @@ class R1(Regularizer):
 
     weight: float = 10.0
 
-    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
-        return self.weight / 2 * _input_grad(d, real).pow(2).sum(dim=1).mean()
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[[], Tensor],
+                batch_dims: int = 1) -> Tensor:
+        return self.weight / 2 * _input_grad(d, real, batch_dims).pow(2).sum(dim=-1).mean(dim=-1)
 
 
 @REGULARIZERS.register("weight_clip")

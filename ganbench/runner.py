@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.executors import processes, ray, sequential
+from ganbench.executors import Job, Result, processes, ray, sequential
 from ganbench.store import FINISHED, RunStore
 from ganbench.suite import RunSpec, Suite, load_suite
-from ganbench.train import train
+from ganbench.train import SingleTrainer, train_runs
 
 
 class ProgressReporter:
@@ -41,18 +42,45 @@ def _entry(spec: RunSpec, status: str) -> dict[str, Any]:
             "status": status}
 
 
-def run_one(spec: RunSpec, store: RunStore, reporter: ProgressReporter) -> dict[str, Any]:
-    """Train one run; an error inside it becomes a failed run, never a crashed suite."""
+def jobs_of(specs: list[RunSpec]) -> list[Job]:
+    """What trains together: one job per run, except that with ``ensemble: true`` the runs that differ only
+    in seed form one job (a seed ensemble), in the order their first run appears."""
+    jobs: dict[str, list[RunSpec]] = {}
+    for spec in specs:
+        key = spec.run_id
+        if spec.train.ensemble:
+            key = json.dumps({**spec.to_dict(), "seed": None}, sort_keys=True)
+        jobs.setdefault(key, []).append(spec)
+    return [tuple(job) for job in jobs.values()]
+
+
+def run_job(job: Job, store: RunStore, reporter: ProgressReporter, device: str | None = None) -> list[Result]:
+    """Train one job; an error inside it fails its runs, never the suite. ``device`` overrides the specs'."""
+    from ganbench.ensemble import EnsembleTrainer
+
+    def progress(spec: RunSpec):
+        return lambda step, steps: reporter.step(spec, step, steps)
+
+    ensemble = len(job) > 1  # a one-member ensemble trains on its own: vmap over one member only costs time
     try:
-        return train(spec, store, progress=lambda step, steps: reporter.step(spec, step, steps))
+        results = train_runs(job, store, EnsembleTrainer if ensemble else lambda runs: SingleTrainer(runs[0]),
+                             progress, device)
+        return list(zip(job, results))
     except KeyboardInterrupt:
-        store.set_status(spec.run_id, "interrupted", step=store.status(spec.run_id).get("step", 0))
+        for spec in job:
+            store.set_status(spec.run_id, "interrupted", step=store.status(spec.run_id).get("step", 0))
         raise
-    except Exception as exc:  # noqa: BLE001 - any error in one run is recorded and the suite goes on
-        result = {"status": "failed", "step": store.status(spec.run_id).get("step", 0),
-                  "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        store.set_status(spec.run_id, **result)
-        return result
+    except Exception as exc:  # noqa: BLE001 - any error in one job is recorded and the suite goes on
+        error = f"{type(exc).__name__}: {exc}"
+        if ensemble:
+            error += " (while training a seed ensemble: `ensemble: false` trains each seed on its own)"
+        failed = []
+        for spec in job:
+            result = {"status": "failed", "step": store.status(spec.run_id).get("step", 0), "error": error,
+                      "traceback": traceback.format_exc()}
+            store.set_status(spec.run_id, **result)
+            failed.append((spec, result))
+        return failed
 
 
 def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: str | None = None,
@@ -80,16 +108,18 @@ EXECUTORS = ("sequential", "processes", "ray")
 
 def _execute(executor: str, todo: list[RunSpec], store: RunStore, workers: int, address: str | None,
              reporter: ProgressReporter):
+    jobs = jobs_of(todo)
     if executor == "processes":
-        return processes(todo, store, max(workers, 1))
+        return processes(jobs, store, max(workers, 1))
     if executor == "ray":
-        return ray(todo, store, address, workers if workers > 1 else None)
+        return ray(jobs, store, address, workers if workers > 1 else None)
 
-    def one(spec: RunSpec) -> dict[str, Any]:
-        reporter.run_started(spec)
-        return run_one(spec, store, reporter)
+    def one(job: Job) -> list[Result]:
+        for spec in job:
+            reporter.run_started(spec)
+        return run_job(job, store, reporter)
 
-    return sequential(todo, one)
+    return sequential(jobs, one)
 
 
 def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, reporter: ProgressReporter,

@@ -36,6 +36,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     z_dim: int = 64
     eval_samples: int = 2500  # fixed-latent samples per evaluation (2500 as in VEEGAN/PacGAN on 2D data)
+    ensemble: bool = False  # train the seeds of each variant together, parameters stacked (ganbench.ensemble)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,10 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         """Readable and stable: the same resolved config always gets the same id, so reruns skip it."""
-        digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        config = self.to_dict()
+        if not config["train"]["ensemble"]:
+            del config["train"]["ensemble"]  # ids from before ensembles existed stay valid
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.variant}_{self.dataset.name}_s{self.seed}_{digest}"
 
 
@@ -167,7 +171,8 @@ def _train(value: Any) -> TrainConfig:
     value = v.mapping(value, "train")
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     v.check_keys(value, names, "train")
-    return TrainConfig(**{k: v.integer(x, f"train.{k}", minimum=1) for k, x in value.items()})
+    return TrainConfig(**{k: v.boolean(x, f"train.{k}") if k == "ensemble" else v.integer(x, f"train.{k}", minimum=1)
+                          for k, x in value.items()})
 
 
 def parse_detectors(value: Any) -> dict[str, dict[str, float]]:

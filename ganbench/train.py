@@ -1,16 +1,21 @@
 """The training loop: n_critic D steps, one G step, collectors on logging steps, evaluation on the fixed
 latent batch every ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps.
 
-A non-finite loss ends the run as ``diverged`` at the step it appeared; it never raises.
+One loop drives a *trainer*: ``SingleTrainer`` trains one run; ``ganbench.ensemble.EnsembleTrainer`` trains
+the seeds of one variant together as a seed ensemble. Either way each run (member) gets its own metrics,
+samples, events, checkpoint and status, so everything downstream reads one layout.
+
+A non-finite loss ends a run as ``diverged`` at the step it appeared (an ensemble's other members go on);
+it never raises.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -32,15 +37,13 @@ Progress = Callable[[int, int], None]  # (step, total steps)
 
 @dataclass
 class Run:
-    """Everything one run trains with, built from its RunSpec."""
+    """Everything one run (or one ensemble member) is, built from its RunSpec; the trainer owns the updates."""
 
     spec: RunSpec
     device: torch.device
     dataset: Dataset
     g: nn.Module
     d: nn.Module
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
     objective: Objective
     regularizer: Regularizer
     collectors: list[Collector]
@@ -50,17 +53,41 @@ class Run:
     eval_real_key: str  # what determines eval_real: the dataset with its parameters, the seed and N
     eval_seconds: float = 0.0  # wall time spent evaluating (reported in status.json, never in metrics)
 
-    def state(self, step: int) -> dict[str, Any]:
-        return {"step": step, "g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "opt_d": self.opt_d.state_dict(), "rng": self.streams.state()}
+    def real_batch(self) -> Tensor:  # (B, *sample_shape) from the data stream
+        return self.dataset.sample(self.spec.train.batch_size, self.streams.data).to(self.device)
 
-    def load_state(self, state: dict[str, Any]) -> int:
-        self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.streams.load_state(state["rng"])
-        return int(state["step"])
+    def latents(self) -> Tensor:  # (B, z_dim) from the latent stream
+        cfg = self.spec.train
+        return torch.randn(cfg.batch_size, cfg.z_dim, generator=self.streams.latent).to(self.device)
+
+    def uniform(self) -> Tensor:  # (B,) U(0, 1) from the data stream, for penalties that sample
+        return torch.rand(self.spec.train.batch_size, generator=self.streams.data).to(self.device)
+
+
+@dataclass
+class StepOutput:
+    """One generator step (after its n_critic D steps). Every tensor has a leading member dim: 1 for a single
+    run, K for an ensemble."""
+
+    loss_d: Tensor  # (M,) last D step's loss, penalty included
+    loss_g: Tensor  # (M,)
+    real_out: Tensor  # (M, B, 1) raw D outputs in the last D step
+    fake_out: Tensor  # (M, B, 1)
+    input_grads: tuple[Tensor, Tensor] | None = None  # (M, B, features) dD/dx on real and fake, when asked
+
+
+class Trainer(Protocol):
+    members: list[Run]
+
+    def step(self, log: bool, input_grad: bool) -> StepOutput:
+        """n_critic D updates and one G update. On ``log`` steps every member's ``d``/``g`` hold the
+        gradients of their last update (.grad), for the collectors."""
+
+    def member_state(self, index: int, step: int) -> dict[str, Any]:
+        """A checkpoint of one member, in the single-run layout."""
+
+    def load_states(self, states: Sequence[dict[str, Any]]) -> None:
+        """Restore every member from its checkpoint (all at the same step)."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -72,7 +99,7 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas)
     if name == "rmsprop":
@@ -80,9 +107,9 @@ def _optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> torc
     return torch.optim.SGD(params, lr=lr)
 
 
-def build_run(spec: RunSpec, device: torch.device) -> Run:
+def build_run(spec: RunSpec, device: torch.device, dataset: Dataset | None = None) -> Run:
     recipe = spec.recipe
-    dataset = make_dataset(spec.dataset.name, spec.dataset.params)
+    dataset = dataset or make_dataset(spec.dataset.name, spec.dataset.params)
     streams = make_streams(spec.seed)
     with torch.random.fork_rng(devices=[]):  # module initializers draw from the global RNG
         torch.manual_seed(streams.init)
@@ -94,47 +121,73 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
     eval_real = dataset.sample(n, streams.eval).to(device)
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
-    return Run(spec, device, dataset, g, d,
-               _optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas),
-               _optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas),
-               objective, make_regularizer(recipe.regularizer, recipe.regularizer_weight),
-               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real,
-               real_key)
+    return Run(spec, device, dataset, g, d, objective, make_regularizer(recipe.regularizer, recipe.regularizer_weight),
+               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real, real_key)
 
 
-def _d_step(run: Run, want_input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor | None, ...]]:
-    batch, z_dim = run.spec.train.batch_size, run.spec.train.z_dim
-    real = run.dataset.sample(batch, run.streams.data).to(run.device)  # (B, *sample_shape)
-    z = torch.randn(batch, z_dim, generator=run.streams.latent).to(run.device)  # (B, z_dim)
-    with torch.no_grad():
-        fake = run.g(z)
-    real.requires_grad_(want_input_grad)
-    fake.requires_grad_(want_input_grad)
-    real_out, fake_out = run.d(real), run.d(fake)  # (B, 1) each
-    loss = run.objective.d_loss(real_out, fake_out)
-    penalty = run.regularizer.penalty(run.d, real, fake, run.streams.data)
-    if penalty is not None:
-        loss = loss + penalty
-    input_grads: tuple[Tensor | None, ...] = (None, None)
-    if want_input_grad:  # dD/dx on logging steps only; reuses this step's forward pass
-        input_grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
-        input_grads = tuple(t.flatten(1) for t in input_grads)
-    run.opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    run.opt_d.step()
-    run.regularizer.after_d_step(run.d)
-    return loss.detach(), real_out.detach(), fake_out.detach(), input_grads
+class SingleTrainer:
+    """One run, trained eagerly on its own modules."""
 
+    def __init__(self, run: Run) -> None:
+        recipe = run.spec.recipe
+        self.members = [run]
+        self.run = run
+        self.opt_g = make_optimizer(recipe.optimizer, run.g.parameters(), recipe.g_lr, recipe.betas)
+        self.opt_d = make_optimizer(recipe.optimizer, run.d.parameters(), recipe.d_lr, recipe.betas)
 
-def _g_step(run: Run) -> Tensor:
-    z = torch.randn(run.spec.train.batch_size, run.spec.train.z_dim, generator=run.streams.latent).to(run.device)
-    run.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
-    loss = run.objective.g_loss(run.d(run.g(z)))
-    run.opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    run.opt_g.step()
-    run.d.requires_grad_(True)
-    return loss.detach()
+    def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
+        run = self.run
+        real, z = run.real_batch(), run.latents()
+        with torch.no_grad():
+            fake = run.g(z)
+        real.requires_grad_(input_grad)
+        fake.requires_grad_(input_grad)
+        real_out, fake_out = run.d(real), run.d(fake)  # (B, 1) each
+        loss = run.objective.d_loss(real_out, fake_out)
+        penalty = run.regularizer.penalty(run.d, real, fake, run.uniform)
+        if penalty is not None:
+            loss = loss + penalty
+        grads = None
+        if input_grad:  # dD/dx on logging steps only; reuses this step's forward pass
+            grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
+            grads = (grads[0].flatten(1), grads[1].flatten(1))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        run.regularizer.after_d_step(run.d)
+        return loss.detach(), real_out.detach(), fake_out.detach(), grads
+
+    def g_step(self) -> Tensor:
+        run = self.run
+        z = run.latents()
+        run.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
+        loss = run.objective.g_loss(run.d(run.g(z)))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        run.d.requires_grad_(True)
+        return loss.detach()
+
+    def step(self, log: bool, input_grad: bool) -> StepOutput:
+        n_critic = self.run.spec.recipe.n_critic
+        for i in range(n_critic):
+            loss_d, real_out, fake_out, grads = self.d_step(input_grad and i == n_critic - 1)
+        loss_g = self.g_step()
+        return StepOutput(loss_d[None], loss_g[None], real_out[None], fake_out[None],
+                          None if grads is None else (grads[0][None], grads[1][None]))
+
+    def member_state(self, index: int, step: int) -> dict[str, Any]:
+        run = self.run
+        return {"step": step, "g": run.g.state_dict(), "d": run.d.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict(), "rng": run.streams.state()}
+
+    def load_states(self, states: Sequence[dict[str, Any]]) -> None:
+        (state,) = states
+        self.run.g.load_state_dict(state["g"])
+        self.run.d.load_state_dict(state["d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.run.streams.load_state(state["rng"])
 
 
 def _collect(run: Run, record: StepRecord) -> dict[str, float]:
@@ -161,83 +214,142 @@ def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
     return values, render_samples(fake, run.dataset, title)
 
 
-def _first_nonfinite(losses: list[Tensor], first_step: int) -> tuple[int, Tensor] | None:
-    """The first step whose (loss_d, loss_g) is not finite, checked once per logging window (one sync)."""
-    window = torch.stack(losses)  # (steps, 2)
-    bad = ~torch.isfinite(window).all(dim=1)
-    if not bool(bad.any()):
-        return None
-    i = int(bad.nonzero()[0, 0])
-    return first_step + i, window[i]
+@dataclass
+class _Member:
+    """A run's outputs while its trainer runs."""
+
+    index: int  # position in the trainer's members
+    run: Run
+    writer: MetricsWriter
+    progress: Progress | None
+    status: str = "running"
+    step: int = 0
 
 
-def _loop(run: Run, store: RunStore, writer: MetricsWriter, start: int, progress: Progress | None) -> tuple[str, int]:
-    cfg, run_id = run.spec.train, run.spec.run_id
-    want_grad = any(c.needs_input_grad for c in run.collectors)
+def _first_nonfinite(window: Tensor, first_step: int) -> list[tuple[int, Tensor] | None]:
+    """Per member, the first step whose (loss_d, loss_g) is not finite: checked once per logging window."""
+    bad = ~torch.isfinite(window).all(dim=-1)  # window (steps, M, 2) -> (steps, M)
+    found = []
+    for m, any_bad in enumerate(bad.any(dim=0).tolist()):  # one sync for the whole window
+        if not any_bad:
+            found.append(None)
+            continue
+        i = int(bad[:, m].nonzero()[0, 0])
+        found.append((first_step + i, window[i, m]))
+    return found
+
+
+def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int) -> None:
+    spec = trainer.members[0].spec
+    cfg = spec.train
+    want_grad = any(c.needs_input_grad for c in trainer.members[0].collectors)
     window: list[Tensor] = []
-    run.eval_seconds = 0.0
+    for run in trainer.members:
+        run.eval_seconds = 0.0
     for step in range(start + 1, cfg.steps + 1):
         evaluate = step % cfg.eval_every == 0 or step == cfg.steps
         checkpoint = step % cfg.checkpoint_every == 0 and step < cfg.steps
         log = step % cfg.log_every == 0 or evaluate or checkpoint  # a checkpoint is never of diverged weights
-        n_critic = run.spec.recipe.n_critic
-        for i in range(n_critic):
-            loss_d, real_out, fake_out, input_grads = _d_step(run, want_grad and log and i == n_critic - 1)
-        loss_g = _g_step(run)
-        window.append(torch.stack([loss_d, loss_g]))
+        out = trainer.step(log, want_grad and log)
+        window.append(torch.stack([out.loss_d, out.loss_g], dim=-1))  # (M, 2)
         if not log:
             continue
-        bad = _first_nonfinite(window, step - len(window) + 1)
+        nonfinite = _first_nonfinite(torch.stack(window), step - len(window) + 1)
         window = []
-        if bad is not None:
-            bad_step, (bad_d, bad_g) = bad
-            writer.write(bad_step, {"loss_d": float(bad_d), "loss_g": float(bad_g)})
-            return "diverged", bad_step
-        record = StepRecord(step, loss_d, loss_g, real_out, fake_out, run.d, run.g, *input_grads)
-        writer.write(step, _collect(run, record))
-        if evaluate:
-            began = time.perf_counter()
-            values, png = _evaluate(run, step)
-            run.eval_seconds += time.perf_counter() - began
-            writer.write(step, values)
-            store.write_sample_image(run_id, step, png)
-            writer.flush()
-        if checkpoint:
-            writer.flush()
-            store.save_checkpoint(run_id, run.state(step))
-        if progress:
-            progress(step, cfg.steps)
-    return "completed", cfg.steps
+        for member in members:
+            if member.status != "running":
+                continue
+            run, k = member.run, member.index
+            if nonfinite[k] is not None:
+                bad_step, (bad_d, bad_g) = nonfinite[k]
+                member.writer.write(bad_step, {"loss_d": float(bad_d), "loss_g": float(bad_g)})
+                member.status, member.step = "diverged", bad_step
+                continue
+            grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
+            record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], run.d, run.g,
+                                *grads)
+            member.writer.write(step, _collect(run, record))
+            if evaluate:
+                began = time.perf_counter()
+                values, png = _evaluate(run, step)
+                run.eval_seconds += time.perf_counter() - began
+                member.writer.write(step, values)
+                store.write_sample_image(run.spec.run_id, step, png)
+                member.writer.flush()
+            if checkpoint:
+                member.writer.flush()
+                store.save_checkpoint(run.spec.run_id, trainer.member_state(k, step))
+            member.step = step
+            if member.progress:
+                member.progress(step, cfg.steps)
+        if all(m.status != "running" for m in members):
+            return
+    for member in members:
+        if member.status == "running":
+            member.status = "completed"
 
 
-def run_config(run: Run, determinism: dict[str, Any]) -> dict[str, Any]:
+def run_config(run: Run, determinism: dict[str, Any], ensemble: list[str] | None = None) -> dict[str, Any]:
     collectors: dict[str, Any] = {}
     for c in run.collectors:
         collectors.update(c.describe())
-    return {"run_id": run.spec.run_id, "spec": run.spec.to_dict(), "device": str(run.device),
-            "determinism": determinism, "collectors": collectors, "dataset": run.dataset.describe(),
-            "versions": versions(run.device)}
+    config = {"run_id": run.spec.run_id, "spec": run.spec.to_dict(), "device": str(run.device),
+              "determinism": determinism, "collectors": collectors, "dataset": run.dataset.describe(),
+              "versions": versions(run.device)}
+    if ensemble is not None:
+        config["ensemble"] = {"size": len(ensemble), "members": ensemble}
+    return config
+
+
+def _resume_step(store: RunStore, specs: Sequence[RunSpec]) -> tuple[int, list[dict[str, Any]] | None]:
+    """Where training starts: every run's checkpoint if they all stopped at the same step, else step 0
+    (an ensemble killed between two members' checkpoint writes restarts; its members train in lockstep)."""
+    states = [store.load_checkpoint(s.run_id) for s in specs]
+    steps = {int(s["step"]) if s else 0 for s in states}
+    if len(steps) != 1 or 0 in steps:
+        return 0, None
+    return steps.pop(), states
+
+
+def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable[[list[Run]], Trainer],
+               progress: Callable[[RunSpec], Progress | None] = lambda spec: None, device: str | None = None
+               ) -> list[dict[str, Any]]:
+    """Train ``specs`` with one trainer (resuming from their checkpoints) and return each run's final status.
+    ``device`` overrides the specs' own (the processes executor spreads jobs over GPUs with it)."""
+    began = time.perf_counter()
+    device = resolve_device(device or specs[0].device)
+    determinism = apply_determinism(specs[0].deterministic, device)
+    dataset = make_dataset(specs[0].dataset.name, specs[0].dataset.params)  # members share it (same params)
+    trainer = make_trainer([build_run(spec, device, dataset) for spec in specs])
+    start, states = _resume_step(store, specs)
+    if states:
+        trainer.load_states(states)
+    ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
+    members = []
+    for k, run in enumerate(trainer.members):
+        run_id = run.spec.run_id
+        store.write_config(run_id, run_config(run, determinism, ensemble))
+        store.set_status(run_id, "running", step=start)
+        members.append(_Member(k, run, store.metrics_writer(run_id, resume_step=start if states else None),
+                               progress(run.spec), step=start))
+    try:
+        _loop(trainer, store, members, start)
+    finally:
+        for member in members:
+            member.writer.close()
+    results = []
+    for member in members:
+        run_id = member.run.spec.run_id
+        metrics = read_metrics(store.run_dir(run_id) / "metrics.csv")
+        store.write_events(run_id, run_detectors(metrics, member.run.spec.detectors))
+        result = {"status": member.status, "step": member.step, "time_s": round(time.perf_counter() - began, 3),
+                  "eval_time_s": round(member.run.eval_seconds, 3), "resumed_from": start}
+        store.set_status(run_id, **result)
+        results.append(result)
+    return results
 
 
 def train(spec: RunSpec, store: RunStore, progress: Progress | None = None) -> dict[str, Any]:
     """Train one run (resuming from its checkpoint if it has one) and return its final status."""
-    began = time.perf_counter()
-    run_id = spec.run_id
-    device = resolve_device(spec.device)
-    determinism = apply_determinism(spec.deterministic, device)
-    run = build_run(spec, device)
-    checkpoint = store.load_checkpoint(run_id)
-    start = run.load_state(checkpoint) if checkpoint else 0
-    store.write_config(run_id, run_config(run, determinism))
-    store.set_status(run_id, "running", step=start)
-    writer = store.metrics_writer(run_id, resume_step=start if checkpoint else None)
-    try:
-        status, step = _loop(run, store, writer, start, progress)
-    finally:
-        writer.close()
-    metrics_path = store.run_dir(run_id) / "metrics.csv"
-    store.write_events(run_id, run_detectors(read_metrics(metrics_path), spec.detectors))
-    result = {"status": status, "step": step, "time_s": round(time.perf_counter() - began, 3),
-              "eval_time_s": round(run.eval_seconds, 3), "resumed_from": start}
-    store.set_status(run_id, **result)
+    (result,) = train_runs([spec], store, lambda runs: SingleTrainer(runs[0]), lambda _: progress)
     return result

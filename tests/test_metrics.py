@@ -132,13 +132,13 @@ def test_gradient_norms_are_total_l2_and_per_layer():
 def test_trainer_input_gradient_is_dd_dx():
     """grad_norm_d_input from a run equals ||dD/dx|| recomputed by hand for a linear D."""
     from ganbench.suite import parse_suite
-    from ganbench.train import _d_step, build_run
+    from ganbench.train import SingleTrainer, build_run
     from tests.conftest import tiny_suite
 
     spec = parse_suite(tiny_suite(architecture={"name": "mlp", "width": 8, "depth": 0})).expand()[0]
     run = build_run(spec, CPU)
     weight = run.d.net[0].weight.detach().clone()  # D(x) = w x + b, so dD/dx = w for every sample
-    _, _, _, (real_grad, fake_grad) = _d_step(run, want_input_grad=True)
+    _, _, _, (real_grad, fake_grad) = SingleTrainer(run).d_step(input_grad=True)
     assert torch.allclose(real_grad, weight.expand_as(real_grad)) and torch.allclose(fake_grad, real_grad)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
 
 from ganbench.errors import GanbenchError
 from ganbench.registry import Registry
@@ -15,11 +18,24 @@ Builder = Callable[..., tuple[nn.Module, nn.Module]]
 ARCHITECTURES: Registry[Builder] = Registry("architecture")
 
 
+class _SpectralNormInPlace(_SpectralNorm):
+    """torch's spectral norm parametrization with the power iteration written as ``copy_`` instead of
+    ``out=``: the same numbers, and it also runs under ``torch.vmap`` (seed ensembles stack u and v)."""
+
+    @torch.no_grad()
+    def _power_method(self, weight_mat: Tensor, n_power_iterations: int) -> None:
+        for _ in range(n_power_iterations):
+            self._u.copy_(F.normalize(torch.mv(weight_mat, self._v), dim=0, eps=self.eps))
+            self._v.copy_(F.normalize(torch.mv(weight_mat.H, self._u), dim=0, eps=self.eps))
+
+
 def apply_spectral_norm(module: nn.Module) -> nn.Module:
-    """Spectral normalization (Miyato et al. 2018) on every linear and convolutional layer."""
-    for name, child in list(module.named_children()):
+    """Spectral normalization (Miyato et al. 2018) on every linear and convolutional layer: one power
+    iteration per forward pass, as torch.nn.utils.parametrizations.spectral_norm does."""
+    for child in module.children():
         if isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)):
-            setattr(module, name, spectral_norm(child))
+            dim = 1 if isinstance(child, nn.ConvTranspose2d) else 0  # the output-channel dim, as torch picks it
+            parametrize.register_parametrization(child, "weight", _SpectralNormInPlace(child.weight, 1, dim, 1e-12))
         else:
             apply_spectral_norm(child)
     return module

@@ -1,0 +1,198 @@
+"""Seed ensembles (``ensemble: true`` in ``train:``): the seeds of one variant trained together in one process.
+
+The K members' parameters and buffers are stacked on a leading member dim and every forward pass is
+``torch.vmap`` over one template module called with member k's tensors (what ``torch.func.functional_call``
+does, minus its per-call bookkeeping), so K small networks run as one batched network: one kernel where K
+runs launch K. Each member keeps everything that makes it its own run:
+its weight init, data, latent and evaluation streams, collectors, metrics, samples, checkpoint and status.
+
+Members are independent by construction: each member's loss only reads its own slice of the stacked
+parameters, the optimizers (Adam, RMSprop, SGD) are elementwise, and the loss summed over members has
+gradient 1 for each member's loss. So a member follows the same math as the separately trained run with its
+seed; the numbers differ only where a batched kernel rounds differently from the unbatched one (see
+tests/test_ensemble.py and benchmarks/ensemble.py).
+
+Every member's own ``nn.Module`` stays alive with its parameters and buffers turned into views of the stack:
+evaluation, sample pictures, collectors and checkpoints use it exactly as for a single run, with no copying.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.train import Run, StepOutput, make_optimizer
+
+
+def _slot(module: nn.Module, name: str) -> tuple[nn.Module, str]:
+    """The module that holds tensor ``name`` and the tensor's name there ("0.weight" -> (module[0], "weight"))."""
+    owner, _, leaf = name.rpartition(".")
+    return module.get_submodule(owner), leaf
+
+
+def _set_tensor(module: nn.Module, name: str, value: Tensor, parameter: bool) -> None:
+    owner, leaf = _slot(module, name)
+    if parameter:
+        setattr(owner, leaf, nn.Parameter(value, requires_grad=False))
+    else:
+        owner._buffers[leaf] = value
+
+
+class Stacked(nn.Module):
+    """K modules of one architecture as one: ``forward`` maps (K, B, ...) to (K, B, ...), member k through
+    member k's weights. The members' own tensors become views of the stack, so they always see its values."""
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        first = members[0]
+        self.param_names = [name for name, _ in first.named_parameters()]
+        self.buffer_names = [name for name, _ in first.named_buffers()]
+        self.stacked = nn.ParameterList(
+            [nn.Parameter(torch.stack([m.get_parameter(n).detach() for m in members])) for n in self.param_names])
+        for i, name in enumerate(self.buffer_names):
+            self.register_buffer(f"buffer_{i}", torch.stack([m.get_buffer(name) for m in members]))
+        template = copy.deepcopy(first).to("meta")  # structure only: its own tensors are never used
+        self._template = [template]  # in a list, so it is not a submodule (its tensors are not ours)
+        self._param_slots = [_slot(template, name) for name in self.param_names]
+        self._buffer_slots = [_slot(template, name) for name in self.buffer_names]
+        self.members = list(members)
+        for k, member in enumerate(members):
+            for name, stacked in zip(self.param_names, self.stacked):
+                _set_tensor(member, name, stacked.detach()[k], parameter=True)
+            for name, stacked in zip(self.buffer_names, self.stacked_buffers()):
+                _set_tensor(member, name, stacked[k], parameter=False)
+
+    def stacked_buffers(self) -> list[Tensor]:
+        return [getattr(self, f"buffer_{i}") for i in range(len(self.buffer_names))]
+
+    def _member_forward(self, params: list[Tensor], buffers: list[Tensor], x: Tensor) -> Tensor:
+        # Put this member's tensors into the template's slots, call it, put the meta tensors back. The same as
+        # functional_call, which also checks tied weights and strictness on every call: 20-25% of a small
+        # model's step on CPU (measured with benchmarks/ensemble.py).
+        template = self._template[0]
+        meta = [owner._parameters[leaf] for owner, leaf in self._param_slots]
+        meta_buffers = [owner._buffers[leaf] for owner, leaf in self._buffer_slots]
+        try:
+            for (owner, leaf), tensor in zip(self._param_slots, params):
+                owner._parameters[leaf] = tensor
+            for (owner, leaf), tensor in zip(self._buffer_slots, buffers):
+                owner._buffers[leaf] = tensor
+            return template(x)
+        finally:
+            for (owner, leaf), tensor in zip(self._param_slots, meta):
+                owner._parameters[leaf] = tensor
+            for (owner, leaf), tensor in zip(self._buffer_slots, meta_buffers):
+                owner._buffers[leaf] = tensor
+
+    def forward(self, x: Tensor) -> Tensor:
+        # BatchNorm running statistics and spectral norm's power-iteration vectors update the stacked buffers
+        # in place, member by member; "different" randomness would let dropout-like layers differ per member.
+        return torch.vmap(self._member_forward, randomness="different")(list(self.stacked), self.stacked_buffers(), x)
+
+    def link_grads(self) -> None:
+        """Point every member parameter's .grad at its slice of the stacked gradient (for the collectors)."""
+        for k, member in enumerate(self.members):
+            for name, stacked in zip(self.param_names, self.stacked):
+                member.get_parameter(name).grad = None if stacked.grad is None else stacked.grad[k]
+
+
+def _member_optimizer_state(state: dict[str, Any], k: int) -> dict[str, Any]:
+    """Member k's slice of a stacked optimizer's state_dict: the single-run optimizer's state_dict."""
+    def pick(value: Any) -> Any:
+        return value[k].clone() if isinstance(value, Tensor) and value.dim() > 0 else value  # not the 0-dim step
+
+    return {"state": {i: {name: pick(v) for name, v in s.items()} for i, s in state["state"].items()},
+            "param_groups": copy.deepcopy(state["param_groups"])}
+
+
+def _stacked_optimizer_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def stack(values: list[Any]) -> Any:
+        first = values[0]
+        return torch.stack(values) if isinstance(first, Tensor) and first.dim() > 0 else first
+
+    return {"state": {i: {name: stack([s["state"][i][name] for s in states]) for name in per_param}
+                      for i, per_param in states[0]["state"].items()},
+            "param_groups": states[0]["param_groups"]}
+
+
+class EnsembleTrainer:
+    """The members (runs of one variant on one dataset that differ only in seed) trained in lockstep."""
+
+    def __init__(self, members: list[Run]) -> None:
+        first = members[0]
+        recipe = first.spec.recipe
+        self.members = members
+        self.objective, self.regularizer = first.objective, first.regularizer
+        self.g = Stacked([run.g for run in members])
+        self.d = Stacked([run.d for run in members])
+        self.opt_g = make_optimizer(recipe.optimizer, self.g.parameters(), recipe.g_lr, recipe.betas)
+        self.opt_d = make_optimizer(recipe.optimizer, self.d.parameters(), recipe.d_lr, recipe.betas)
+        self._d_loss = torch.vmap(self.objective.d_loss)  # per member: (K, B, 1) x2 -> (K,)
+        self._g_loss = torch.vmap(self.objective.g_loss)
+
+    def _stack(self, draw) -> Tensor:  # each member's own draw from its own stream, stacked: (K, ...)
+        return torch.stack([draw(run) for run in self.members])
+
+    def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
+        real = self._stack(Run.real_batch)  # (K, B, *sample_shape)
+        z = self._stack(Run.latents)  # (K, B, z_dim)
+        with torch.no_grad():
+            fake = self.g(z)
+        real.requires_grad_(input_grad)
+        fake.requires_grad_(input_grad)
+        real_out, fake_out = self.d(real), self.d(fake)  # (K, B, 1) each
+        loss = self._d_loss(real_out, fake_out)  # (K,)
+        penalty = self.regularizer.penalty(self.d, real, fake, lambda: self._stack(Run.uniform), batch_dims=2)
+        if penalty is not None:
+            loss = loss + penalty
+        grads = None
+        if input_grad:
+            grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
+            grads = (grads[0].flatten(2), grads[1].flatten(2))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.sum().backward()  # d(sum)/d(loss_k) = 1: member k's gradient is exactly its own loss's gradient
+        self.opt_d.step()
+        self.regularizer.after_d_step(self.d)
+        return loss.detach(), real_out.detach(), fake_out.detach(), grads
+
+    def g_step(self) -> Tensor:
+        z = self._stack(Run.latents)
+        self.d.requires_grad_(False)
+        loss = self._g_loss(self.d(self.g(z)))  # (K,)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        self.opt_g.step()
+        self.d.requires_grad_(True)
+        return loss.detach()
+
+    def step(self, log: bool, input_grad: bool) -> StepOutput:
+        n_critic = self.members[0].spec.recipe.n_critic
+        for i in range(n_critic):
+            loss_d, real_out, fake_out, grads = self.d_step(input_grad and i == n_critic - 1)
+        loss_g = self.g_step()
+        if log:
+            self.d.link_grads()
+            self.g.link_grads()
+        return StepOutput(loss_d, loss_g, real_out, fake_out, grads)
+
+    def member_state(self, index: int, step: int) -> dict[str, Any]:
+        run = self.members[index]
+
+        def own(module: nn.Module) -> dict[str, Tensor]:  # clones: a view would save the whole stack
+            return {name: t.clone() for name, t in module.state_dict().items()}
+
+        return {"step": step, "g": own(run.g), "d": own(run.d),
+                "opt_g": _member_optimizer_state(self.opt_g.state_dict(), index),
+                "opt_d": _member_optimizer_state(self.opt_d.state_dict(), index), "rng": run.streams.state()}
+
+    def load_states(self, states: Sequence[dict[str, Any]]) -> None:
+        for run, state in zip(self.members, states):
+            run.g.load_state_dict(state["g"])  # copies into the views, so into the stack
+            run.d.load_state_dict(state["d"])
+            run.streams.load_state(state["rng"])
+        self.opt_g.load_state_dict(_stacked_optimizer_state([s["opt_g"] for s in states]))
+        self.opt_d.load_state_dict(_stacked_optimizer_state([s["opt_d"] for s in states]))

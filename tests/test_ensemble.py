@@ -1,0 +1,141 @@
+"""Seed ensembles: members train like the separate runs with their seeds, each with its own outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ganbench.results import load_results
+from ganbench.runner import ProgressReporter, jobs_of, run_suite
+from ganbench.store import read_metrics
+from ganbench.suite import parse_suite
+from ganbench.train import _first_nonfinite
+from tests.conftest import TINY_TRAIN, tiny_suite
+
+ENSEMBLE = {**TINY_TRAIN, "ensemble": True}
+DIGITS = {"datasets": [{"name": "digits", "size": 16}], "architecture": {"name": "dcgan", "width": 8},
+          "train": {**TINY_TRAIN, "steps": 20, "eval_every": 10, "checkpoint_every": 10, "z_dim": 8}}
+
+
+def _metrics(root, run_id):
+    frame = read_metrics(root / "runs" / run_id / "metrics.csv")
+    return frame.pivot(index="step", columns="name", values="value")
+
+
+@pytest.mark.parametrize("variant, extra", [
+    ("nonsaturating", {}),  # Adam
+    ("wgan", {}),  # RMSprop, weight clipping after each D step, n_critic 5
+    ("wgan-gp", {}),  # gradient penalty: a double backward through the stacked critic
+    ("sngan", {}),  # spectral norm: power-iteration vectors stacked and updated in place
+    ("lsgan", DIGITS),  # DCGAN: BatchNorm running statistics stacked, used at evaluation
+])
+def test_members_follow_their_separately_trained_runs(tmp_path, variant, extra):
+    """Same init, data, latents and math as the separate run with each seed; only kernel rounding differs
+    (batched vs unbatched matmuls), so the first logged losses agree to float32 precision and the curves
+    stay close over a short run."""
+    doc = tiny_suite(variants=[variant], seeds=3, **extra)
+    separate = run_suite(parse_suite(doc), out=tmp_path / "separate")
+    doc["train"] = {**doc["train"], "ensemble": True}
+    together = run_suite(parse_suite(doc), out=tmp_path / "ensemble")
+    assert [r["status"] for r in together.runs] == ["completed"] * 3
+    assert [r["seed"] for r in together.runs] == [r["seed"] for r in separate.runs]
+    for a, b in zip(separate.runs, together.runs):
+        alone, member = _metrics(separate.root, a["id"]), _metrics(together.root, b["id"])
+        assert list(alone.columns) == list(member.columns) and list(alone.index) == list(member.index)
+        first = alone.index[0]
+        assert member.loc[first, "loss_d"] == pytest.approx(alone.loc[first, "loss_d"], rel=1e-5, abs=1e-6)
+        assert member.loc[first, "loss_g"] == pytest.approx(alone.loc[first, "loss_g"], rel=1e-5, abs=1e-6)
+        last = alone.index[-1]
+        for name in ("loss_d", "loss_g", "fid"):
+            assert member.loc[last, name] == pytest.approx(alone.loc[last, name], rel=0.05, abs=1e-3), name
+    # distinct seeds really are distinct members
+    losses = [_metrics(together.root, r["id"]).loc[:, "loss_d"].iloc[0] for r in together.runs]
+    assert len(set(losses)) == 3
+
+
+def test_an_ensemble_is_one_job_per_variant_and_dataset():
+    doc = tiny_suite(variants=["nonsaturating", "lsgan"], datasets=["ring", "grid"], seeds=3, train=ENSEMBLE)
+    jobs = jobs_of(parse_suite(doc).expand())
+    assert len(jobs) == 4 and all(len(job) == 3 for job in jobs)
+    assert all(len({(s.variant, s.dataset.name) for s in job}) == 1 for job in jobs)
+    assert all(sorted(s.seed for s in job) == [0, 1, 2] for job in jobs)
+    assert len(jobs_of(parse_suite(tiny_suite(seeds=3)).expand())) == 3  # without ensemble: one job per run
+
+
+def test_ensemble_members_are_ordinary_runs_downstream(tmp_path):
+    doc = tiny_suite(variants=["nonsaturating", "hinge"], seeds=2, train=ENSEMBLE)
+    result = run_suite(parse_suite(doc), out=tmp_path)
+    ids = [r["id"] for r in result.runs]
+    for run in result.runs:
+        config = json.loads((result.root / "runs" / run["id"] / "config.json").read_text())
+        assert config["spec"]["train"]["ensemble"] is True and config["ensemble"]["size"] == 2
+        assert run["id"] in config["ensemble"]["members"] and set(config["ensemble"]["members"]) <= set(ids)
+        assert (result.root / "runs" / run["id"] / "samples" / "step_40.png").exists()
+    results = load_results(result.root)
+    assert sorted(results.runs.run_id) == sorted(ids) and set(results.runs.status) == {"completed"}
+    # a rerun skips the finished members
+    again = run_suite(parse_suite(doc), out=tmp_path)
+    assert [r["status"] for r in again.runs] == ["completed"] * 4
+
+
+class _StopAt(ProgressReporter):
+    """Interrupts the suite right after one member reports a step (its checkpoint is written by then)."""
+
+    def __init__(self, step: int, seed: int) -> None:
+        self.at = (step, seed)
+
+    def step(self, spec, step, steps):
+        if (step, spec.seed) == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop_seed, resumed_from", [(2, 20), (0, 0)])
+def test_an_interrupted_ensemble_resumes_to_the_same_numbers(tmp_path, stop_seed, resumed_from):
+    """Stopped after every member checkpointed step 20, it resumes there; stopped between two members'
+    checkpoints (seed 0 has step 20, seeds 1-2 do not), the lockstep ensemble restarts from step 0. Either way
+    the files end byte-identical to an uninterrupted ensemble."""
+    suite = parse_suite(tiny_suite(seeds=3, train=ENSEMBLE))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20, stop_seed))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        status = json.loads((resumed.root / "runs" / b["id"] / "status.json").read_text())
+        assert status["status"] == "completed" and status["resumed_from"] == resumed_from
+        assert (whole.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
+            resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes()
+
+
+def test_member_checkpoints_load_as_single_runs(tmp_path):
+    """A member's checkpoint has the single-run layout: its optimizer state is its own slice."""
+    doc = tiny_suite(seeds=2, train={**ENSEMBLE, "steps": 30})
+    result = run_suite(parse_suite(doc), out=tmp_path)
+    state = torch.load(result.root / "runs" / result.runs[1]["id"] / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 20 and set(state) == {"step", "g", "d", "opt_g", "opt_d", "rng"}
+    weight = state["d"]["net.0.weight"]
+    assert weight.shape == (16, 2)  # one member's, not the stack's (2, 16, 2)
+    assert state["opt_d"]["state"][0]["exp_avg"].shape == weight.shape
+
+
+def test_a_diverging_ensemble_records_each_member_diverged(tmp_path):
+    boom = {"name": "boom", "base": "nonsaturating", "optimizer": "sgd", "d_lr": 1e30, "g_lr": 1e30}
+    result = run_suite(parse_suite(tiny_suite(variants=[boom, "lsgan"], seeds=2, train=ENSEMBLE)), out=tmp_path)
+    statuses = {(r["variant"], r["seed"]): r["status"] for r in result.runs}
+    assert statuses == {("boom", 0): "diverged", ("boom", 1): "diverged", ("lsgan", 0): "completed",
+                        ("lsgan", 1): "completed"}
+
+
+def test_nonfinite_losses_are_found_per_member():
+    window = torch.zeros(5, 3, 2)  # (steps, members, [loss_d, loss_g])
+    window[3, 1, 0] = float("nan")
+    window[4, 1, 1] = float("inf")
+    window[1, 2, 1] = float("-inf")
+    found = _first_nonfinite(window, first_step=11)
+    assert found[0] is None and found[1][0] == 14 and found[2][0] == 12
+
+
+def test_ensemble_must_be_true_or_false(write_suite, invoke):
+    result = invoke("run", write_suite(tiny_suite(train={**TINY_TRAIN, "ensemble": "yes"})), "--out", "x")
+    assert result.exit_code == 2 and "train.ensemble must be true or false" in result.output
