@@ -121,3 +121,23 @@ def test_quick_suite_is_valid():
     names = {name for name, _ in suite.variants}
     assert {"vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "label-smoothing"} <= names
     assert {d.name for d in suite.datasets} == {"ring", "grid"} and len(suite.seeds) >= 2
+
+
+@pytest.mark.parametrize("name", ["ci", "digits", "seeds16"])
+def test_shipped_suites_are_valid(name):
+    from pathlib import Path
+
+    from ganbench.suite import load_suite
+
+    suite = load_suite(Path(__file__).parent.parent / "suites" / f"{name}.yaml")
+    assert suite.name == name and suite.expand()
+
+
+def test_seeds16_trains_as_ensembles_of_16():
+    from pathlib import Path
+
+    from ganbench.runner import jobs_of
+    from ganbench.suite import load_suite
+
+    jobs = jobs_of(load_suite(Path(__file__).parent.parent / "suites" / "seeds16.yaml").expand())
+    assert len(jobs) == 5 and {len(job) for job in jobs} == {16}
