@@ -141,3 +141,10 @@ def test_seeds16_trains_as_ensembles_of_16():
 
     jobs = jobs_of(load_suite(Path(__file__).parent.parent / "suites" / "seeds16.yaml").expand())
     assert len(jobs) == 5 and {len(job) for job in jobs} == {16}
+
+
+def test_a_dataset_is_built_once_per_process_for_the_same_parameters():
+    from ganbench.data import make_dataset
+
+    assert make_dataset("ring", {"std": 0.07}) is make_dataset("ring", {"std": 0.07})
+    assert make_dataset("ring", {"std": 0.07}) is not make_dataset("ring", {"std": 0.08})

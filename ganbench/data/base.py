@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -37,9 +39,23 @@ class Dataset(ABC):
         return {}
 
 
+_BUILT: OrderedDict[str, Dataset] = OrderedDict()  # the last few datasets built in this process
+_KEEP = 4
+
+
 def make_dataset(name: str, params: dict[str, Any], where: str = "") -> Dataset:
+    """The dataset ``name`` with ``params``. Datasets are read-only once built (sampling takes the caller's
+    generator), so one process reuses them: validating a suite and then training its runs loads MNIST once."""
     cls = DATASETS.get(name, where)
+    key = json.dumps([name, f"{cls.__module__}.{cls.__qualname__}", params], sort_keys=True, default=str)
+    if key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
     try:
-        return cls(**params)
+        dataset = cls(**params)
     except TypeError as exc:
         raise GanbenchError(f"bad parameters for dataset {name!r} at {where or 'datasets'}: {exc}") from None
+    _BUILT[key] = dataset
+    while len(_BUILT) > _KEEP:
+        _BUILT.popitem(last=False)
+    return dataset
