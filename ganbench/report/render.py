@@ -110,10 +110,8 @@ def _md_table(frame: pd.DataFrame) -> str:
 def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame) -> list[str]:
     rank = tables.ranking(final, rates)
     primary = tables.primary_metric(final)
-    metric_cols = [c for c in (primary, "high_quality", "fid") if c in rank]
-    metric_cols = list(dict.fromkeys(metric_cols))
     shown = pd.DataFrame({"rank": range(1, len(rank) + 1), "variant": rank.variant, "seeds": rank.seeds})
-    for m in metric_cols:
+    for m in tables.key_metrics(final):
         arrow = "↑" if HIGHER_IS_BETTER.get(m, False) else "↓"
         shown[f"{m} {arrow} IQM [95% CI]"] = [fmt_ci(v, ci) for v, ci in zip(rank[m], rank[f"{m}_ci"])]
     shown["collapse rate"] = rank.collapse_rate.map(pct)

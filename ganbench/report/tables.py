@@ -59,12 +59,17 @@ def event_rates(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def key_metrics(final: pd.DataFrame) -> list[str]:
+    """The metrics the ranking shows, the sort key first: those of (primary, high_quality, fid) with values."""
+    keys = [m for m in (primary_metric(final), "high_quality", "fid") if m in final and final[m].notna().any()]
+    return list(dict.fromkeys(keys))
+
+
 def ranking(final: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     """One row per variant, pooled over datasets: key metrics as IQM [95 % CI] (bootstrap stratified over
     datasets), collapse rate, time to collapse and a one-line verdict; sorted best first."""
     primary = primary_metric(final)
-    keys = [m for m in (primary, "high_quality", "fid") if m in final and final[m].notna().any()]
-    keys = list(dict.fromkeys(keys))
+    keys = key_metrics(final)
     rows = []
     for variant, frame in final.groupby("variant"):
         row: dict = {"variant": variant, "seeds": len(frame)}
