@@ -139,3 +139,13 @@ def test_nonfinite_losses_are_found_per_member():
 def test_ensemble_must_be_true_or_false(write_suite, invoke):
     result = invoke("run", write_suite(tiny_suite(train={**TINY_TRAIN, "ensemble": "yes"})), "--out", "x")
     assert result.exit_code == 2 and "train.ensemble must be true or false" in result.output
+
+
+def test_processes_train_ensembles_to_the_same_numbers_as_sequential(tmp_path):
+    suite = parse_suite(tiny_suite(variants=["nonsaturating", "lsgan"], seeds=2, train=ENSEMBLE))
+    seq = run_suite(suite, out=tmp_path / "seq")
+    par = run_suite(suite, out=tmp_path / "par", workers=2)
+    assert [r["status"] for r in par.runs] == ["completed"] * 4
+    for a, b in zip(seq.runs, par.runs):
+        assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
+            par.root / "runs" / b["id"] / "metrics.csv").read_bytes()

@@ -72,3 +72,21 @@ def test_local_ray_matches_sequential(tmp_path):
     for a, b in zip(seq.runs, par.runs):
         assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
             par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
+
+
+def test_jobs_asking_for_cuda_go_round_robin_over_gpus(monkeypatch):
+    import dataclasses
+
+    import torch
+
+    from ganbench.executors import _gpu_for
+
+    spec = parse_suite(tiny_suite()).expand()[0]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    on = lambda device, i: _gpu_for((dataclasses.replace(spec, device=device),), i)  # noqa: E731
+    assert [on("cuda", i) for i in range(4)] == ["cuda:0", "cuda:1", "cuda:2", "cuda:0"]
+    assert on("auto", 4) == "cuda:1"
+    assert on("cuda:2", 0) is None and on("cpu", 0) is None  # an explicit device is kept
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert on("cuda", 1) is None  # one GPU: nothing to spread
