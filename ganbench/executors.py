@@ -6,8 +6,10 @@ shared results path. Each yields (spec, final status) per run as jobs finish."""
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -30,6 +32,16 @@ def sequential(jobs: list[Job], run_job: RunJob) -> Iterator[Result]:
 
 def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
+    atexit.register(_exit_without_teardown)
+
+
+def _exit_without_teardown() -> None:
+    """A worker's last act, after multiprocessing has flushed its queues: skip the interpreter's teardown of
+    torch and torchmetrics, which took 1.2 s per worker (pool shutdown waits for it). Every result file was
+    closed when its job returned."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _train_in_worker(job: Job, out_root: str, device: str | None = None) -> list[Result]:
