@@ -149,3 +149,25 @@ def test_processes_train_ensembles_to_the_same_numbers_as_sequential(tmp_path):
     for a, b in zip(seq.runs, par.runs):
         assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
             par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["gradient_penalty", "r1"])
+def test_a_stacked_penalty_is_each_members_own_penalty(name):
+    """One double backward through the stacked critic gives every member the penalty it gets alone."""
+    from ganbench.ensemble import Stacked
+    from ganbench.models import build_models
+    from ganbench.regularizers import make_regularizer
+
+    torch.manual_seed(0)
+    critics = [build_models("mlp", {"width": 16, "depth": 2}, (2,), 4, "d")[1] for _ in range(3)]
+    alone = [build_models("mlp", {"width": 16, "depth": 2}, (2,), 4, "d")[1] for _ in range(3)]
+    for a, c in zip(alone, critics):
+        a.load_state_dict(c.state_dict())
+    stacked = Stacked(critics)
+    real, fake, alpha = torch.randn(3, 8, 2), torch.randn(3, 8, 2), torch.rand(3, 8)
+    penalty = make_regularizer(name, None)
+    together = penalty.penalty(stacked, real, fake, lambda: alpha, batch_dims=2)
+    assert together.shape == (3,)
+    for k in range(3):
+        own = penalty.penalty(alone[k], real[k], fake[k], lambda k=k: alpha[k])
+        assert torch.allclose(together[k], own, rtol=1e-5), k
