@@ -16,7 +16,7 @@ from ganbench.cli.progress import ConsoleProgress
 @click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path),
               help="Results root; runs go to OUT/<suite name>/.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Train this many runs at once, in separate processes.")
+              help="Train this many runs (or seed ensembles) at once, in separate processes.")
 @click.option("--executor", type=click.Choice(["sequential", "processes", "ray"]), default=None,
               help="Where runs train (default: sequential, or processes when --workers > 1).")
 @click.option("--address", default=None, help="Ray cluster address for --executor ray (default: a local Ray).")
