@@ -1,8 +1,10 @@
 import json
 
+import pytest
+
 from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
-from tests.conftest import tiny_suite
+from tests.conftest import TINY_TRAIN, tiny_suite
 
 
 def test_processes_give_metrics_identical_to_sequential(tmp_path):
@@ -61,14 +63,14 @@ def test_a_worker_that_dies_fails_its_run_and_the_suite_goes_on(tmp_path, monkey
     assert "worker process" in status["error"]
 
 
-def test_local_ray_matches_sequential(tmp_path):
-    import pytest
-
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_local_ray_matches_sequential(tmp_path, ensemble):
     pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'ganbench[ray]'")
-    suite = parse_suite(tiny_suite(variants=["nonsaturating", "hinge"]))
+    suite = parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2,
+                                   train={**TINY_TRAIN, "ensemble": ensemble}))
     seq = run_suite(suite, out=tmp_path / "seq")
     par = run_suite(suite, out=tmp_path / "ray", executor="ray", workers=2)
-    assert [r["status"] for r in par.runs] == ["completed"] * 2
+    assert [r["status"] for r in par.runs] == ["completed"] * 4
     for a, b in zip(seq.runs, par.runs):
         assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
             par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
