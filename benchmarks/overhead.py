@@ -1,20 +1,28 @@
-"""Collector overhead: training throughput with the default collectors vs the same trainer with none, and vs
-the plainest PyTorch loop doing the same updates. Prints ratios measured in this one run (goal >= 0.95).
+"""Trainer overhead: training throughput of the full trainer (default collectors, logging, evaluation, sample
+pictures, store) vs the plainest PyTorch loop doing the same updates, and vs the trainer with no collectors.
+Prints ratios measured in this one run (goal >= 0.95).
 
     python benchmarks/overhead.py [--steps 1000] [--repeats 5]
+
+The two sides run interleaved in one process: every time the trainer reports progress (each logging step,
+every 10 steps) the plain loop takes the same 10 steps, timed apart. This shared VM switches between a fast
+and a ~1.45x slower regime for tens of seconds at a time, which made separately timed runs disagree by up to
++-30%; interleaved every 10 steps, both sides see the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 
 import torch
 import torch.nn.functional as F
 
-from ganbench.runner import run_suite
+from ganbench.runner import ProgressReporter, run_suite
 from ganbench.suite import parse_suite
+from ganbench.train import SingleTrainer, build_run
 
 
 def suite(collectors: list[str] | None, steps: int) -> dict:
@@ -23,40 +31,54 @@ def suite(collectors: list[str] | None, steps: int) -> dict:
                       "checkpoint_every": 10 * steps}, **({"collectors": collectors} if collectors is not None else {})}
 
 
-def time_trainer(collectors: list[str] | None, steps: int) -> float:
+class PlainLoop:
+    """The same models, data and updates with nothing else: no logging, no evaluation, no store."""
+
+    def __init__(self, steps: int) -> None:
+        self.run = build_run(parse_suite(suite([], steps)).expand()[0], torch.device("cpu"))
+        trainer = SingleTrainer(self.run)
+        self.opt_d, self.opt_g = trainer.opt_d, trainer.opt_g
+        self.seconds = 0.0
+
+    def steps(self, n: int) -> None:
+        began = time.perf_counter()
+        g, d, data, streams = self.run.g, self.run.d, self.run.dataset, self.run.streams
+        for _ in range(n):
+            real = data.sample(256, streams.data)
+            with torch.no_grad():
+                fake = g(torch.randn(256, 64, generator=streams.latent))
+            real_out, fake_out = d(real), d(fake)
+            loss_d = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+            d.requires_grad_(False)
+            loss_g = F.softplus(-d(g(torch.randn(256, 64, generator=streams.latent)))).mean()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+            d.requires_grad_(True)
+        self.seconds += time.perf_counter() - began
+
+
+class Interleave(ProgressReporter):
+    def __init__(self, plain: PlainLoop) -> None:
+        self.plain, self.last = plain, 0
+
+    def step(self, spec, step, steps) -> None:
+        self.plain.steps(step - self.last)
+        self.last = step
+
+
+def measure(collectors: list[str] | None, steps: int) -> tuple[float, float]:
+    """(trainer seconds, plain-loop seconds) for ``steps`` steps each, interleaved."""
+    plain = PlainLoop(steps)
     with tempfile.TemporaryDirectory() as out:
         began = time.perf_counter()
-        result = run_suite(parse_suite(suite(collectors, steps)), out=out)
-        assert result.runs[0]["status"] == "completed"
-        return time.perf_counter() - began
-
-
-def time_plain_loop(steps: int) -> float:
-    """The same models, data and updates with nothing else: no logging, no evaluation, no store."""
-    from ganbench.train import SingleTrainer, build_run
-
-    spec = parse_suite(suite([], steps)).expand()[0]
-    began = time.perf_counter()
-    run = build_run(spec, torch.device("cpu"))
-    g, d, data, streams = run.g, run.d, run.dataset, run.streams
-    trainer = SingleTrainer(run)
-    opt_d, opt_g = trainer.opt_d, trainer.opt_g
-    for _ in range(steps):
-        real = data.sample(256, streams.data)
-        with torch.no_grad():
-            fake = g(torch.randn(256, 64, generator=streams.latent))
-        real_out, fake_out = d(real), d(fake)
-        loss_d = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        d.requires_grad_(False)
-        loss_g = F.softplus(-d(g(torch.randn(256, 64, generator=streams.latent)))).mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        d.requires_grad_(True)
-    return time.perf_counter() - began
+        result = run_suite(parse_suite(suite(collectors, steps)), out=out, reporter=Interleave(plain))
+        total = time.perf_counter() - began
+    assert result.runs[0]["status"] == "completed"
+    return total - plain.seconds, plain.seconds
 
 
 def main() -> None:
@@ -64,20 +86,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    time_trainer([], 50)  # warm-up: imports, allocator, matplotlib
-    default, bare, plain = [], [], []
-    for _ in range(args.repeats):  # interleaved, so drift in machine load hits every variant alike
-        default.append(time_trainer(None, args.steps))
-        bare.append(time_trainer([], args.steps))
-        plain.append(time_plain_loop(args.steps))
-    # The fastest repeat of each: noise from other processes only ever adds time (as timeit reports its minimum).
-    d, b, p = (min(x) for x in (default, bare, plain))
+    measure([], 50)  # warm-up: imports, allocator
+    full, bare = [], []
+    for _ in range(args.repeats):
+        full.append(measure(None, args.steps))
+        bare.append(measure([], args.steps))
+    vs_plain = [plain / trainer for trainer, plain in full]
+    vs_bare = [plain / trainer for trainer, plain in bare]
     print(f"steps per run: {args.steps}, repeats: {args.repeats}, torch threads: {torch.get_num_threads()}")
-    print(f"trainer, default collectors : {args.steps / d:8.1f} steps/s  ({d:.2f} s)")
-    print(f"trainer, no collectors      : {args.steps / b:8.1f} steps/s  ({b:.2f} s)")
-    print(f"plain PyTorch loop          : {args.steps / p:8.1f} steps/s  ({p:.2f} s)")
-    print(f"ratio trainer (default collectors) / plain loop: {p / d:.3f}  (goal >= 0.95)")
-    print(f"ratio default collectors / no collectors: {b / d:.3f}")
+    for label, pairs in (("trainer, default collectors", full), ("trainer, no collectors", bare)):
+        trainer, plain = (statistics.median(x) for x in zip(*pairs))
+        print(f"{label:28}: {args.steps / trainer:7.1f} steps/s; plain loop beside it: "
+              f"{args.steps / plain:7.1f} steps/s")
+    print(f"ratio trainer (default collectors) / plain loop: {statistics.median(vs_plain):.3f} "
+          f"(repeats {min(vs_plain):.3f}-{max(vs_plain):.3f})  (goal >= 0.95)")
+    print(f"ratio trainer (no collectors) / plain loop: {statistics.median(vs_bare):.3f} "
+          f"(repeats {min(vs_bare):.3f}-{max(vs_bare):.3f})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Every error names the YAML path of the bad value (``variants[1].d_lr``) and, for
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -68,7 +69,7 @@ class RunSpec:
         d["collectors"] = list(self.collectors) if self.collectors is not None else None
         return d
 
-    @property
+    @functools.cached_property  # hashing the resolved spec is not free, and the runner asks often
     def run_id(self) -> str:
         """Readable and stable: the same resolved config always gets the same id, so reruns skip it."""
         config = self.to_dict()

@@ -171,3 +171,33 @@ def test_a_stacked_penalty_is_each_members_own_penalty(name):
     for k in range(3):
         own = penalty.penalty(alone[k], real[k], fake[k], lambda k=k: alpha[k])
         assert torch.allclose(together[k], own, rtol=1e-5), k
+
+
+def test_an_architecture_vmap_cannot_batch_fails_its_runs_with_a_hint(tmp_path, monkeypatch):
+    from torch import nn
+
+    from ganbench.models import ARCHITECTURES
+    from ganbench.models.mlp import mlp
+
+    class ReadsAScalar(nn.Module):  # .item() in forward: fine alone, impossible under vmap
+        def __init__(self, d: nn.Module) -> None:
+            super().__init__()
+            self.d = d
+
+        def forward(self, x):
+            return self.d(x) * (1.0 if x.abs().max().item() >= 0 else 0.0)
+
+    monkeypatch.setattr(ARCHITECTURES, "_items", dict(ARCHITECTURES._items))
+
+    @ARCHITECTURES.register("scalar_reader")
+    def scalar_reader(sample_shape, z_dim, **params):
+        g, d = mlp(sample_shape, z_dim, **params)
+        return g, ReadsAScalar(d)
+
+    arch = {"name": "scalar_reader", "width": 8, "depth": 1}
+    alone = run_suite(parse_suite(tiny_suite(architecture=arch, seeds=2)), out=tmp_path)
+    assert [r["status"] for r in alone.runs] == ["completed"] * 2
+    together = run_suite(parse_suite(tiny_suite(architecture=arch, seeds=2, train=ENSEMBLE)), out=tmp_path)
+    assert [r["status"] for r in together.runs] == ["failed"] * 2
+    status = json.loads((together.root / "runs" / together.runs[0]["id"] / "status.json").read_text())
+    assert "item" in status["error"] and "ensemble: false" in status["error"]

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ganbench.registry import Registry
@@ -50,8 +51,16 @@ Stream = dict[str, pd.Series]
 
 
 def metric_stream(metrics: pd.DataFrame) -> Stream:
-    """Tidy (step, name, value) rows -> {name: values indexed by step}."""
-    return {name: rows.set_index("step")["value"].sort_index() for name, rows in metrics.groupby("name", sort=False)}
+    """Tidy (step, name, value) rows -> {name: values indexed by step}. One sort and slices of it: a groupby
+    per name cost more than the detectors themselves."""
+    rows = metrics.sort_values(["name", "step"], kind="stable")
+    names, steps, values = (rows[c].to_numpy() for c in ("name", "step", "value"))
+    if len(names) == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+    ends = np.r_[starts[1:], len(names)]
+    return {str(names[a]): pd.Series(values[a:b], index=pd.Index(steps[a:b], name="step"), name="value")
+            for a, b in zip(starts, ends)}
 
 
 def run_detectors(metrics: pd.DataFrame, overrides: dict[str, dict[str, float]] | None = None) -> list[Event]:
