@@ -36,7 +36,7 @@ class PlainLoop:
 
     def __init__(self, steps: int) -> None:
         self.run = build_run(parse_suite(suite([], steps)).expand()[0], torch.device("cpu"))
-        trainer = SingleTrainer(self.run)
+        trainer = SingleTrainer([self.run])
         self.opt_d, self.opt_g = trainer.opt_d, trainer.opt_g
         self.seconds = 0.0
 

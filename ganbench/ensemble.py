@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganbench.train import Run, StepOutput, make_optimizer
+from ganbench.train import Run, StepOutput, Trainer
 
 
 def _slot(module: nn.Module, name: str) -> tuple[nn.Module, str]:
@@ -119,65 +119,28 @@ def _stacked_optimizer_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]
             "param_groups": states[0]["param_groups"]}
 
 
-class EnsembleTrainer:
+class EnsembleTrainer(Trainer):
     """The members (runs of one variant on one dataset that differ only in seed) trained in lockstep."""
 
+    batch_dims = 2
+
     def __init__(self, members: list[Run]) -> None:
-        first = members[0]
-        recipe = first.spec.recipe
-        self.members = members
-        self.objective, self.regularizer = first.objective, first.regularizer
-        self.g = Stacked([run.g for run in members])
-        self.d = Stacked([run.d for run in members])
-        self.opt_g = make_optimizer(recipe.optimizer, self.g.parameters(), recipe.g_lr, recipe.betas)
-        self.opt_d = make_optimizer(recipe.optimizer, self.d.parameters(), recipe.d_lr, recipe.betas)
-        self._d_loss = torch.vmap(self.objective.d_loss)  # per member: (K, B, 1) x2 -> (K,)
-        self._g_loss = torch.vmap(self.objective.g_loss)
+        super().__init__(members, Stacked([run.g for run in members]), Stacked([run.d for run in members]))
+        self.d_loss = torch.vmap(self.objective.d_loss)  # per member: (K, B, 1) x2 -> (K,)
+        self.g_loss = torch.vmap(self.objective.g_loss)
 
-    def _stack(self, draw) -> Tensor:  # each member's own draw from its own stream, stacked: (K, ...)
-        return torch.stack([draw(run) for run in self.members])
+    def draw(self, what) -> Tensor:  # each member's own draw from its own stream, stacked: (K, ...)
+        return torch.stack([what(run) for run in self.members])
 
-    def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
-        real = self._stack(Run.real_batch)  # (K, B, *sample_shape)
-        z = self._stack(Run.latents)  # (K, B, z_dim)
-        with torch.no_grad():
-            fake = self.g(z)
-        real.requires_grad_(input_grad)
-        fake.requires_grad_(input_grad)
-        real_out, fake_out = self.d(real), self.d(fake)  # (K, B, 1) each
-        loss = self._d_loss(real_out, fake_out)  # (K,)
-        penalty = self.regularizer.penalty(self.d, real, fake, lambda: self._stack(Run.uniform), batch_dims=2)
-        if penalty is not None:
-            loss = loss + penalty
-        grads = None
-        if input_grad:
-            grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
-            grads = (grads[0].flatten(2), grads[1].flatten(2))
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.sum().backward()  # d(sum)/d(loss_k) = 1: member k's gradient is exactly its own loss's gradient
-        self.opt_d.step()
-        self.regularizer.after_d_step(self.d)
-        return loss.detach(), real_out.detach(), fake_out.detach(), grads
-
-    def g_step(self) -> Tensor:
-        z = self._stack(Run.latents)
-        self.d.requires_grad_(False)
-        loss = self._g_loss(self.d(self.g(z)))  # (K,)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        self.opt_g.step()
-        self.d.requires_grad_(True)
-        return loss.detach()
+    def per_member(self, t: Tensor) -> Tensor:
+        return t
 
     def step(self, log: bool, input_grad: bool) -> StepOutput:
-        n_critic = self.members[0].spec.recipe.n_critic
-        for i in range(n_critic):
-            loss_d, real_out, fake_out, grads = self.d_step(input_grad and i == n_critic - 1)
-        loss_g = self.g_step()
+        out = super().step(log, input_grad)
         if log:
             self.d.link_grads()
             self.g.link_grads()
-        return StepOutput(loss_d, loss_g, real_out, fake_out, grads)
+        return out
 
     def member_state(self, index: int, step: int) -> dict[str, Any]:
         run = self.members[index]

@@ -63,7 +63,7 @@ def run_job(job: Job, store: RunStore, reporter: ProgressReporter, device: str |
 
     ensemble = len(job) > 1  # a one-member ensemble trains on its own: vmap over one member only costs time
     try:
-        results = train_runs(job, store, EnsembleTrainer if ensemble else lambda runs: SingleTrainer(runs[0]),
+        results = train_runs(job, store, EnsembleTrainer if ensemble else SingleTrainer,
                              progress, device)
         return list(zip(job, results))
     except KeyboardInterrupt:

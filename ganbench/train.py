@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -76,20 +77,6 @@ class StepOutput:
     input_grads: tuple[Tensor, Tensor] | None = None  # (M, B, features) dD/dx on real and fake, when asked
 
 
-class Trainer(Protocol):
-    members: list[Run]
-
-    def step(self, log: bool, input_grad: bool) -> StepOutput:
-        """n_critic D updates and one G update. On ``log`` steps every member's ``d``/``g`` hold the
-        gradients of their last update (.grad), for the collectors."""
-
-    def member_state(self, index: int, step: int) -> dict[str, Any]:
-        """A checkpoint of one member, in the single-run layout."""
-
-    def load_states(self, states: Sequence[dict[str, Any]]) -> None:
-        """Restore every member from its checkpoint (all at the same step)."""
-
-
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -107,9 +94,9 @@ def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> 
     return torch.optim.SGD(params, lr=lr)
 
 
-def build_run(spec: RunSpec, device: torch.device, dataset: Dataset | None = None) -> Run:
+def build_run(spec: RunSpec, device: torch.device) -> Run:
     recipe = spec.recipe
-    dataset = dataset or make_dataset(spec.dataset.name, spec.dataset.params)
+    dataset = make_dataset(spec.dataset.name, spec.dataset.params)  # built once per process: members share it
     streams = make_streams(spec.seed)
     with torch.random.fork_rng(devices=[]):  # module initializers draw from the global RNG
         torch.manual_seed(streams.init)
@@ -125,56 +112,92 @@ def build_run(spec: RunSpec, device: torch.device, dataset: Dataset | None = Non
                make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real, real_key)
 
 
-class SingleTrainer:
-    """One run, trained eagerly on its own modules."""
+class Trainer(ABC):
+    """n_critic D updates and one G update of ``d`` and ``g``, written once for a single run and for a seed
+    ensemble. Step tensors have ``batch_dims`` leading batch dims: (B, ...) for one run, (K, B, ...) for K
+    members; subclasses say how a draw is taken from the members' streams and how losses are formed."""
 
-    def __init__(self, run: Run) -> None:
-        recipe = run.spec.recipe
-        self.members = [run]
-        self.run = run
-        self.opt_g = make_optimizer(recipe.optimizer, run.g.parameters(), recipe.g_lr, recipe.betas)
-        self.opt_d = make_optimizer(recipe.optimizer, run.d.parameters(), recipe.d_lr, recipe.betas)
+    batch_dims = 1
+
+    def __init__(self, members: list[Run], g: nn.Module, d: nn.Module) -> None:
+        recipe = members[0].spec.recipe
+        self.members, self.g, self.d = members, g, d
+        self.objective, self.regularizer = members[0].objective, members[0].regularizer
+        self.d_loss, self.g_loss = self.objective.d_loss, self.objective.g_loss  # a loss per member
+        self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
+        self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
+
+    @abstractmethod
+    def draw(self, what: Callable[[Run], Tensor]) -> Tensor:
+        """``what`` from each member's own streams: (B, ...) for one run, (K, B, ...) stacked for K."""
+
+    @abstractmethod
+    def per_member(self, t: Tensor) -> Tensor:
+        """``t`` with the leading member dim of StepOutput."""
+
+    @abstractmethod
+    def member_state(self, index: int, step: int) -> dict[str, Any]:
+        """A checkpoint of one member, in the single-run layout."""
+
+    @abstractmethod
+    def load_states(self, states: Sequence[dict[str, Any]]) -> None:
+        """Restore every member from its checkpoint (all at the same step)."""
 
     def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
-        run = self.run
-        real, z = run.real_batch(), run.latents()
+        real, z = self.draw(Run.real_batch), self.draw(Run.latents)
         with torch.no_grad():
-            fake = run.g(z)
+            fake = self.g(z)
         real.requires_grad_(input_grad)
         fake.requires_grad_(input_grad)
-        real_out, fake_out = run.d(real), run.d(fake)  # (B, 1) each
-        loss = run.objective.d_loss(real_out, fake_out)
-        penalty = run.regularizer.penalty(run.d, real, fake, run.uniform)
+        real_out, fake_out = self.d(real), self.d(fake)  # (*batch, 1) each
+        loss = self.d_loss(real_out, fake_out)
+        penalty = self.regularizer.penalty(self.d, real, fake, lambda: self.draw(Run.uniform), self.batch_dims)
         if penalty is not None:
             loss = loss + penalty
         grads = None
         if input_grad:  # dD/dx on logging steps only; reuses this step's forward pass
             grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
-            grads = (grads[0].flatten(1), grads[1].flatten(1))
+            grads = (grads[0].flatten(self.batch_dims), grads[1].flatten(self.batch_dims))
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(torch.ones_like(loss))  # gradient 1 for each member's loss: member k gets exactly its own
         self.opt_d.step()
-        run.regularizer.after_d_step(run.d)
+        self.regularizer.after_d_step(self.d)
         return loss.detach(), real_out.detach(), fake_out.detach(), grads
 
     def g_step(self) -> Tensor:
-        run = self.run
-        z = run.latents()
-        run.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
-        loss = run.objective.g_loss(run.d(run.g(z)))
+        z = self.draw(Run.latents)
+        self.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
+        loss = self.g_loss(self.d(self.g(z)))
         self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(torch.ones_like(loss))
         self.opt_g.step()
-        run.d.requires_grad_(True)
+        self.d.requires_grad_(True)
         return loss.detach()
 
     def step(self, log: bool, input_grad: bool) -> StepOutput:
-        n_critic = self.run.spec.recipe.n_critic
+        """On ``log`` steps every member's ``d``/``g`` hold the gradients of their last update (.grad), for the
+        collectors."""
+        n_critic = self.members[0].spec.recipe.n_critic
         for i in range(n_critic):
             loss_d, real_out, fake_out, grads = self.d_step(input_grad and i == n_critic - 1)
         loss_g = self.g_step()
-        return StepOutput(loss_d[None], loss_g[None], real_out[None], fake_out[None],
-                          None if grads is None else (grads[0][None], grads[1][None]))
+        lead = self.per_member
+        return StepOutput(lead(loss_d), lead(loss_g), lead(real_out), lead(fake_out),
+                          None if grads is None else (lead(grads[0]), lead(grads[1])))
+
+
+class SingleTrainer(Trainer):
+    """One run, trained eagerly on its own modules."""
+
+    def __init__(self, members: list[Run]) -> None:
+        (self.run,) = members
+        super().__init__(members, self.run.g, self.run.d)
+
+    def draw(self, what: Callable[[Run], Tensor]) -> Tensor:
+        return what(self.run)
+
+    def per_member(self, t: Tensor) -> Tensor:
+        return t[None]
 
     def member_state(self, index: int, step: int) -> dict[str, Any]:
         run = self.run
@@ -319,8 +342,7 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     began = time.perf_counter()
     device = resolve_device(device or specs[0].device)
     determinism = apply_determinism(specs[0].deterministic, device)
-    dataset = make_dataset(specs[0].dataset.name, specs[0].dataset.params)  # members share it (same params)
-    trainer = make_trainer([build_run(spec, device, dataset) for spec in specs])
+    trainer = make_trainer([build_run(spec, device) for spec in specs])
     start, states = _resume_step(store, specs)
     if states:
         trainer.load_states(states)
@@ -351,5 +373,5 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
 
 def train(spec: RunSpec, store: RunStore, progress: Progress | None = None) -> dict[str, Any]:
     """Train one run (resuming from its checkpoint if it has one) and return its final status."""
-    (result,) = train_runs([spec], store, lambda runs: SingleTrainer(runs[0]), lambda _: progress)
+    (result,) = train_runs([spec], store, SingleTrainer, lambda _: progress)
     return result

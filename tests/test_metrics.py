@@ -138,7 +138,7 @@ def test_trainer_input_gradient_is_dd_dx():
     spec = parse_suite(tiny_suite(architecture={"name": "mlp", "width": 8, "depth": 0})).expand()[0]
     run = build_run(spec, CPU)
     weight = run.d.net[0].weight.detach().clone()  # D(x) = w x + b, so dD/dx = w for every sample
-    _, _, _, (real_grad, fake_grad) = SingleTrainer(run).d_step(input_grad=True)
+    _, _, _, (real_grad, fake_grad) = SingleTrainer([run]).d_step(input_grad=True)
     assert torch.allclose(real_grad, weight.expand_as(real_grad)) and torch.allclose(fake_grad, real_grad)
 
 

@@ -84,10 +84,10 @@ def test_a_run_that_errors_is_failed_and_exit_code_is_1(tmp_path, write_suite, i
 
     real_build = ganbench.train.build_run
 
-    def flaky(spec, device, dataset=None):
+    def flaky(spec, device):
         if spec.variant == "lsgan":
             raise RuntimeError("out of memory (simulated)")
-        return real_build(spec, device, dataset)
+        return real_build(spec, device)
 
     monkeypatch.setattr(ganbench.train, "build_run", flaky)
     result = invoke("run", write_suite(tiny_suite(variants=["lsgan", "hinge"])), "--out", tmp_path)
