@@ -78,16 +78,6 @@ def _round(jobs: list[Job], store: RunStore, workers: int) -> Iterator[tuple[Job
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _died(job: Job, store: RunStore) -> list[Result]:
-    results = []
-    for spec in job:
-        result = {"status": "failed", "step": store.status(spec.run_id).get("step", 0),
-                  "error": "the worker process training this run died"}
-        store.set_status(spec.run_id, **result)
-        results.append((spec, result))
-    return results
-
-
 def processes(jobs: list[Job], store: RunStore, workers: int) -> Iterator[Result]:
     """Train on ``workers`` spawned processes. When a worker dies (killed, out of memory, a crash in native
     code) the pool dies with it: jobs that had not started go back in the queue, and the jobs that were
@@ -105,7 +95,10 @@ def processes(jobs: list[Job], store: RunStore, workers: int) -> Iterator[Result
                 todo.append(job)
         for job in suspects:
             ((job, results),) = _round([job], store, 1)
-            yield from results if results is not None else _died(job, store)
+            if results is None:
+                results = [(s, store.stop(s.run_id, "failed", error="the worker process training this run died"))
+                           for s in job]
+            yield from results
 
 
 def ray(jobs: list[Job], store: RunStore, address: str | None = None, workers: int | None = None
@@ -132,11 +125,9 @@ def ray(jobs: list[Job], store: RunStore, address: str | None = None, workers: i
         try:
             yield from ray_module.get(ref)
         except ray_module.exceptions.RayError as exc:
+            error = f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
             for spec in job:
-                result = {"status": "failed", "step": store.status(spec.run_id).get("step", 0),
-                          "error": f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
-                store.set_status(spec.run_id, **result)
-                yield spec, result
+                yield spec, store.stop(spec.run_id, "failed", error=error)
 
 
 def _ray_task(job: Job, out_root: str) -> list[Result]:

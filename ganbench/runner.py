@@ -68,19 +68,14 @@ def run_job(job: Job, store: RunStore, reporter: ProgressReporter, device: str |
         return list(zip(job, results))
     except KeyboardInterrupt:
         for spec in job:
-            store.set_status(spec.run_id, "interrupted", step=store.status(spec.run_id).get("step", 0))
+            store.stop(spec.run_id, "interrupted")
         raise
     except Exception as exc:  # noqa: BLE001 - any error in one job is recorded and the suite goes on
         error = f"{type(exc).__name__}: {exc}"
         if ensemble:
             error += " (while training a seed ensemble: `ensemble: false` trains each seed on its own)"
-        failed = []
-        for spec in job:
-            result = {"status": "failed", "step": store.status(spec.run_id).get("step", 0), "error": error,
-                      "traceback": traceback.format_exc()}
-            store.set_status(spec.run_id, **result)
-            failed.append((spec, result))
-        return failed
+        trace = traceback.format_exc()
+        return [(spec, store.stop(spec.run_id, "failed", error=error, traceback=trace)) for spec in job]
 
 
 def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: str | None = None,

@@ -178,6 +178,13 @@ class RunStore:
         assert status in STATUSES, status
         write_json(self.run_dir(run_id) / "status.json", {"status": status, **extra})
 
+    def stop(self, run_id: str, status: str, **extra: Any) -> dict[str, Any]:
+        """Record that a run ended as ``status`` (failed, interrupted) at the step it had reached; returns
+        the new status."""
+        result = {"status": status, "step": self.status(run_id).get("step", 0), **extra}
+        self.set_status(run_id, **result)
+        return result
+
     def write_config(self, run_id: str, config: dict[str, Any]) -> None:
         write_json(self.run_dir(run_id) / "config.json", config)
 
