@@ -20,7 +20,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ganbench.runner import ProgressReporter, run_suite
+from ganbench.jobs import ProgressReporter
+from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
 from ganbench.train import SingleTrainer, build_run
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganbench.check import check
 from ganbench.diagnostics import Event
+from ganbench.gate import check
 from ganbench.report.render import write_report
 from ganbench.store import RunStore
 

@@ -5,27 +5,23 @@ The command line is a thin layer over this API, which a notebook can call the sa
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["run_suite", "load_suite", "load_results"]
+# name -> the module that defines it; imported on first use, so `import ganbench` stays cheap
+_API = {"run_suite": "ganbench.runner", "load_suite": "ganbench.suite", "load_results": "ganbench.results",
+        "check": "ganbench.gate", "write_report": "ganbench.report.render"}
+__all__ = ["run_suite", "load_suite", "load_results", "check", "write_report"]
 
 if TYPE_CHECKING:
+    from ganbench.gate import check
+    from ganbench.report.render import write_report
     from ganbench.results import load_results
     from ganbench.runner import run_suite
     from ganbench.suite import load_suite
 
 
-def __getattr__(name: str) -> Any:  # import torch-heavy modules only when they are used
-    if name == "run_suite":
-        from ganbench.runner import run_suite
-
-        return run_suite
-    if name == "load_suite":
-        from ganbench.suite import load_suite
-
-        return load_suite
-    if name == "load_results":
-        from ganbench.results import load_results
-
-        return load_results
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(name)

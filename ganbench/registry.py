@@ -1,7 +1,8 @@
 """One small generic registry for every pluggable kind: variants, objectives, datasets, collectors, ...
 
 Third-party packages extend ganbench through the ``ganbench.plugins`` entry-point group: each entry point
-names a module (or a callable taking no arguments) that registers its objects when imported or called.
+names a module that registers its objects when imported, or a function taking no arguments that registers them
+when called. An entry point naming a class only imports it (its module's decorators register it).
 A suite file can only *name* registered objects; it never imports Python.
 """
 
@@ -65,5 +66,5 @@ def load_plugins() -> None:
     _plugins_loaded = True
     for ep in entry_points(group="ganbench.plugins"):
         obj = ep.load()
-        if callable(obj):
+        if callable(obj) and not isinstance(obj, type):  # a class is registered, never instantiated
             obj()

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+import yaml
 
 from ganbench.diagnostics.base import Event
 from ganbench.errors import GanbenchError
@@ -135,6 +136,31 @@ class RunStore:
         root = Path(root)
         return cls(root.parent, root.name)
 
+    def is_results(self) -> bool:
+        return (self.root / "manifest.json").exists()
+
+    def read_manifest(self) -> list[dict[str, Any]]:
+        """The manifest's run entries (id, variant, dataset, seed, status), as written."""
+        if not self.is_results():
+            raise GanbenchError(f"{self.root} is not a ganbench results directory (no manifest.json); "
+                                "pass results/<suite name>")
+        manifest = read_json(self.root / "manifest.json")
+        entries = manifest.get("runs") if isinstance(manifest, dict) else None
+        if not isinstance(entries, list):
+            raise GanbenchError(f"corrupt results file {self.root / 'manifest.json'}: no 'runs' list")
+        return entries
+
+    def suite_doc(self) -> dict[str, Any]:
+        """The stored suite.yaml, parsed (a mapping; empty when the file holds none)."""
+        path = self.root / "suite.yaml"
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise GanbenchError(f"missing results file: {path}") from None
+        except yaml.YAMLError as exc:
+            raise GanbenchError(f"corrupt results file {path}: {exc}") from None
+        return doc if isinstance(doc, dict) else {}
+
     def prepare(self, suite_source: str) -> None:
         try:
             self.runs.mkdir(parents=True, exist_ok=True)
@@ -171,8 +197,7 @@ class RunStore:
         return self.runs / run_id
 
     def status(self, run_id: str) -> dict[str, Any]:
-        path = self.run_dir(run_id) / "status.json"
-        return read_json(path) if path.exists() else {"status": "pending"}
+        return self.read_object(run_id, "status") or {"status": "pending"}
 
     def set_status(self, run_id: str, status: str, **extra: Any) -> None:
         assert status in STATUSES, status
@@ -187,6 +212,39 @@ class RunStore:
 
     def write_config(self, run_id: str, config: dict[str, Any]) -> None:
         write_json(self.run_dir(run_id) / "config.json", config)
+
+    def read_object(self, run_id: str, name: str) -> dict[str, Any]:
+        """A run's status.json or config.json as a mapping; empty when the run has not written it."""
+        path = self.run_dir(run_id) / f"{name}.json"
+        doc = read_json(path) if path.exists() else {}
+        if not isinstance(doc, dict):
+            raise GanbenchError(f"corrupt results file {path}: not a JSON object")
+        return doc
+
+    def read_metrics(self, run_id: str) -> pd.DataFrame | None:
+        """A run's tidy metrics (step, name, value); None when it logged none."""
+        path = self.run_dir(run_id) / "metrics.csv"
+        return read_metrics(path) if path.exists() else None
+
+    def read_events(self, run_id: str) -> list[dict[str, Any]]:
+        path = self.run_dir(run_id) / "events.jsonl"
+        if not path.exists():
+            return []
+        events = []
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+                events.append({"kind": str(event["kind"]), "step": int(event["step"]),
+                               "evidence": event.get("evidence")})
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise GanbenchError(f"corrupt results file {path}, line {i}: {exc}") from None
+        return events
+
+    def sample_images(self, run_id: str) -> list[Path]:
+        """A run's sample pictures, in step order."""
+        return sorted((self.run_dir(run_id) / "samples").glob("step_*.png"), key=lambda p: int(p.stem.split("_")[1]))
 
     def metrics_writer(self, run_id: str, resume_step: int | None = None) -> MetricsWriter:
         return MetricsWriter(self.run_dir(run_id) / "metrics.csv", resume_step)

@@ -19,6 +19,7 @@ import yaml
 from ganbench import validate as v
 from ganbench.data import DATASETS
 from ganbench.errors import GanbenchError
+from ganbench.gate import Rules, parse_rules
 from ganbench.models import ARCHITECTURES
 from ganbench.variants import VARIANTS, Recipe, compose
 
@@ -71,12 +72,33 @@ class RunSpec:
 
     @functools.cached_property  # hashing the resolved spec is not free, and the runner asks often
     def run_id(self) -> str:
-        """Readable and stable: the same resolved config always gets the same id, so reruns skip it."""
-        config = self.to_dict()
-        if not config["train"]["ensemble"]:
-            del config["train"]["ensemble"]  # ids from before ensembles existed stay valid
-        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+        """Readable and stable: ``<variant>_<dataset>_s<seed>_<digest of result_fields>``, so a rerun finds and
+        skips what is done, and only a change that changes results makes a new run."""
+        digest = hashlib.sha256(json.dumps(result_fields(self), sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.variant}_{self.dataset.name}_s{self.seed}_{digest}"
+
+
+# Fields that cannot change what a run computes: names and prose. The suite's and the variant's names still
+# place a run (its directory, its id's readable prefix), so two suites never share results.
+NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}}
+# Fields added after run ids existed, with the value every earlier run had: left out of the digest at that
+# value, so adding a field keeps stored results. A new field that changes results belongs here.
+ADDED_LATER = {"train": {"ensemble": False}}
+
+
+def result_fields(spec: RunSpec) -> dict[str, Any]:
+    """What a run's id is derived from: every field of the resolved spec that can change its metrics, samples
+    or events (recipe, dataset, architecture, seed, training schedule, device, determinism, collectors,
+    detector thresholds) -- not the suite's or variant's name, nor a recipe's description."""
+    fields = spec.to_dict()
+    for key, inner in NOT_RESULTS.items():
+        if inner is None:
+            del fields[key]
+        else:
+            fields[key] = {k: x for k, x in fields[key].items() if k not in inner}
+    for key, defaults in ADDED_LATER.items():
+        fields[key] = {k: x for k, x in fields[key].items() if k not in defaults or x != defaults[k]}
+    return fields
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,7 @@ class Suite:
     deterministic: bool = True
     collectors: tuple[str, ...] | None = None
     detectors: dict[str, dict[str, float]] = field(default_factory=dict)
-    check: dict[str, Any] = field(default_factory=dict)
+    check: Rules = field(default_factory=Rules)  # the gate's rules (ganbench check)
     source: str = ""  # the YAML text as given
 
     def expand(self, device: str | None = None) -> list[RunSpec]:
@@ -177,14 +199,17 @@ def _train(value: Any) -> TrainConfig:
 
 
 def parse_detectors(value: Any) -> dict[str, dict[str, float]]:
+    """Threshold overrides per detector; each value must have its threshold's type (int or float)."""
     from ganbench.diagnostics import DETECTORS, detector_params
 
     out = {}
     for name, params in v.mapping(value, "detectors").items():
         DETECTORS.get(name, "detectors")
         params = v.mapping(params, f"detectors.{name}")
-        v.check_keys(params, detector_params(name), f"detectors.{name}")
-        out[name] = {k: v.number(x, f"detectors.{name}.{k}") for k, x in params.items()}
+        types = detector_params(name)
+        v.check_keys(params, types, f"detectors.{name}")
+        out[name] = {k: (v.integer if types[k] is int else v.number)(x, f"detectors.{name}.{k}")
+                     for k, x in params.items()}
     return out
 
 
@@ -214,10 +239,9 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
     device = v.string(doc.get("device", "auto"), "device")
     if not DEVICE.match(device):
         raise GanbenchError(f"device must be auto, cpu, cuda, cuda:N or mps; got {device!r}")
-    from ganbench.check import parse_rules
+    from ganbench.diagnostics import event_kinds
+    from ganbench.metrics import metric_catalog
 
-    check = v.mapping(doc.get("check", {}), "check")
-    parse_rules(check)  # fail early on malformed rules
     suite = Suite(
         name=safe_name(doc["name"], "name"),
         datasets=tuple(_component(d, f"datasets[{i}]", DATASETS) for i, d in enumerate(datasets)),
@@ -229,7 +253,7 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
         deterministic=v.boolean(doc.get("deterministic", True), "deterministic"),
         collectors=None if doc.get("collectors") is None else _collectors(doc["collectors"]),
         detectors=parse_detectors(doc.get("detectors", {})),
-        check=check,
+        check=parse_rules(doc.get("check", {}), metric_catalog(), event_kinds()),
         source=source,
     )
     _check_components(suite)

@@ -29,7 +29,7 @@ from ganbench.objectives import Objective
 from ganbench.regularizers import Regularizer, make_regularizer
 from ganbench.samples import render_samples
 from ganbench.seeding import Streams, apply_determinism, make_streams
-from ganbench.store import MetricsWriter, RunStore, read_metrics
+from ganbench.store import MetricsWriter, RunStore
 from ganbench.suite import RunSpec
 from ganbench.versions import versions
 
@@ -316,9 +316,10 @@ def run_config(run: Run, determinism: dict[str, Any], ensemble: list[str] | None
     collectors: dict[str, Any] = {}
     for c in run.collectors:
         collectors.update(c.describe())
+    metrics = {m.name: m.to_json() for c in run.collectors for m in c.metrics}  # what the report and gate read
     config = {"run_id": run.spec.run_id, "spec": run.spec.to_dict(), "device": str(run.device),
-              "determinism": determinism, "collectors": collectors, "dataset": run.dataset.describe(),
-              "versions": versions(run.device)}
+              "determinism": determinism, "collectors": collectors, "metrics": metrics,
+              "dataset": run.dataset.describe(), "versions": versions(run.device)}
     if ensemble is not None:
         config["ensemble"] = {"size": len(ensemble), "members": ensemble}
     return config
@@ -362,7 +363,7 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     results = []
     for member in members:
         run_id = member.run.spec.run_id
-        metrics = read_metrics(store.run_dir(run_id) / "metrics.csv")
+        metrics = store.read_metrics(run_id)
         store.write_events(run_id, run_detectors(metrics, member.run.spec.detectors))
         result = {"status": member.status, "step": member.step, "time_s": round(time.perf_counter() - began, 3),
                   "eval_time_s": round(member.run.eval_seconds, 3), "resumed_from": start}

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 
+from ganbench.jobs import ProgressReporter, jobs_of
 from ganbench.results import load_results
-from ganbench.runner import ProgressReporter, jobs_of, run_suite
+from ganbench.runner import run_suite
 from ganbench.store import read_metrics
 from ganbench.suite import parse_suite
 from ganbench.train import _first_nonfinite

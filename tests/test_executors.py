@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from ganbench.jobs import ProgressReporter
 from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
 from tests.conftest import TINY_TRAIN, tiny_suite
@@ -92,3 +93,26 @@ def test_jobs_asking_for_cuda_go_round_robin_over_gpus(monkeypatch):
     assert on("cuda:2", 0) is None and on("cpu", 0) is None  # an explicit device is kept
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert on("cuda", 1) is None  # one GPU: nothing to spread
+
+
+class Recorder(ProgressReporter):
+    def __init__(self) -> None:
+        self.started, self.steps = [], {}
+
+    def run_started(self, spec) -> None:
+        self.started.append(spec.run_id)
+
+    def step(self, spec, step: int, steps: int) -> None:
+        self.steps.setdefault(spec.run_id, []).append((step, steps))
+
+
+def test_step_progress_arrives_from_worker_processes(tmp_path):
+    suite = parse_suite(tiny_suite(seeds=2))
+    recorder = Recorder()
+    result = run_suite(suite, out=tmp_path / "out", workers=2, reporter=recorder)
+    ids = {r["id"] for r in result.runs}
+    assert set(recorder.started) == ids
+    assert set(recorder.steps) == ids
+    for steps in recorder.steps.values():  # throttled, but the last step always arrives, in order
+        assert steps[-1] == (TINY_TRAIN["steps"], TINY_TRAIN["steps"])
+        assert [s for s, _ in steps] == sorted(s for s, _ in steps)

@@ -174,6 +174,10 @@ def test_digits_suite_in_short_form(tmp_path):
     doc["train"] = {**doc["train"], "steps": 6, "eval_every": 3, "log_every": 3, "eval_samples": 100}
     result = run_suite(parse_suite(doc), out=tmp_path)
     assert [r["status"] for r in result.runs] == ["completed"] * 7
+    from ganbench.report.render import write_report
+
+    text = (write_report(result.root) / "report.md").read_text()
+    assert "kid ↓ IQM [95% CI]" in text and "kid: kernel inception distance" in text  # ranked and tabulated
 
 
 def test_classic_mlp_gan_on_images(tmp_path):
@@ -183,3 +187,18 @@ def test_classic_mlp_gan_on_images(tmp_path):
            "train": {"steps": 4, "batch_size": 8, "eval_every": 2, "log_every": 2, "z_dim": 8, "eval_samples": 50}}
     result = run_suite(parse_suite(doc), out=tmp_path)
     assert result.runs[0]["status"] == "completed"
+
+
+def test_evaluators_place_the_classifier_on_the_samples_device():
+    """Mode assignment and FID features each get the classifier on their own device, whatever collectors a run
+    lists (``meta`` stands in for a GPU: a CPU module fed meta tensors raises)."""
+    from ganbench.metrics.fid import feature_extractor
+
+    data = make_dataset("digits", {"size": 16})
+    meta = torch.device("meta")
+    label, good = data.assign_modes(data.sample(8, torch.Generator().manual_seed(0)).to(meta))
+    assert label.device == meta and good.device == meta and label.shape == (8,)
+    features, _ = feature_extractor(data, meta)
+    assert {p.device for p in features.parameters()} == {meta}
+    cpu_model, _ = data.classifier()
+    assert {p.device.type for p in cpu_model.parameters()} == {"cpu"}  # the shared CPU copy never moves

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ganbench.metrics import metric_catalog
 from ganbench.report import stats, tables
 from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
@@ -62,7 +63,7 @@ def test_ranking_pools_datasets_and_sorts_best_first():
                           "d_overpowering_rate": [0] * 4, "mode_collapse_rate": [0, 0, 1, 0.5],
                           "divergence_rate": [0] * 4, "time_to_collapse": [np.nan, np.nan, 500, 750],
                           "failed": [0] * 4})
-    rank = tables.ranking(final, rates)
+    rank = tables.ranking(final, rates, metric_catalog())
     assert list(rank.variant) == ["a", "b"]
     assert rank.loc[0, "mode_coverage"] == pytest.approx(stats.iqm(np.array([1.0, 0.5, 0.2, 0.4])))
     assert rank.loc[1, "collapse_rate"] == pytest.approx(0.75) and rank.loc[1, "time_to_collapse"] == 625
@@ -70,7 +71,7 @@ def test_ranking_pools_datasets_and_sorts_best_first():
 
 
 def test_beat_matrix_averages_over_datasets():
-    beats = tables.beat_matrix(_fixed_results(), "mode_coverage").set_index(["a", "b"])
+    beats = tables.beat_matrix(_fixed_results(), "mode_coverage", True).set_index(["a", "b"])
     # ring: a={1, .5} vs b={.1, .2}: 4/4 wins; grid: a={.2, .4} vs b={0, 0}: 4/4 wins
     assert beats.loc[("a", "b"), "p"] == 1.0 and beats.loc[("b", "a"), "p"] == 0.0
 

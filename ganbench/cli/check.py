@@ -33,18 +33,21 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     Exit code 0 when every check passes, 1 when one fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set,
     the Markdown summary is appended there too.
     """
-    from ganbench.check import baseline_json, evaluate, load_baseline, rules_of
-    from ganbench.check_output import junit_xml, line, markdown
+    from ganbench.gate import baseline_json, evaluate, load_baseline, rules_of
+    from ganbench.gate_output import junit_xml, line, markdown
     from ganbench.results import load_results
     from ganbench.store import atomic_write
 
-    results_dir = target
     if target.is_file() or target.suffix in (".yaml", ".yml"):  # a suite: run it first (load_suite reports a
         from ganbench.runner import run_suite  # missing file)
+        from ganbench.suite import load_suite
 
-        results_dir = run_suite(target, out=out, workers=workers, reporter=ConsoleProgress()).root
-    results = load_results(results_dir)
-    rules = rules_of(results_dir)
+        suite = load_suite(target)
+        results = load_results(run_suite(suite, out=out, workers=workers, reporter=ConsoleProgress()).root)
+        rules = suite.check
+    else:
+        results = load_results(target)
+        rules = rules_of(results)
     base = load_baseline(baseline) if baseline is not None else None
     verdicts = evaluate(results, rules, base)
     for v in verdicts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -9,25 +10,17 @@ import click
 
 from ganbench.cli import cli, handle_errors
 
-KINDS = ("variants", "objectives", "regularizers", "datasets", "architectures", "collectors", "detectors")
+# kind -> (module, registry): imported only when listed, so `ganbench list variants` loads no metric code
+REGISTRIES = {"variants": ("ganbench.variants", "VARIANTS"), "objectives": ("ganbench.objectives", "OBJECTIVES"),
+              "regularizers": ("ganbench.regularizers", "REGULARIZERS"), "datasets": ("ganbench.data", "DATASETS"),
+              "architectures": ("ganbench.models", "ARCHITECTURES"), "collectors": ("ganbench.metrics", "COLLECTORS"),
+              "detectors": ("ganbench.diagnostics", "DETECTORS"), "executors": ("ganbench.executors", "EXECUTORS")}
+KINDS = tuple(REGISTRIES)
 
 
 def _registry(kind: str):
-    if kind == "variants":
-        from ganbench.variants import VARIANTS as registry
-    elif kind == "objectives":
-        from ganbench.objectives import OBJECTIVES as registry
-    elif kind == "regularizers":
-        from ganbench.regularizers import REGULARIZERS as registry
-    elif kind == "datasets":
-        from ganbench.data import DATASETS as registry
-    elif kind == "architectures":
-        from ganbench.models import ARCHITECTURES as registry
-    elif kind == "collectors":
-        from ganbench.metrics import COLLECTORS as registry
-    else:
-        from ganbench.diagnostics import DETECTORS as registry
-    return registry
+    module, name = REGISTRIES[kind]
+    return getattr(importlib.import_module(module), name)
 
 
 @cli.command(name="list")

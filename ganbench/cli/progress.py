@@ -1,4 +1,5 @@
-"""Progress across a whole suite: one updating line on a terminal, plain lines in CI logs."""
+"""Progress across a whole suite: one updating line on a terminal, plain lines in CI logs. Runs may train
+concurrently (workers, Ray): the line shows every run in flight, and the ETA counts their partial progress."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import click
 
-from ganbench.runner import ProgressReporter
+from ganbench.jobs import ProgressReporter
 from ganbench.suite import RunSpec, Suite
+
+LOG_EVERY_S = 30.0  # without a terminal, a progress line at most this often between finished runs
 
 
 def _duration(seconds: float) -> str:
@@ -20,37 +23,46 @@ def _duration(seconds: float) -> str:
 class ConsoleProgress(ProgressReporter):
     def __init__(self, interactive: bool | None = None) -> None:
         self.interactive = sys.stdout.isatty() if interactive is None else interactive
-        self.total = self.done = self.todo = 0
+        self.total = self.done = self.todo = self.finished = 0
+        self.training: dict[str, float] = {}  # run id -> fraction of its steps done
         self.began = time.perf_counter()
         self._last_draw = 0.0
 
     def suite_started(self, suite: Suite, total: int, skipped: int) -> None:
         self.total, self.done, self.todo = total, skipped, total - skipped
-        self.began = time.perf_counter()
+        self.began = self._last_draw = time.perf_counter()
         note = f", {skipped} already finished" if skipped else ""
         click.echo(f"suite {suite.name}: {total} runs{note}")
 
-    def _eta(self, fraction_of_current: float = 0.0) -> str:
-        finished = self.done - (self.total - self.todo) + fraction_of_current
-        if finished <= 0:
+    def _eta(self) -> str:
+        progress = self.finished + sum(self.training.values())  # runs' worth of work done in this session
+        if progress <= 0:
             return "ETA --"
         elapsed = time.perf_counter() - self.began
-        return f"ETA {_duration(elapsed / finished * (self.todo - finished))}"
+        return f"ETA {_duration(elapsed / progress * (self.todo - progress))}"
 
     def run_started(self, spec: RunSpec) -> None:
+        self.training[spec.run_id] = 0.0
         if not self.interactive:
-            click.echo(f"[{self.done + 1}/{self.total}] {spec.run_id} ...")
+            click.echo(f"[{self.done}/{self.total} done] {spec.run_id} started")
 
     def step(self, spec: RunSpec, step: int, steps: int) -> None:
+        self.training[spec.run_id] = step / steps
         now = time.perf_counter()
-        if not self.interactive or now - self._last_draw < 0.2:
+        if now - self._last_draw < (0.2 if self.interactive else LOG_EVERY_S):
             return
         self._last_draw = now
-        line = f"[{self.done}/{self.total} done] {spec.run_id} step {step}/{steps} {self._eta(step / steps)}"
-        click.echo("\r" + line[:150].ljust(150), nl=False)
+        runs = ", ".join(f"{run_id} {100 * f:.0f}%" for run_id, f in self.training.items())
+        line = f"[{self.done}/{self.total} done] {runs} ({self._eta()})"
+        if self.interactive:
+            click.echo("\r" + line[:150].ljust(150), nl=False)
+        else:
+            click.echo(line)
 
     def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None:
         self.done += 1
+        self.finished += 1
+        self.training.pop(spec.run_id, None)
         extra = f" at step {result['step']}" if result["status"] != "completed" else ""
         error = f": {result['error']}" if result.get("error") else ""
         took = f" in {_duration(result['time_s'])}" if "time_s" in result else ""

@@ -17,8 +17,9 @@ from ganbench.cli.progress import ConsoleProgress
               help="Results root; runs go to OUT/<suite name>/.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Train this many runs (or seed ensembles) at once, in separate processes.")
-@click.option("--executor", type=click.Choice(["sequential", "processes", "ray"]), default=None,
-              help="Where runs train (default: sequential, or processes when --workers > 1).")
+@click.option("--executor", default=None, metavar="NAME",
+              help="Where runs train: a registered executor (`ganbench list executors`); default sequential, or "
+                   "processes when --workers > 1.")
 @click.option("--address", default=None, help="Ray cluster address for --executor ray (default: a local Ray).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Override the suite's device (cuda:N goes in the suite file).")

@@ -47,7 +47,11 @@ def make_dataset(name: str, params: dict[str, Any], where: str = "") -> Dataset:
     """The dataset ``name`` with ``params``. Datasets are read-only once built (sampling takes the caller's
     generator), so one process reuses them: validating a suite and then training its runs loads MNIST once."""
     cls = DATASETS.get(name, where)
-    key = json.dumps([name, f"{cls.__module__}.{cls.__qualname__}", params], sort_keys=True, default=str)
+    try:
+        key = json.dumps([name, f"{cls.__module__}.{cls.__qualname__}", params], sort_keys=True, default=str)
+    except TypeError:  # keys of mixed types cannot be sorted: no valid parameters look like that
+        raise GanbenchError(f"bad parameters for dataset {name!r} at {where or 'datasets'}: "
+                            "mapping keys must be strings") from None
     if key in _BUILT:
         _BUILT.move_to_end(key)
         return _BUILT[key]

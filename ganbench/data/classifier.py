@@ -89,6 +89,12 @@ def train_classifier(train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], 
         model = Classifier(images.shape[1], images.shape[2], classes)
     order = torch.Generator().manual_seed(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with torch.enable_grad():  # first use may come from an evaluation, under no_grad
+        _fit(model, optimizer, images, labels, order, epochs)
+    return model.eval(), _accuracy(model, *test)
+
+
+def _fit(model: Classifier, optimizer, images: Tensor, labels: Tensor, order: torch.Generator, epochs: int) -> None:
     for _ in range(epochs):
         model.train()
         perm = torch.randperm(len(images), generator=order)
@@ -98,7 +104,6 @@ def train_classifier(train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    return model.eval(), _accuracy(model, *test)
 
 
 def cached_classifier(key: dict[str, Any], train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor],

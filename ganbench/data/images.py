@@ -10,6 +10,7 @@ modes. ``inception_weights: PATH`` switches FID/KID to Inception features from l
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.data.base import DATASETS, Dataset
-from ganbench.data.classifier import ClassifierFeatures, cached_classifier
+from ganbench.data.classifier import Classifier, ClassifierFeatures, cached_classifier
 from ganbench.errors import GanbenchError
 
 SIZES = (16, 28, 32, 64)
@@ -92,30 +93,42 @@ class ImageDataset(Dataset):
         self.sample_shape = tuple(self.images.shape[1:])
         self.num_modes = classes if classes >= 2 else None
         self._classifier = None
+        self._placed: dict[torch.device, Classifier] = {}
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return self.images[torch.randint(len(self.images), (n,), generator=generator)]
 
     def classifier(self):
+        """The trained classifier (on the CPU) and its test accuracy."""
         if self._classifier is None:
             self._classifier = cached_classifier(self.key, (self.images, self.labels), self.test, self.classes,
                                                  self.classifier_epochs)
         return self._classifier
 
+    def classifier_on(self, device: torch.device) -> Classifier:
+        """The classifier on ``device``: one copy per device, so an evaluator never depends on another having
+        moved a shared module (the dataset is shared by every run in a process)."""
+        device = torch.device(device)
+        if device not in self._placed:
+            model, _ = self.classifier()
+            self._placed[device] = model if device == torch.device("cpu") else copy.deepcopy(model).to(device)
+        return self._placed[device]
+
     @torch.no_grad()
     def _predict(self, samples: Tensor) -> tuple[Tensor, Tensor]:
-        model, _ = self.classifier()
+        """Class and confidence per sample, on the samples' device."""
+        model = self.classifier_on(samples.device)
         confidence, label = model.head(model.features(samples)).softmax(1).max(dim=1)
-        return label.cpu(), confidence.cpu()
+        return label, confidence
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         label, confidence = self._predict(samples)
-        return label, (confidence >= self.confidence) & torch.isfinite(samples.flatten(1)).all(1).cpu()
+        return label, (confidence >= self.confidence) & torch.isfinite(samples.flatten(1)).all(1)
 
-    def fid_features(self) -> tuple[nn.Module, str]:
+    def fid_features(self, device: torch.device) -> tuple[nn.Module, str]:
         if self.inception_weights:
             return InceptionFeatures(self.inception_weights), "inception-v3 pool3 (torchmetrics, local weights)"
-        model, _ = self.classifier()
+        model = self.classifier_on(device)
         return ClassifierFeatures(model), f"classifier:{self.key['dataset']} (penultimate layer, 128-d)"
 
     def describe(self) -> dict[str, Any]:
@@ -173,12 +186,12 @@ class StackedDigits(ImageDataset):
         label, confidence = self._predict(samples.reshape(n * 3, 1, *samples.shape[2:]))
         label, confidence = label.view(n, 3), confidence.view(n, 3)
         mode = label[:, 0] * 100 + label[:, 1] * 10 + label[:, 2]
-        return mode, (confidence >= self.confidence).all(dim=1) & torch.isfinite(samples.flatten(1)).all(1).cpu()
+        return mode, (confidence >= self.confidence).all(dim=1) & torch.isfinite(samples.flatten(1)).all(1)
 
-    def fid_features(self) -> tuple[nn.Module, str]:
+    def fid_features(self, device: torch.device) -> tuple[nn.Module, str]:
         if self.inception_weights:
-            return super().fid_features()
-        model, _ = self.classifier()
+            return super().fid_features(device)
+        model = self.classifier_on(device)
         return ChannelFeatures(ClassifierFeatures(model)), "classifier:digits per channel (3 x 128-d)"
 
     def describe(self) -> dict[str, Any]:
@@ -278,10 +291,10 @@ class ImageFolder(ImageDataset):
         key = {"dataset": "image_folder", "root": str(base.resolve()), "size": size, "n": len(files)}
         super().__init__(*_split(images, labels), len(classes), key, inception_weights)
 
-    def fid_features(self) -> tuple[nn.Module, str]:
+    def fid_features(self, device: torch.device) -> tuple[nn.Module, str]:
         if self.num_modes is None and not self.inception_weights:  # no classes: no classifier to train
             return PixelFeatures(self.sample_shape), "pixels downsampled to 8x8"
-        return super().fid_features()
+        return super().fid_features(device)
 
     def describe(self) -> dict[str, Any]:
         return super().describe() if self.num_modes is not None else {"train_images": len(self.images)}

@@ -1,6 +1,7 @@
 """Events, the detector registry, and running every detector over one run's metrics.
 
-A detector is a frozen dataclass whose fields are its documented thresholds, with a
+A detector is a frozen dataclass whose fields are its documented thresholds (int or float: a suite's override
+must have the field's type), a class attribute ``events`` declaring the event kinds it emits, and a
 ``detect(stream) -> list[Event]`` method over the run's metric stream: metric name -> values indexed by step
 (NaN and inf kept, exactly as logged).
 Detectors are pure functions of the stored stream, so running them online at the end of training and
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganbench.meta import EventKind
 from ganbench.registry import Registry
 
 DETECTORS: Registry[type] = Registry("detector")
@@ -24,7 +26,7 @@ DETECTORS: Registry[type] = Registry("detector")
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # mode_collapse | d_overpowering | divergence | oscillation
+    kind: str  # an EventKind a registered detector declares: mode_collapse, d_overpowering, divergence, ...
     step: int  # the step the condition began
     evidence: dict[str, Any] = field(default_factory=dict)
 
@@ -43,8 +45,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def detector_params(name: str) -> list[str]:
-    return [f.name for f in dataclasses.fields(DETECTORS.get(name))]
+def detector_params(name: str) -> dict[str, type]:
+    """A detector's thresholds and their types (int or float)."""
+    return {f.name: type(f.default) for f in dataclasses.fields(DETECTORS.get(name))}
+
+
+def event_kinds() -> dict[str, EventKind]:
+    """Every event kind a registered detector declares."""
+    return {kind.name: kind for name in DETECTORS for kind in DETECTORS.get(name).events}
 
 
 Stream = dict[str, pd.Series]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ganbench.diagnostics.base import DETECTORS, Event, Stream, streaks
+from ganbench.meta import EventKind
 
 
 def _values(stream: Stream, name: str) -> pd.Series:
@@ -31,10 +33,11 @@ class DOverpowering:
     ``<= vanish`` or ``>= explode``. The event fires when both hold for ``window`` consecutive logged steps.
     """
 
+    events: ClassVar = (EventKind("d_overpowering", "D wins and G's gradient vanishes or explodes", collapse=True),)
     accuracy: float = 0.99
     gap: float = 0.9
-    window: float = 5
-    early: float = 10
+    window: int = 5
+    early: int = 10
     vanish: float = 0.1
     explode: float = 10.0
 
@@ -44,12 +47,12 @@ class DOverpowering:
         if acc.empty or g.empty:
             return []
         gap = _values(stream, "d_gap").reindex(acc.index)
-        early = float(np.median(g.iloc[: int(self.early)]))
+        early = float(np.median(g.iloc[: self.early]))
         rel = (g / max(early, 1e-12)).reindex(acc.index)
         wins = (acc >= self.accuracy) | (gap >= self.gap)
         off = (rel <= self.vanish) | (rel >= self.explode)
         events = []
-        for start, end in streaks(wins & off, int(self.window)):
+        for start, end in streaks(wins & off, self.window):
             w = slice(start, end)
             events.append(Event("d_overpowering", int(start), {
                 "window": [int(start), int(end)], "d_accuracy": _r(acc.loc[w].mean()),
@@ -73,9 +76,11 @@ class ModeCollapse:
     ``high_quality``, no peak) is not collapsed.
     """
 
+    events: ClassVar = (EventKind("mode_collapse", "samples sharp but on few modes, or coverage fell from its peak",
+                                  collapse=True),)
     coverage: float = 0.5
     quality: float = 0.2
-    patience: float = 3
+    patience: int = 3
     drop: float = 0.5
     peak: float = 0.5
 
@@ -84,7 +89,7 @@ class ModeCollapse:
         if cov.empty:
             return []
         hq = _values(stream, "high_quality").reindex(cov.index)
-        patience = int(self.patience)
+        patience = self.patience
         peak = cov.cummax()
         growing = cov > cov.shift(1).cummax().fillna(-1)
         # sharp somewhere in the window: a generator hopping between modes is not sharp at every evaluation
@@ -106,6 +111,7 @@ class ModeCollapse:
 class Divergence:
     """A non-finite loss, or a loss whose magnitude exceeds ``bound``; fires once, at the first such step."""
 
+    events: ClassVar = (EventKind("divergence", "a loss went non-finite or past the bound"),)
     bound: float = 1e6
 
     def detect(self, stream: Stream) -> list[Event]:
@@ -129,10 +135,11 @@ class Oscillation:
     consecutive evaluations. The quality floor keeps a handful of lucky samples from an untrained generator
     from counting as a mode."""
 
+    events: ClassVar = (EventKind("oscillation", "the generator hops between single modes"),)
     share: float = 0.5
     quality: float = 0.2
-    changes: float = 3
-    window: float = 5
+    changes: int = 3
+    window: int = 5
 
     def detect(self, stream: Stream) -> list[Event]:
         mode = _values(stream, "dominant_mode")
@@ -143,7 +150,7 @@ class Oscillation:
         concentrated = (share >= self.share) & (hq >= self.quality)
         hop = concentrated & concentrated.shift(1, fill_value=False) & (mode != mode.shift(1))
         steps = list(mode.index)
-        w = int(self.window)
+        w = self.window
         for i in range(len(steps)):
             span = hop.iloc[i: i + w]
             if span.sum() >= self.changes:

@@ -2,6 +2,15 @@
 called every ``eval_every`` steps on the fixed evaluation batch."""
 
 from ganbench.metrics import fid, modes, training  # noqa: F401  (register the built-in collectors)
-from ganbench.metrics.base import COLLECTORS, Collector, EvalContext, StepRecord, default_collectors, make_collectors
+from ganbench.metrics.base import (
+                                   COLLECTORS,
+                                   Collector,
+                                   EvalContext,
+                                   StepRecord,
+                                   default_collectors,
+                                   make_collectors,
+                                   metric_catalog,
+)
 
-__all__ = ["COLLECTORS", "Collector", "EvalContext", "StepRecord", "default_collectors", "make_collectors"]
+__all__ = ["COLLECTORS", "Collector", "EvalContext", "StepRecord", "default_collectors", "make_collectors",
+           "metric_catalog"]

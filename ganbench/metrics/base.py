@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ganbench.data.base import Dataset
+from ganbench.meta import Catalog, MetricInfo
 from ganbench.objectives import Objective
 from ganbench.registry import Registry
 
@@ -43,6 +44,7 @@ class Collector:
     """Returns named scalars. ``on_step`` values may be 0-dim tensors: the trainer syncs them all at once."""
 
     needs_input_grad = False  # ask the trainer for dD/dx on logging steps
+    metrics: tuple[MetricInfo, ...] = ()  # every metric this collector logs, with its meaning and direction
 
     def __init__(self, dataset: Dataset, objective: Objective, device: torch.device) -> None:
         self.dataset = dataset
@@ -73,3 +75,11 @@ def make_collectors(names: tuple[str, ...] | None, dataset: Dataset, objective: 
                     device: torch.device) -> list[Collector]:
     names = default_collectors(dataset) if names is None else names
     return [COLLECTORS.get(n, "collectors")(dataset, objective, device) for n in names]
+
+
+def metric_catalog(names: tuple[str, ...] | None = None) -> Catalog:
+    """The metadata of every metric the collectors ``names`` (default: every registered collector) declare."""
+    catalog: Catalog = {}
+    for name in COLLECTORS if names is None else names:
+        catalog.update({m.name: m for m in COLLECTORS.get(name).metrics})
+    return catalog

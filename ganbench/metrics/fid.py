@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
 
 
@@ -26,11 +27,11 @@ class Coordinates(nn.Module):
         return x.flatten(1).double()  # float64, so torchmetrics keeps the result in double precision
 
 
-def feature_extractor(dataset) -> tuple[nn.Module, str]:
-    """The dataset's own FID features when it has them, otherwise its raw coordinates."""
+def feature_extractor(dataset, device: torch.device) -> tuple[nn.Module, str]:
+    """The dataset's own FID features on ``device`` when it has them, otherwise its raw coordinates."""
     own = getattr(dataset, "fid_features", None)
     if own is not None:
-        return own()
+        return own(device)
     return Coordinates(math.prod(dataset.sample_shape)), "coordinates"
 
 
@@ -44,9 +45,13 @@ class FID(Collector):
     computed once per dataset, parameters and seed in a process (every variant with that seed reuses them)
     and kept across evaluations."""
 
+    metrics = (MetricInfo("fid", "Fréchet distance of Gaussians fitted to real and generated features: compares "
+                                 "two moments only (a blurred ring has the ring's mean and covariance)",
+                          False, 2, True),)
+
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        features, self.feature_space = feature_extractor(self.dataset)
+        features, self.feature_space = feature_extractor(self.dataset, self.device)
         self.metric = FrechetInceptionDistance(feature=features, reset_real_features=False).to(self.device)
         self._real_seen = False
 
@@ -82,10 +87,12 @@ class KID(Collector):
 
     subsets = 10
     subset_size = 500  # kernel cost grows with subsets x size^2: 10 x 500 keeps an evaluation cheap
+    metrics = (MetricInfo("kid", "kernel inception distance: unbiased MMD^2, cubic polynomial kernel", False, 3, True),
+               MetricInfo("kid_std", "spread of kid over its random subsets", None, None, True))
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.features, self.feature_space = feature_extractor(self.dataset)
+        self.features, self.feature_space = feature_extractor(self.dataset, self.device)
 
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
         if not torch.isfinite(ctx.fake).all():

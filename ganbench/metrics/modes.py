@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
 
 
@@ -48,6 +49,16 @@ class ModeCoverage(Collector):
 
     min_share = 0.2
     max_histogram = 100
+    metrics = (
+        MetricInfo("mode_coverage", "share of the known modes covered by high-quality samples", True, 1, True),
+        MetricInfo("modes_covered", "number of known modes covered by high-quality samples", True, None, True),
+        MetricInfo("high_quality", "share of samples that are high-quality members of a mode", True, 4, True),
+        MetricInfo("mode_kl", "KL divergence of the high-quality samples' mode histogram from uniform", False,
+                   None, True),
+        MetricInfo("dominant_mode", "the mode holding most high-quality samples", None, None, True),
+        MetricInfo("dominant_mode_share", "share of high-quality samples on the dominant mode", None, None, True),
+        MetricInfo("mode_share/*", "share of all samples that are high-quality members of this mode", None, None,
+                   True))
 
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
         k = ctx.dataset.num_modes

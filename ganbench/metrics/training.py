@@ -7,11 +7,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, StepRecord
 
 
 @COLLECTORS.register("losses")
 class Losses(Collector):
+    metrics = (MetricInfo("loss_d", "D's loss in its last step of the G step, penalty included"),
+               MetricInfo("loss_g", "G's loss"))
+
     def on_step(self, record: StepRecord) -> dict[str, Tensor]:
         return {"loss_d": record.loss_d, "loss_g": record.loss_g}
 
@@ -20,6 +24,11 @@ class Losses(Collector):
 class DOutputs(Collector):
     """Mean D output on real and fake (probabilities for BCE-type objectives, raw scores otherwise), D's
     accuracy at the objective's decision threshold, and for probabilities the gap D(x) - D(G(z))."""
+
+    metrics = (MetricInfo("d_real", "mean D output on real data (a probability where the objective has one)"),
+               MetricInfo("d_fake", "mean D output on generated data (a probability where the objective has one)"),
+               MetricInfo("d_accuracy", "D's accuracy at its objective's decision threshold, real and fake averaged"),
+               MetricInfo("d_gap", "D(x) - D(G(z)) as probabilities (BCE-type objectives only)"))
 
     def on_step(self, record: StepRecord) -> dict[str, Tensor]:
         real = self.objective.score(record.d_real_out)
@@ -49,6 +58,13 @@ class GradNorms(Collector):
     """Total L2 gradient norms of D (last D step) and G, per-layer norms of D, ||dD/dx|| on real and fake
     (the sharpness behind D-overpowering). G's norm relative to its early median is derived from this
     stream by the d_overpowering detector, so the collector keeps no state."""
+
+    metrics = (MetricInfo("grad_norm_d", "total L2 norm of D's parameter gradients in its last step"),
+               MetricInfo("grad_norm_g", "total L2 norm of G's parameter gradients"),
+               MetricInfo("grad_norm_d/*", "L2 norm of one D parameter's gradient"),
+               MetricInfo("grad_norm_d_input", "mean ||dD/dx|| over real and fake samples"),
+               MetricInfo("grad_norm_d_input_real", "mean ||dD/dx|| over real samples"),
+               MetricInfo("grad_norm_d_input_fake", "mean ||dD/dx|| over generated samples"))
 
     needs_input_grad = True
 

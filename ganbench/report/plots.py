@@ -18,6 +18,7 @@ import seaborn as sns  # noqa: E402
 from ganbench.results import Results  # noqa: E402
 
 EVENT_MARKERS = {"mode_collapse": "X", "d_overpowering": "v", "divergence": "*", "oscillation": "o"}
+OTHER_MARKERS = "sDP^<>ph"  # for event kinds of plugin detectors, in order of appearance
 
 
 def palette(variants: list[str]) -> dict[str, tuple]:
@@ -103,10 +104,12 @@ def event_timeline(results: Results, colours: dict) -> bytes | None:
     order = sorted(colours)
     fig, axes = _grid(1, len(datasets), width=5, height=0.4 * len(order) + 1.2)
     max_step = results.metrics.step.max() if not results.metrics.empty else events.step.max()
+    others = [k for k in sorted(events.kind.unique()) if k not in EVENT_MARKERS]
+    markers = {**EVENT_MARKERS, **{k: OTHER_MARKERS[i % len(OTHER_MARKERS)] for i, k in enumerate(others)}}
     for j, dataset in enumerate(datasets):
         ax = axes[0][j]
         ev = events[events.dataset == dataset]
-        for kind, marker in EVENT_MARKERS.items():
+        for kind, marker in markers.items():
             sub = ev[ev.kind == kind]
             if sub.empty:
                 continue
@@ -119,7 +122,7 @@ def event_timeline(results: Results, colours: dict) -> bytes | None:
         ax.set_xlabel("step the event began", fontsize=8)
         ax.set_title(f"events · {dataset}", fontsize=9)
         ax.tick_params(labelsize=7)
-    handles = [plt.Line2D([], [], marker=m, linestyle="", color="grey", label=k) for k, m in EVENT_MARKERS.items()]
+    handles = [plt.Line2D([], [], marker=m, linestyle="", color="grey", label=k) for k, m in markers.items()]
     fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.08))
     fig.tight_layout()
     return _png(fig)
@@ -155,8 +158,7 @@ def sample_grid(results: Results, order: list[str]) -> bytes | None:
             if runs.empty:
                 continue
             run = runs.sort_values("seed").iloc[0]
-            pictures = sorted((results.root / "runs" / run.run_id / "samples").glob("step_*.png"),
-                              key=lambda p: int(p.stem.split("_")[1]))
+            pictures = results.store.sample_images(run.run_id)
             cells.append((dataset, variant, pictures[-1] if pictures else None))
     if not cells:
         return None

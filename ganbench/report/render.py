@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.check import HIGHER_IS_BETTER
+from ganbench.diagnostics import event_kinds
+from ganbench.meta import Catalog
 from ganbench.report import plots, tables
 from ganbench.report.stats import min_attainable_p, pairwise_tests
 from ganbench.results import Results, load_results
@@ -107,20 +108,21 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame) -> list[str]:
-    rank = tables.ranking(final, rates)
-    primary = tables.primary_metric(final)
+def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> list[str]:
+    rank = tables.ranking(final, rates, catalog)
+    primary = tables.primary_metric(final, catalog)
     shown = pd.DataFrame({"rank": range(1, len(rank) + 1), "variant": rank.variant, "seeds": rank.seeds})
-    for m in tables.key_metrics(final):
-        arrow = "↑" if HIGHER_IS_BETTER.get(m, False) else "↓"
+    for m in tables.key_metrics(final, catalog):
+        arrow = "↑" if catalog[m].higher_is_better else "↓"
         shown[f"{m} {arrow} IQM [95% CI]"] = [fmt_ci(v, ci) for v, ci in zip(rank[m], rank[f"{m}_ci"])]
     shown["collapse rate"] = rank.collapse_rate.map(pct)
     shown["time to collapse (median step)"] = rank.time_to_collapse.map(lambda x: fmt(x, 6))
     shown["verdict"] = rank.verdict
     report.heading("Ranking")
-    report.text(f"Sorted by {primary} (IQM over every seed and dataset; the 95% CI is a percentile bootstrap "
-                "stratified over datasets). Collapse rate: share of seeds with a mode_collapse or d_overpowering "
-                "event; time to collapse: median step the first such event began.", "note")
+    collapse = " or ".join(k for k, kind in event_kinds().items() if kind.collapse)
+    report.text(f"Sorted by {primary or 'collapse rate (no metric may head a ranking)'} (IQM over every seed and "
+                "dataset; the 95% CI is a percentile bootstrap stratified over datasets). Collapse rate: share of "
+                f"seeds with a {collapse} event; time to collapse: median step the first such event began.", "note")
     report.table(shown)
     return list(rank.variant)
 
@@ -135,14 +137,16 @@ def _caveats(report: Report, final: pd.DataFrame) -> None:
                     "caveat")
 
 
-def _cell_section(report: Report, final: pd.DataFrame) -> None:
-    cells = tables.cell_stats(final, [m for m in tables.FINAL_METRICS if m in final])
+def _cell_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None:
+    cells = tables.cell_stats(final, tables.present(final, catalog))
     if cells.empty:
         return
     report.heading("Final evaluation per variant and dataset")
     for metric, frame in cells.groupby("metric", sort=False):
-        arrow = "higher" if HIGHER_IS_BETTER.get(metric, False) else "lower"
-        report.text(f"{metric} ({arrow} is better): n seeds, mean, median, IQM and its 95% bootstrap CI.", "note")
+        info = catalog[metric]
+        arrow = "higher" if info.higher_is_better else "lower"
+        report.text(f"{metric}: {info.description} ({arrow} is better). n seeds, mean, median, IQM and its 95% "
+                    "bootstrap CI.", "note")
         shown = frame.assign(**{c: frame[c].map(fmt) for c in ("mean", "median", "iqm")})
         shown["95% CI (IQM)"] = [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(frame.ci_low, frame.ci_high)]
         report.table(shown[["variant", "dataset", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
@@ -151,16 +155,17 @@ def _cell_section(report: Report, final: pd.DataFrame) -> None:
 def _events_section(report: Report, rates: pd.DataFrame) -> None:
     report.heading("Stability: event rates per variant and dataset")
     shown = rates[["variant", "dataset", "seeds"]].copy()
-    for col in ("mode_collapse_rate", "d_overpowering_rate", "divergence_rate", "oscillation_rate",
-                "instability_rate"):
-        shown[col.replace("_rate", "")] = rates[col].map(pct)
+    for col in [c for c in rates if c.endswith("_rate") and c != "collapse_rate"]:
+        shown[col.removesuffix("_rate")] = rates[col].map(pct)
     shown["time to collapse"] = rates.time_to_collapse.map(lambda x: fmt(x, 6))
     report.table(shown.rename(columns={"instability": "any event"}))
 
 
-def _pairwise_section(report: Report, final: pd.DataFrame) -> None:
-    metric = tables.primary_metric(final)
-    beats = tables.beat_matrix(final, metric)
+def _pairwise_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None:
+    metric = tables.primary_metric(final, catalog)
+    if metric is None:
+        return
+    beats = tables.beat_matrix(final, metric, bool(catalog[metric].higher_is_better))
     if beats.empty:
         return
     report.heading(f"Pairwise comparison on {metric}")
@@ -183,9 +188,9 @@ def _pairwise_section(report: Report, final: pd.DataFrame) -> None:
         report.table(tests)
 
 
-def _baseline_section(report: Report, final: pd.DataFrame, baseline: Results) -> None:
+def _baseline_section(report: Report, final: pd.DataFrame, baseline: Results, catalog: Catalog) -> None:
     base_final = tables.final_metrics(baseline)
-    deltas = tables.baseline_deltas(final, base_final, [m for m in tables.FINAL_METRICS if m != "modes_covered"])
+    deltas = tables.baseline_deltas(final, base_final, catalog)
     report.heading(f"Against the baseline ({baseline.root})")
     if deltas.empty:
         report.text("No variant and dataset in common with the baseline.", "note")
@@ -219,18 +224,20 @@ def _environment_section(report: Report, results: Results) -> None:
 def build_report(results: Results, baseline: Results | None = None) -> Report:
     report = Report(f"ganbench report: {results.suite}")
     final = tables.final_metrics(results)
+    catalog = results.metric_info()
+    shown = tables.present(final, catalog)
     rates = tables.event_rates(results)
     colours = plots.palette(list(results.runs.variant.unique()))
     seeds = results.runs.groupby(["variant", "dataset"]).size()
     seed_text = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
-    order = _ranking_section(report, final, rates)
+    order = _ranking_section(report, final, rates, catalog)
     _caveats(report, final)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
                  "(lowest seed of each variant; red circles are the true modes).")
     report.heading("Curves")
-    report.image("quality", plots.curves(results, ["mode_coverage", "high_quality", "fid"], colours),
+    report.image("quality", plots.curves(results, shown[:4], colours),
                  "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
     probability_runs = {run_id for run_id, c in results.configs.items()
                         if c.get("collectors", {}).get("d_outputs") == "probability"}
@@ -241,15 +248,15 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     report.image("gradients", plots.curves(results, ["grad_norm_d", "grad_norm_g", "grad_norm_d_input"], colours,
                                            log=True), "Gradient norms (log scale).")
     report.heading("Final metrics, every seed")
-    report.image("final", plots.final_distributions(final, ["mode_coverage", "high_quality", "fid"], colours),
+    report.image("final", plots.final_distributions(final, shown[:4], colours),
                  "Final evaluation: each dot is one seed.")
     report.image("modes", plots.mode_histograms(results), "Per-mode histogram at the final evaluation.")
-    _cell_section(report, final)
+    _cell_section(report, final, catalog)
     _events_section(report, rates)
     report.image("events", plots.event_timeline(results, colours), "When each event began (one mark per seed).")
-    _pairwise_section(report, final)
+    _pairwise_section(report, final, catalog)
     if baseline is not None:
-        _baseline_section(report, final, baseline)
+        _baseline_section(report, final, baseline, catalog)
     _environment_section(report, results)
     return report
 

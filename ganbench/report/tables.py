@@ -8,21 +8,31 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganbench.check import HIGHER_IS_BETTER
+from ganbench.diagnostics import event_kinds
+from ganbench.meta import Catalog, directed
 from ganbench.report import stats
 from ganbench.results import Results
 
-FINAL_METRICS = ["mode_coverage", "high_quality", "mode_kl", "fid", "modes_covered"]
-COLLAPSE_KINDS = ("mode_collapse", "d_overpowering")
+
+def present(final: pd.DataFrame, catalog: Catalog) -> list[str]:
+    """The directed evaluation metrics that ``final`` has values for, ranking candidates first."""
+    return [m for m in directed(catalog) if m in final and final[m].notna().any()]
 
 
-def primary_metric(final: pd.DataFrame) -> str:
-    """What the ranking sorts by: mode coverage where modes are known, FID otherwise."""
-    return "mode_coverage" if "mode_coverage" in final and final["mode_coverage"].notna().any() else "fid"
+def key_metrics(final: pd.DataFrame, catalog: Catalog) -> list[str]:
+    """The metrics the ranking shows, by their declared rank; the first is the sort key (the primary metric)."""
+    return [m for m in present(final, catalog) if catalog[m].rank is not None]
+
+
+def primary_metric(final: pd.DataFrame, catalog: Catalog) -> str | None:
+    """What the ranking sorts by: the metric of lowest declared rank with values (mode coverage where modes
+    are known, FID otherwise); None when no metric may head a ranking."""
+    keys = key_metrics(final, catalog)
+    return keys[0] if keys else None
 
 
 def final_metrics(results: Results) -> pd.DataFrame:
-    final = results.final(FINAL_METRICS).reset_index()
+    final = results.final(directed(results.metric_info())).reset_index()
     status = results.runs.set_index("run_id")["status"]
     final["status"] = final["run_id"].map(status)
     return final
@@ -43,14 +53,16 @@ def event_rates(results: Results) -> pd.DataFrame:
     """Per variant x dataset: seeds, the share of seeds with each event kind, and median time to collapse."""
     runs = results.runs
     events = results.events
+    declared = event_kinds()
+    collapse = [k for k, kind in declared.items() if kind.collapse]
     rows = []
     for (variant, dataset), frame in runs.groupby(["variant", "dataset"], sort=True):
         ids = set(frame.run_id)
         ev = events[events.run_id.isin(ids)]
         row = {"variant": variant, "dataset": dataset, "seeds": len(ids)}
-        for kind in ("mode_collapse", "d_overpowering", "divergence", "oscillation"):
+        for kind in dict.fromkeys([*declared, *sorted(events.kind.unique())]):
             row[f"{kind}_rate"] = ev[ev.kind == kind].run_id.nunique() / len(ids)
-        collapsed = ev[ev.kind.isin(COLLAPSE_KINDS)].groupby("run_id").step.min()
+        collapsed = ev[ev.kind.isin(collapse)].groupby("run_id").step.min()
         row["collapse_rate"] = len(collapsed) / len(ids)
         row["instability_rate"] = ev.run_id.nunique() / len(ids)
         row["time_to_collapse"] = float(collapsed.median()) if len(collapsed) else math.nan
@@ -59,17 +71,11 @@ def event_rates(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def key_metrics(final: pd.DataFrame) -> list[str]:
-    """The metrics the ranking shows, the sort key first: those of (primary, high_quality, fid) with values."""
-    keys = [m for m in (primary_metric(final), "high_quality", "fid") if m in final and final[m].notna().any()]
-    return list(dict.fromkeys(keys))
-
-
-def ranking(final: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """One row per variant, pooled over datasets: key metrics as IQM [95 % CI] (bootstrap stratified over
     datasets), collapse rate, time to collapse and a one-line verdict; sorted best first."""
-    primary = primary_metric(final)
-    keys = key_metrics(final)
+    keys = key_metrics(final, catalog)
+    primary = keys[0] if keys else None
     rows = []
     for variant, frame in final.groupby("variant"):
         row: dict = {"variant": variant, "seeds": len(frame)}
@@ -88,13 +94,16 @@ def ranking(final: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
         row["failed"] = int(r.failed.sum())
         rows.append(row)
     table = pd.DataFrame(rows)
-    better = HIGHER_IS_BETTER.get(primary, False)
-    table = table.sort_values([primary, "collapse_rate"], ascending=[not better, True], na_position="last")
+    if primary is None:
+        table = table.sort_values(["collapse_rate", "variant"])
+    else:
+        better = bool(catalog[primary].higher_is_better)
+        table = table.sort_values([primary, "collapse_rate"], ascending=[not better, True], na_position="last")
     table["verdict"] = [verdict(row, primary) for row in table.to_dict("records")]
     return table.reset_index(drop=True)
 
 
-def verdict(row: dict, primary: str) -> str:
+def verdict(row: dict, primary: str | None) -> str:
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
     if row["failed"]:
         return f"{row['failed']} run(s) failed: see the run table"
@@ -105,18 +114,20 @@ def verdict(row: dict, primary: str) -> str:
         return f"D overpowers G in {pct(row['d_overpowering_rate'])} of seeds {since}"
     if row["mode_collapse_rate"] >= 0.5:
         return f"collapses in {pct(row['mode_collapse_rate'])} of seeds {since}"
-    value = row.get(primary, math.nan)
+    value = row.get(primary, math.nan) if primary else math.nan
+    if primary is None:
+        return "no event" if not row["collapse_rate"] else f"collapse in {pct(row['collapse_rate'])} of seeds"
     if primary == "mode_coverage":
         state = "covers" if row["collapse_rate"] == 0 else "mostly stable, covers"
         return f"{state} {pct(value)} of modes (IQM)" + (
             f"; collapse in {pct(row['collapse_rate'])} of seeds" if row["collapse_rate"] else "")
-    return f"FID {value:.3g} (IQM)" + (f"; collapse in {pct(row['collapse_rate'])} of seeds"
+    return f"{primary} {value:.3g} (IQM)" + (f"; collapse in {pct(row['collapse_rate'])} of seeds"
                                        if row["collapse_rate"] else "")
 
 
-def beat_matrix(final: pd.DataFrame, metric: str) -> pd.DataFrame:
+def beat_matrix(final: pd.DataFrame, metric: str, higher_is_better: bool) -> pd.DataFrame:
     """P(row variant beats column variant) on ``metric``, averaged over datasets, with CI."""
-    better = HIGHER_IS_BETTER.get(metric, False)
+    better = higher_is_better
     variants = sorted(final.variant.unique())
     datasets = sorted(final.dataset.unique())
     values = {(v, d): final[(final.variant == v) & (final.dataset == d)][metric].dropna().to_numpy()
@@ -132,14 +143,14 @@ def beat_matrix(final: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["a", "b", "p", "ci_low", "ci_high"])
 
 
-def baseline_deltas(final: pd.DataFrame, base: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+def baseline_deltas(final: pd.DataFrame, base: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """Per variant x dataset x metric: IQM now vs baseline, the difference of means with a bootstrap CI,
     and whether it is an improvement or a regression (CI excludes 0) or unclear."""
     rows = []
     rng = np.random.default_rng(stats.SEED)
     for (variant, dataset), now in final.groupby(["variant", "dataset"]):
         then = base[(base.variant == variant) & (base.dataset == dataset)]
-        for metric in metrics:
+        for metric in directed(catalog):
             if metric not in now or metric not in then:
                 continue
             a, b = now[metric].dropna().to_numpy(), then[metric].dropna().to_numpy()
@@ -148,7 +159,7 @@ def baseline_deltas(final: pd.DataFrame, base: pd.DataFrame, metrics: list[str])
             delta = float(a.mean() - b.mean())
             boots = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(1000)]
             low, high = np.quantile(boots, [0.025, 0.975])
-            better = HIGHER_IS_BETTER.get(metric, False)
+            better = catalog[metric].higher_is_better
             if low > 0 or high < 0:
                 improved = (low > 0) == better
                 mark = "improved" if improved else "regressed"

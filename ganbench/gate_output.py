@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ganbench.check import Verdict
+from ganbench.gate import Verdict
 
 
 def line(v: Verdict) -> str:

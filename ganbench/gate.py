@@ -9,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy import stats
 
 from ganbench import validate as v
 from ganbench.errors import GanbenchError
+from ganbench.meta import Catalog, EventKind, directed
 
-EVENT_KINDS = ("mode_collapse", "d_overpowering", "divergence", "oscillation")
 DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence")
-# Which way is better, for the metrics a threshold or regression rule may name.
-HIGHER_IS_BETTER = {"fid": False, "mode_coverage": True, "modes_covered": True, "high_quality": True,
-                    "mode_kl": False, "kid": False}
 RULE_KEYS = ("fail_on", "allow", "thresholds", "regression", "alpha", "min_seeds")
 
 
@@ -31,32 +27,36 @@ class Rules:
     regression: dict[str, float] = field(default_factory=dict)  # metric -> allowed relative worsening
     alpha: float = 0.05  # significance level of the regression test
     min_seeds: int = 5  # fewer seeds on either side: tolerance alone, no test
+    higher_is_better: dict[str, bool] = field(default_factory=dict)  # every metric the rules name -> its direction
 
 
-def _kinds(value: Any, where: str) -> tuple[str, ...]:
+def _kinds(value: Any, where: str, kinds: dict[str, EventKind]) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise GanbenchError(f"{where} must be a list of event kinds ({', '.join(EVENT_KINDS)})")
-    return tuple(v.choice(k, f"{where}[{i}]", EVENT_KINDS) for i, k in enumerate(value))
+        raise GanbenchError(f"{where} must be a list of event kinds ({', '.join(kinds)})")
+    return tuple(v.choice(k, f"{where}[{i}]", kinds) for i, k in enumerate(value))
 
 
-def _metric(name: Any, where: str) -> str:
+def _metric(name: Any, where: str, catalog: Catalog) -> str:
     name = v.string(name, where)
-    if name not in HIGHER_IS_BETTER:
-        raise GanbenchError(f"{where}: unknown metric {name!r}; rules can name {', '.join(HIGHER_IS_BETTER)}")
+    allowed = directed(catalog)
+    if name not in allowed:
+        raise GanbenchError(f"{where}: unknown metric {name!r}; rules can name the evaluation metrics with a "
+                            f"direction: {', '.join(allowed)}")
     return name
 
 
-def parse_rules(doc: dict[str, Any]) -> Rules:
-    """Validate a ``check:`` section; errors name the field (``check.thresholds.fid.max``)."""
+def parse_rules(doc: Any, catalog: Catalog, kinds: dict[str, EventKind]) -> Rules:
+    """Validate a ``check:`` section against the metrics ``catalog`` (what the collectors declare) and the event
+    ``kinds`` (what the detectors declare); errors name the field (``check.thresholds.fid.max``)."""
     doc = v.mapping(doc, "check")
     v.check_keys(doc, RULE_KEYS, "check")
     allow = {}
-    for variant, kinds in v.mapping(doc.get("allow", {}), "check.allow").items():
-        allow[str(variant)] = _kinds(kinds, f"check.allow.{variant}")
+    for variant, named in v.mapping(doc.get("allow", {}), "check.allow").items():
+        allow[str(variant)] = _kinds(named, f"check.allow.{variant}", kinds)
     thresholds = {}
     for metric, bounds in v.mapping(doc.get("thresholds", {}), "check.thresholds").items():
         where = f"check.thresholds.{metric}"
-        _metric(metric, "check.thresholds")
+        _metric(metric, "check.thresholds", catalog)
         bounds = v.mapping(bounds, where)
         v.check_keys(bounds, ("min", "max"), where)
         if not bounds:
@@ -64,15 +64,15 @@ def parse_rules(doc: dict[str, Any]) -> Rules:
         thresholds[metric] = {k: v.number(x, f"{where}.{k}") for k, x in bounds.items()}
     regression = {}
     for metric, tolerance in v.mapping(doc.get("regression", {}), "check.regression").items():
-        _metric(metric, "check.regression")
+        _metric(metric, "check.regression", catalog)
         regression[metric] = v.number(tolerance, f"check.regression.{metric}", minimum=0.0)
     return Rules(
-        fail_on=_kinds(doc["fail_on"], "check.fail_on") if "fail_on" in doc else DEFAULT_FAIL_ON,
+        fail_on=_kinds(doc["fail_on"], "check.fail_on", kinds) if "fail_on" in doc else DEFAULT_FAIL_ON,
         allow=allow, thresholds=thresholds, regression=regression,
         alpha=v.number(doc.get("alpha", 0.05), "check.alpha", positive=True, maximum=0.5),
         min_seeds=v.integer(doc.get("min_seeds", 5), "check.min_seeds", minimum=2),
+        higher_is_better={m: bool(catalog[m].higher_is_better) for m in {*thresholds, *regression}},
     )
-
 
 
 @dataclass(frozen=True)
@@ -87,19 +87,19 @@ class Verdict:
 Values = dict[tuple[str, str], dict[str, list[float]]]  # (variant, dataset) -> metric -> final value per seed
 
 
-def final_values(results) -> Values:
-    final = results.final(list(HIGHER_IS_BETTER)).reset_index().sort_values("seed")
+def final_values(results, metrics: list[str]) -> Values:
+    final = results.final(metrics).reset_index().sort_values("seed")
     out: Values = {}
     for (variant, dataset), frame in final.groupby(["variant", "dataset"]):
-        out[variant, dataset] = {m: [float(x) for x in frame[m] if x == x] for m in HIGHER_IS_BETTER if m in frame}
+        out[variant, dataset] = {m: [float(x) for x in frame[m] if x == x] for m in metrics if m in frame}
     return out
 
 
 def baseline_json(results) -> dict[str, Any]:
-    """What ``--write-baseline`` saves: each rule metric's final value per seed, per variant and dataset --
-    small, and enough to recompute medians and rerun the regression test."""
+    """What ``--write-baseline`` saves: every directed evaluation metric's final value per seed, per variant and
+    dataset -- small, and enough to recompute medians and rerun the regression test."""
     metrics: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for (variant, dataset), per_metric in final_values(results).items():
+    for (variant, dataset), per_metric in final_values(results, directed(results.metric_info())).items():
         metrics.setdefault(variant, {})[dataset] = {m: x for m, x in per_metric.items() if x}
     return {"format": "ganbench-baseline/1", "suite": results.suite, "metrics": metrics}
 
@@ -110,7 +110,8 @@ def load_baseline(path: str | Path) -> Values:
     if path.is_dir():
         from ganbench.results import load_results
 
-        return final_values(load_results(path))
+        baseline = load_results(path)
+        return final_values(baseline, directed(baseline.metric_info()))
     from ganbench.store import read_json
 
     doc = read_json(path)
@@ -174,7 +175,7 @@ def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules
         return Verdict(variant, dataset, rule, True, "not in the baseline: nothing to compare")
     if not now:
         return Verdict(variant, dataset, rule, False, f"no final {metric} to compare")
-    higher = HIGHER_IS_BETTER[metric]
+    higher = rules.higher_is_better[metric]
     base, current = float(np.median(then)), float(np.median(now))
     worsening = (base - current) if higher else (current - base)
     allowed = tolerance * abs(base)
@@ -195,7 +196,7 @@ def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules
 
 def evaluate(results, rules: Rules, baseline: Values | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
-    values = final_values(results)
+    values = final_values(results, list(rules.higher_is_better))
     verdicts = []
     for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"], sort=False):
         verdicts.append(_runs_verdict(runs, variant, dataset))
@@ -212,23 +213,18 @@ def evaluate(results, rules: Rules, baseline: Values | None = None) -> list[Verd
     return verdicts
 
 
-def rules_of(results_dir: str | Path) -> Rules:
-    """The rules stored with a suite's results (its suite.yaml's ``check:`` section)."""
-    from ganbench.store import RunStore
+def rules_of(results) -> Rules:
+    """The rules stored with a suite's results (its suite.yaml's ``check:`` section), against the metrics the
+    runs declared."""
+    from ganbench.diagnostics import event_kinds
 
-    path = RunStore.at(results_dir).root / "suite.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise GanbenchError(f"missing results file: {path}") from None
-    except yaml.YAMLError as exc:
-        raise GanbenchError(f"corrupt results file {path}: {exc}") from None
-    return parse_rules(doc.get("check", {}) if isinstance(doc, dict) else {})
+    doc = results.store.suite_doc()
+    return parse_rules(doc.get("check", {}), results.metric_info(), event_kinds())
 
 
 def check(results_dir: str | Path, baseline: str | Path | None = None) -> list[Verdict]:
     """Check stored results against their suite's rules (and a baseline file or results directory)."""
     from ganbench.results import load_results
 
-    return evaluate(load_results(results_dir), rules_of(results_dir),
-                    load_baseline(baseline) if baseline is not None else None)
+    results = load_results(results_dir)
+    return evaluate(results, rules_of(results), load_baseline(baseline) if baseline is not None else None)
