@@ -1,3 +1,5 @@
+"""python -m ganbench: the ganbench command."""
+
 from ganbench.cli import main
 
 main()

@@ -126,8 +126,14 @@ class EnsembleTrainer(Trainer):
 
     def __init__(self, members: list[Run]) -> None:
         super().__init__(members, Stacked([run.g for run in members]), Stacked([run.d for run in members]))
-        self.d_loss = torch.vmap(self.objective.d_loss)  # per member: (K, B, 1) x2 -> (K,)
-        self.g_loss = torch.vmap(self.objective.g_loss)
+        self._d_loss = torch.vmap(self.objective.d_loss)  # per member: (K, B, 1) x2 -> (K,)
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return self._d_loss(real_out, fake_out)
+
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:  # per member -> (K,)
+        in_dims = (None if real_out is None else 0, 0)  # vmap takes no None input along a dim
+        return torch.vmap(self.objective.g_loss, in_dims=in_dims)(real_out, fake_out)
 
     def draw(self, what) -> Tensor:  # each member's own draw from its own stream, stacked: (K, ...)
         return torch.stack([what(run) for run in self.members])

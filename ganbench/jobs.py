@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ganbench.store import RunStore
-from ganbench.suite import RunSpec, Suite
+if TYPE_CHECKING:  # the CLI imports the reporter interface without the training stack
+    from ganbench.store import RunStore
+    from ganbench.suite import RunSpec, Suite
 
-Job = tuple[RunSpec, ...]
-Result = tuple[RunSpec, dict[str, Any]]  # a run and its final status
+Job = tuple["RunSpec", ...]
+Result = tuple["RunSpec", dict[str, Any]]  # a run and its final status
 
 
 class ProgressReporter:

@@ -1,7 +1,9 @@
 """GAN objectives, all with the same shape so they are swappable (as in compare_gan).
 
-Each objective maps discriminator outputs to losses: ``d_loss(real_out, fake_out)`` and ``g_loss(fake_out)``,
-where outputs are the raw (B, 1) discriminator outputs (logits for the BCE-type objectives). ``score()`` turns
+Each objective maps discriminator outputs to losses: ``d_loss(real_out, fake_out)`` and ``g_loss(real_out,
+fake_out)``, where outputs are the raw (B, 1) discriminator outputs (logits for the BCE-type objectives). G's
+loss gets D's output on a real batch only when the objective sets ``g_needs_real`` (relativistic losses);
+otherwise ``real_out`` is None and no real batch is drawn for G's step. ``score()`` turns
 an output into what the metrics report as ``d_real``/``d_fake``: a probability where the objective has one,
 the raw score otherwise; ``threshold`` splits real from fake in that space (for ``d_accuracy``).
 """
@@ -26,12 +28,13 @@ OBJECTIVES: Registry[type[Objective]] = Registry("objective")
 class Objective(ABC):
     probabilities = False  # whether score() is a probability (BCE-type objectives)
     smoothable = False  # whether real/fake targets (label smoothing) apply
+    g_needs_real = False  # whether G's loss compares with D's output on real data
 
     @abstractmethod
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor: ...
 
     @abstractmethod
-    def g_loss(self, fake_out: Tensor) -> Tensor: ...
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor: ...
 
     def score(self, out: Tensor) -> Tensor:
         return out
@@ -74,7 +77,7 @@ class _BCEObjective(Objective):
 class Minimax(_BCEObjective):
     """The saturating generator loss: G minimizes E[log(1 - D(G(z)))] = -E[softplus(logit)]."""
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return -F.softplus(fake_out).mean()
 
 
@@ -83,7 +86,7 @@ class Minimax(_BCEObjective):
 class NonSaturating(_BCEObjective):
     """The non-saturating generator loss: G minimizes -E[log D(G(z))] = E[softplus(-logit)]."""
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return F.softplus(-fake_out).mean()
 
 
@@ -106,7 +109,7 @@ class LeastSquares(Objective):
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return 0.5 * ((real_out - self.b) ** 2).mean() + 0.5 * ((fake_out - self.a) ** 2).mean()
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return 0.5 * ((fake_out - self.c) ** 2).mean()
 
     @property
@@ -122,7 +125,7 @@ class Wasserstein(Objective):
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return fake_out.mean() - real_out.mean()
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return -fake_out.mean()
 
 
@@ -134,8 +137,49 @@ class Hinge(Objective):
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return -fake_out.mean()
+
+
+@OBJECTIVES.register("relativistic")
+@dataclass(frozen=True)
+class Relativistic(Objective):
+    """RSGAN, Jolicoeur-Martineau (2018) eq. (6)-(7): D estimates how much more realistic a real sample is than
+    a fake one, pairing the batches sample by sample.
+
+    D: E[softplus(-(C(x_r) - C(x_f)))];  G: E[softplus(-(C(x_f) - C(x_r)))].
+    """
+
+    g_needs_real = True
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return F.softplus(-(real_out - fake_out)).mean()
+
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
+        return F.softplus(-(fake_out - real_out)).mean()
+
+
+@OBJECTIVES.register("relativistic_average")
+@dataclass(frozen=True)
+class RelativisticAverage(Objective):
+    """RaSGAN, Jolicoeur-Martineau (2018) eq. (11)-(12): each sample against the other side's batch mean.
+
+    D: E[softplus(-(C(x_r) - E C(x_f)))] + E[softplus(C(x_f) - E C(x_r))];
+    G: E[softplus(-(C(x_f) - E C(x_r)))] + E[softplus(C(x_r) - E C(x_f))].
+    """
+
+    g_needs_real = True
+
+    @staticmethod
+    def _terms(first: Tensor, second: Tensor) -> Tensor:  # first should look more real than the average second
+        mean_first, mean_second = first.mean(dim=-2, keepdim=True), second.mean(dim=-2, keepdim=True)  # over B
+        return F.softplus(-(first - mean_second)).mean() + F.softplus(second - mean_first).mean()
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return self._terms(real_out, fake_out)
+
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
+        return self._terms(fake_out, real_out)
 
 
 def param_names(objective: str) -> list[str]:

@@ -3,9 +3,9 @@
 All share one shape: ``penalty(D, real, fake, uniform, batch_dims)`` -> the penalty (already multiplied by
 the variant's ``regularizer_weight``) and ``after_d_step(D)``. ``real`` and ``fake`` are (*batch, *sample)
 with ``batch_dims`` leading batch dimensions: (B,) for one run, (K, B) for a seed ensemble of K members,
-whose penalty is then one value per member (K,). ``uniform()`` draws U(0, 1) of shape ``batch`` from the
-run's (or each member's) data stream, where a penalty samples (WGAN-GP's interpolation points), so penalties
-stay deterministic.
+whose penalty is then one value per member (K,). ``uniform(*shape)`` draws U(0, 1) of shape
+``(*batch, *shape)`` from the run's (or each member's) data stream, where a penalty samples (WGAN-GP's
+interpolation points, DRAGAN's perturbations), so penalties stay deterministic.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer")
 class Regularizer:
     weight: float  # lambda for penalties; the clip bound c for weight_clip
 
-    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[[], Tensor],
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
                 batch_dims: int = 1) -> Tensor | None:
         return None
 
@@ -48,10 +48,30 @@ class GradientPenalty(Regularizer):
 
     weight: float = 10.0
 
-    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[[], Tensor],
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
                 batch_dims: int = 1) -> Tensor:
         alpha = uniform().view(real.shape[:batch_dims] + (1,) * (real.dim() - batch_dims))
         x_hat = alpha * real + (1 - alpha) * fake
+        return self.weight * ((_input_grad(d, x_hat, batch_dims).norm(dim=-1) - 1) ** 2).mean(dim=-1)
+
+
+@REGULARIZERS.register("dragan")
+@dataclass(frozen=True)
+class DRAGAN(Regularizer):
+    """DRAGAN, Kodali et al. (2017): lambda * E[(||grad D(x_hat)||_2 - 1)^2] around the real data only. As in
+    the authors' code: x_hat = x + alpha * delta with delta = 0.5 * std(x) * U[0, 1) per coordinate (std over
+    the whole real batch) and alpha ~ U[0, 1) per sample."""
+
+    weight: float = 10.0
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
+                batch_dims: int = 1) -> Tensor:
+        per_sample = (1,) * (real.dim() - batch_dims)
+        std = real.flatten(batch_dims - 1).std(dim=-1)  # () for a run, (K,) for an ensemble: each member's own
+        std = std.view(std.shape + (1,) * (real.dim() - std.dim()))
+        delta = 0.5 * std * uniform(*real.shape[batch_dims:])  # (*batch, *sample)
+        alpha = uniform().view(real.shape[:batch_dims] + per_sample)
+        x_hat = real + alpha * delta
         return self.weight * ((_input_grad(d, x_hat, batch_dims).norm(dim=-1) - 1) ** 2).mean(dim=-1)
 
 
@@ -62,7 +82,7 @@ class R1(Regularizer):
 
     weight: float = 10.0
 
-    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[[], Tensor],
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
                 batch_dims: int = 1) -> Tensor:
         return self.weight / 2 * _input_grad(d, real, batch_dims).pow(2).sum(dim=-1).mean(dim=-1)
 

@@ -32,12 +32,21 @@ FINISHED = ("completed", "diverged")
 METRICS_HEADER = "step,name,value\n"
 
 
+def _file_mode() -> int:
+    """The mode the user's umask gives a new file (0644 under the usual 022). mkstemp creates 0600, which a
+    teammate, a web server publishing the report or a Ray worker running as another user cannot read."""
+    umask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename over it: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
             f.flush()

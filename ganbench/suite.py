@@ -12,16 +12,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ganbench import validate as v
-from ganbench.data import DATASETS
 from ganbench.errors import GanbenchError
 from ganbench.gate import Rules, parse_rules
-from ganbench.models import ARCHITECTURES
-from ganbench.variants import VARIANTS, Recipe, compose
+
+if TYPE_CHECKING:  # the registries import torch: a malformed suite is reported without loading it
+    from ganbench.variants import Recipe
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SUITE_KEYS = ("name", "datasets", "architecture", "variants", "seeds", "train", "device", "deterministic",
@@ -39,6 +39,7 @@ class TrainConfig:
     z_dim: int = 64
     eval_samples: int = 2500  # fixed-latent samples per evaluation (2500 as in VEEGAN/PacGAN on 2D data)
     ensemble: bool = False  # train the seeds of each variant together, parameters stacked (ganbench.ensemble)
+    stop_on_divergence: bool = True  # end a run whose loss passes the divergence bound, as for a non-finite one
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ class Suite:
 
 
 def _default_architecture(dataset: str) -> dict[str, Any]:
+    from ganbench.data import DATASETS
+
     arch = dict(DATASETS.get(dataset).default_architecture)
     return {"name": arch.pop("name"), "params": arch}
 
@@ -157,6 +160,8 @@ def _component(value: Any, where: str, registry) -> Component:
 
 
 def _variants(value: Any) -> tuple[tuple[str, Recipe], ...]:
+    from ganbench.variants import VARIANTS, compose
+
     if not isinstance(value, list) or not value:
         raise GanbenchError("variants must be a non-empty list of variant names or {name, base, ...} mappings")
     out: dict[str, Recipe] = {}
@@ -194,7 +199,8 @@ def _train(value: Any) -> TrainConfig:
     value = v.mapping(value, "train")
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     v.check_keys(value, names, "train")
-    return TrainConfig(**{k: v.boolean(x, f"train.{k}") if k == "ensemble" else v.integer(x, f"train.{k}", minimum=1)
+    flags = {f.name for f in dataclasses.fields(TrainConfig) if f.type == "bool"}
+    return TrainConfig(**{k: v.boolean(x, f"train.{k}") if k in flags else v.integer(x, f"train.{k}", minimum=1)
                           for k, x in value.items()})
 
 
@@ -239,8 +245,10 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
     device = v.string(doc.get("device", "auto"), "device")
     if not DEVICE.match(device):
         raise GanbenchError(f"device must be auto, cpu, cuda, cuda:N or mps; got {device!r}")
+    from ganbench.data import DATASETS
     from ganbench.diagnostics import event_kinds
     from ganbench.metrics import metric_catalog
+    from ganbench.models import ARCHITECTURES
 
     suite = Suite(
         name=safe_name(doc["name"], "name"),

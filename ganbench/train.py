@@ -5,13 +5,15 @@ One loop drives a *trainer*: ``SingleTrainer`` trains one run; ``ganbench.ensemb
 the seeds of one variant together as a seed ensemble. Either way each run (member) gets its own metrics,
 samples, events, checkpoint and status, so everything downstream reads one layout.
 
-A non-finite loss ends a run as ``diverged`` at the step it appeared (an ensemble's other members go on);
-it never raises.
+A non-finite loss, or one whose magnitude passes the divergence detector's ``bound`` (unless the suite sets
+``train.stop_on_divergence: false``), ends a run as ``diverged`` at the step it appeared (an ensemble's other
+members go on); it never raises.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -61,8 +63,8 @@ class Run:
         cfg = self.spec.train
         return torch.randn(cfg.batch_size, cfg.z_dim, generator=self.streams.latent).to(self.device)
 
-    def uniform(self) -> Tensor:  # (B,) U(0, 1) from the data stream, for penalties that sample
-        return torch.rand(self.spec.train.batch_size, generator=self.streams.data).to(self.device)
+    def uniform(self, *shape: int) -> Tensor:  # (B, *shape) U(0, 1) from the data stream, for penalties that sample
+        return torch.rand(self.spec.train.batch_size, *shape, generator=self.streams.data).to(self.device)
 
 
 @dataclass
@@ -123,9 +125,14 @@ class Trainer(ABC):
         recipe = members[0].spec.recipe
         self.members, self.g, self.d = members, g, d
         self.objective, self.regularizer = members[0].objective, members[0].regularizer
-        self.d_loss, self.g_loss = self.objective.d_loss, self.objective.g_loss  # a loss per member
         self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
         self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:  # one loss per member
+        return self.objective.d_loss(real_out, fake_out)
+
+    def g_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
+        return self.objective.g_loss(real_out, fake_out)
 
     @abstractmethod
     def draw(self, what: Callable[[Run], Tensor]) -> Tensor:
@@ -151,7 +158,8 @@ class Trainer(ABC):
         fake.requires_grad_(input_grad)
         real_out, fake_out = self.d(real), self.d(fake)  # (*batch, 1) each
         loss = self.d_loss(real_out, fake_out)
-        penalty = self.regularizer.penalty(self.d, real, fake, lambda: self.draw(Run.uniform), self.batch_dims)
+        uniform = lambda *shape: self.draw(lambda run: run.uniform(*shape))  # noqa: E731
+        penalty = self.regularizer.penalty(self.d, real, fake, uniform, self.batch_dims)
         if penalty is not None:
             loss = loss + penalty
         grads = None
@@ -167,7 +175,11 @@ class Trainer(ABC):
     def g_step(self) -> Tensor:
         z = self.draw(Run.latents)
         self.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
-        loss = self.g_loss(self.d(self.g(z)))
+        real_out = None
+        if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
+            with torch.no_grad():
+                real_out = self.d(self.draw(Run.real_batch))
+        loss = self.g_loss(real_out, self.d(self.g(z)))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))
         self.opt_g.step()
@@ -249,9 +261,20 @@ class _Member:
     step: int = 0
 
 
-def _first_nonfinite(window: Tensor, first_step: int) -> list[tuple[int, Tensor] | None]:
-    """Per member, the first step whose (loss_d, loss_g) is not finite: checked once per logging window."""
-    bad = ~torch.isfinite(window).all(dim=-1)  # window (steps, M, 2) -> (steps, M)
+def divergence_bound(spec: RunSpec) -> float:
+    """The loss magnitude past which a run has diverged: the divergence detector's bound (one number for the
+    event and the stop), or infinity when the suite lets diverging runs train on."""
+    from ganbench.diagnostics.detectors import Divergence
+
+    if not spec.train.stop_on_divergence:
+        return math.inf
+    return float(spec.detectors.get("divergence", {}).get("bound", Divergence.bound))
+
+
+def _first_diverged(window: Tensor, first_step: int, bound: float = math.inf) -> list[tuple[int, Tensor] | None]:
+    """Per member, the first step whose (loss_d, loss_g) is not finite or past ``bound`` in magnitude: checked
+    once per logging window."""
+    bad = (~torch.isfinite(window) | (window.abs() > bound)).any(dim=-1)  # window (steps, M, 2) -> (steps, M)
     found = []
     for m, any_bad in enumerate(bad.any(dim=0).tolist()):  # one sync for the whole window
         if not any_bad:
@@ -266,6 +289,7 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int)
     spec = trainer.members[0].spec
     cfg = spec.train
     want_grad = any(c.needs_input_grad for c in trainer.members[0].collectors)
+    bound = divergence_bound(spec)
     window: list[Tensor] = []
     for run in trainer.members:
         run.eval_seconds = 0.0
@@ -277,7 +301,7 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int)
         window.append(torch.stack([out.loss_d, out.loss_g], dim=-1))  # (M, 2)
         if not log:
             continue
-        nonfinite = _first_nonfinite(torch.stack(window), step - len(window) + 1)
+        nonfinite = _first_diverged(torch.stack(window), step - len(window) + 1, bound)
         window = []
         for member in members:
             if member.status != "running":

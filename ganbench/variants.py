@@ -65,6 +65,12 @@ VARIANTS.add("wgan-gp", Recipe(objective="wasserstein", regularizer="gradient_pe
 VARIANTS.add("sngan", Recipe(objective="nonsaturating", spectral_norm="d", **ADAM_DCGAN,
                              description="spectral normalization on D, Miyato et al. (2018)"))
 VARIANTS.add("hinge", Recipe(objective="hinge", **ADAM_DCGAN, description="hinge loss (Lim & Ye 2017)"))
+VARIANTS.add("rsgan", Recipe(objective="relativistic", **ADAM_DCGAN,
+                             description="relativistic standard GAN, Jolicoeur-Martineau (2018)"))
+VARIANTS.add("ragan", Recipe(objective="relativistic_average", **ADAM_DCGAN,
+                             description="relativistic average GAN (RaSGAN), Jolicoeur-Martineau (2018)"))
+VARIANTS.add("dragan", Recipe(objective="nonsaturating", regularizer="dragan", regularizer_weight=10.0, **ADAM_DCGAN,
+                              description="gradient penalty around real data, Kodali et al. (2017), lambda 10"))
 VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothing=(0.9, 0.0), **ADAM_DCGAN,
                                        description="non-saturating with one-sided label smoothing, real target 0.9"))
 

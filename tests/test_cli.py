@@ -37,3 +37,23 @@ def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
     assert events and all(e["kind"] == "mode_collapse" for e in events)
     bad = invoke("diagnose", tmp_path / "tiny", "--set", "mode_colapse.coverage=2")
     assert bad.exit_code == 2 and "did you mean 'mode_collapse'" in bad.output
+
+
+def test_the_cli_and_a_suite_error_load_no_training_stack(tmp_path):
+    """A CLI is judged by its first second: --help and a malformed suite never import torch or torchmetrics
+    (timings: benchmarks/startup.py)."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndatasets: [ring]\nvariants: [vanilla]\ntrian: {steps: 3}\n")
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from ganbench.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['--help']).exit_code == 0\n"
+        f"r = CliRunner().invoke(cli, ['run', {str(bad)!r}])\n"
+        "assert r.exit_code == 2 and \"unknown key 'trian'\" in r.output, r.output\n"
+        "print(sorted(m for m in ('torch', 'torchmetrics', 'scipy', 'pandas') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -32,6 +32,14 @@ def test_d_overpowering_fires_where_d_wins_and_g_gradient_vanishes():
     assert events[0].evidence["grad_norm_g_rel"] == pytest.approx(0.01)
 
 
+def test_no_overpowering_evidence_over_a_zero_early_gradient():
+    """A run that blew up at once: G's early gradient median is 0, so 'relative to it' means nothing."""
+    steps = healthy_steps()
+    g = [0.0] * 10 + [1e3] * 30
+    events = run_detectors(stream({"d_accuracy": [1.0] * 40, "grad_norm_g": g}, steps))
+    assert [e for e in events if e.kind == "d_overpowering"] == []
+
+
 def test_d_winning_while_g_still_gets_gradient_is_not_overpowering():
     steps = healthy_steps()
     events = run_detectors(stream({"d_accuracy": [1.0] * 40, "grad_norm_g": [1.0] * 40}, steps))

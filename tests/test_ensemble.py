@@ -12,7 +12,7 @@ from ganbench.results import load_results
 from ganbench.runner import run_suite
 from ganbench.store import read_metrics
 from ganbench.suite import parse_suite
-from ganbench.train import _first_nonfinite
+from ganbench.train import _first_diverged
 from tests.conftest import TINY_TRAIN, tiny_suite
 
 ENSEMBLE = {**TINY_TRAIN, "ensemble": True}
@@ -31,6 +31,9 @@ def _metrics(root, run_id):
     ("wgan-gp", {}),  # gradient penalty: a double backward through the stacked critic
     ("sngan", {}),  # spectral norm: power-iteration vectors stacked and updated in place
     ("lsgan", DIGITS),  # DCGAN: BatchNorm running statistics stacked, used at evaluation
+    ("rsgan", {}),  # relativistic: G's loss reads D on a real batch drawn from each member's stream
+    ("ragan", {}),  # relativistic average: batch means taken within each member
+    ("dragan", {}),  # DRAGAN: perturbations drawn per coordinate, batch std per member
 ])
 def test_members_follow_their_separately_trained_runs(tmp_path, variant, extra):
     """Same init, data, latents and math as the separate run with each seed; only kernel rounding differs
@@ -133,7 +136,7 @@ def test_nonfinite_losses_are_found_per_member():
     window[3, 1, 0] = float("nan")
     window[4, 1, 1] = float("inf")
     window[1, 2, 1] = float("-inf")
-    found = _first_nonfinite(window, first_step=11)
+    found = _first_diverged(window, first_step=11)
     assert found[0] is None and found[1][0] == 14 and found[2][0] == 12
 
 
@@ -152,7 +155,7 @@ def test_processes_train_ensembles_to_the_same_numbers_as_sequential(tmp_path):
             par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
 
 
-@pytest.mark.parametrize("name", ["gradient_penalty", "r1"])
+@pytest.mark.parametrize("name", ["gradient_penalty", "r1", "dragan"])
 def test_a_stacked_penalty_is_each_members_own_penalty(name):
     """One double backward through the stacked critic gives every member the penalty it gets alone."""
     from ganbench.ensemble import Stacked
@@ -165,12 +168,13 @@ def test_a_stacked_penalty_is_each_members_own_penalty(name):
     for a, c in zip(alone, critics):
         a.load_state_dict(c.state_dict())
     stacked = Stacked(critics)
-    real, fake, alpha = torch.randn(3, 8, 2), torch.randn(3, 8, 2), torch.rand(3, 8)
+    real, fake = torch.randn(3, 8, 2), torch.randn(3, 8, 2)
+    draws = {(): torch.rand(3, 8), (2,): torch.rand(3, 8, 2)}  # uniform(*shape) -> (K, B, *shape)
     penalty = make_regularizer(name, None)
-    together = penalty.penalty(stacked, real, fake, lambda: alpha, batch_dims=2)
+    together = penalty.penalty(stacked, real, fake, lambda *shape: draws[shape], batch_dims=2)
     assert together.shape == (3,)
     for k in range(3):
-        own = penalty.penalty(alone[k], real[k], fake[k], lambda k=k: alpha[k])
+        own = penalty.penalty(alone[k], real[k], fake[k], lambda *shape, k=k: draws[shape][k])
         assert torch.allclose(together[k], own, rtol=1e-5), k
 
 

@@ -13,7 +13,7 @@ def test_duplicate_names_are_errors():
 
 
 def test_unknown_name_suggests_close_matches():
-    with pytest.raises(GanbenchError, match=r"unknown variant 'lsgn' at variants\[0\]; did you mean 'lsgan'\?"):
+    with pytest.raises(GanbenchError, match=r"unknown variant 'lsgn' at variants\[0\]; did you mean 'lsgan'"):
         VARIANTS.get("lsgn", "variants[0]")
 
 

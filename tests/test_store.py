@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 
@@ -59,3 +60,22 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     store = RunStore(tmp_path, "s")
     store.save_checkpoint("r", {"step": 3, "w": torch.ones(2)})
     assert store.load_checkpoint("r")["step"] == 3
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_results_and_report_get_the_umasks_file_mode(umask, tmp_path):
+    """Not mkstemp's 0600: a teammate or a web server publishing the report must be able to read them."""
+    from ganbench.report.render import write_report
+    from ganbench.runner import run_suite
+    from ganbench.suite import parse_suite
+    from tests.conftest import tiny_suite
+
+    old = os.umask(umask)
+    try:
+        root = run_suite(parse_suite(tiny_suite()), out=tmp_path).root
+        write_report(root)
+    finally:
+        os.umask(old)
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert len(files) > 8 and {p.name for p in files} >= {"metrics.csv", "config.json", "index.html"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}

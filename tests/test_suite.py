@@ -49,7 +49,7 @@ BAD = [
     ({"train": {"step": 10}}, "unknown key 'step' at train; did you mean 'steps'"),
     ({"seeds": [-1]}, r"seeds\[0\] must be >= 0"),
     ({"seeds": 0}, "seeds must be >= 1"),
-    ({"variants": ["lsgn"]}, r"unknown variant 'lsgn' at variants\[0\]; did you mean 'lsgan'\?"),
+    ({"variants": ["lsgn"]}, r"unknown variant 'lsgn' at variants\[0\]; did you mean 'lsgan'"),
     ({"variants": [{"name": "x", "base": "nonsaturating", "d_lr": -1}]}, r"variants\[0\].d_lr must be > 0"),
     ({"variants": [{"name": "x", "base": "nonsaturating", "g_lr": 0}]}, r"variants\[0\].g_lr must be > 0"),
     ({"variants": [{"name": "x"}]}, r"variants\[0\] defines new variant 'x': give it a 'base'"),

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
-from tests.conftest import tiny_suite
+from tests.conftest import TINY_TRAIN, tiny_suite
 
 STEP_METRICS = {"loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "grad_norm_d", "grad_norm_g",
                 "grad_norm_d_input"}
@@ -77,6 +77,27 @@ def test_nonfinite_loss_ends_the_run_as_diverged_and_the_suite_goes_on(tmp_path,
     status = json.loads((run / "status.json").read_text())
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
     assert events[0]["kind"] == "divergence" and events[0]["step"] == status["step"] <= 40
+
+
+def test_a_loss_past_the_divergence_bound_ends_the_run_there(tmp_path):
+    """Finite but exploding (lr 10): the run ends diverged at the step the bound was crossed, as the event says;
+    with stop_on_divergence off it trains on, the event still recorded."""
+    from ganbench.results import load_results
+
+    boom = {"name": "boom", "base": "nonsaturating", "d_lr": 10.0, "g_lr": 10.0}
+    detectors = {"divergence": {"bound": 1.0e3}}
+    root = run_suite(parse_suite(tiny_suite(variants=[boom, "lsgan"], detectors=detectors)), out=tmp_path).root
+    results = load_results(root)
+    runs = results.runs.set_index("variant")
+    assert runs.loc["boom", "status"] == "diverged" and runs.loc["lsgan", "status"] == "completed"
+    (event,) = results.events[results.events.variant == "boom"].itertuples()
+    assert event.kind == "divergence" and event.step == runs.loc["boom", "step"] < TINY_TRAIN["steps"]
+    losses = results.metrics[(results.metrics.variant == "boom") & results.metrics.name.isin(["loss_d", "loss_g"])]
+    assert losses.step.max() == event.step and losses[losses.step == event.step].value.abs().max() > 1.0e3
+    on = parse_suite(tiny_suite(variants=[boom], detectors=detectors,
+                                train={**TINY_TRAIN, "stop_on_divergence": False}))
+    results = load_results(run_suite(on, out=tmp_path / "on").root)
+    assert list(results.runs.status) == ["completed"] and list(results.events.kind) == ["divergence"]
 
 
 def test_a_run_that_errors_is_failed_and_exit_code_is_1(tmp_path, write_suite, invoke, monkeypatch):

@@ -43,8 +43,8 @@ def test_changing_objective_drops_old_parameters():
     ({"optimizer": "adagrad"}, "v.optimizer must be one of adam, rmsprop, sgd"),
     ({"betas": [0.5]}, "v.betas must be a list of two numbers"),
     ({"objective": "hinj"}, "did you mean 'hinge'"),
-    ({"regularizer": "r2"}, "unknown regularizer 'r2' at v.regularizer; choose from: gradient_penalty, r1, "
-                            "weight_clip"),
+    ({"regularizer": "r2"}, "unknown regularizer 'r2' at v.regularizer; choose from: dragan, gradient_penalty, "
+                            "r1, weight_clip"),
     ({"regularizer": "weight_clipping"}, "did you mean 'weight_clip'"),
     ({"lr": 1e-3}, "unknown key 'lr' at v; did you mean 'g_lr' or 'd_lr'"),
 ])

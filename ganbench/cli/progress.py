@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ganbench.jobs import ProgressReporter
-from ganbench.suite import RunSpec, Suite
+
+if TYPE_CHECKING:
+    from ganbench.suite import RunSpec, Suite
 
 LOG_EVERY_S = 30.0  # without a terminal, a progress line at most this often between finished runs
 
@@ -52,7 +54,11 @@ class ConsoleProgress(ProgressReporter):
         if now - self._last_draw < (0.2 if self.interactive else LOG_EVERY_S):
             return
         self._last_draw = now
-        runs = ", ".join(f"{run_id} {100 * f:.0f}%" for run_id, f in self.training.items())
+        if len(self.training) <= 3:
+            runs = ", ".join(f"{run_id} {100 * f:.0f}%" for run_id, f in self.training.items())
+        else:  # seed ensembles and many workers: one summary, not a line of run ids
+            mean = sum(self.training.values()) / len(self.training)
+            runs = f"{len(self.training)} runs training, {100 * mean:.0f}% of their steps"
         line = f"[{self.done}/{self.total} done] {runs} ({self._eta()})"
         if self.interactive:
             click.echo("\r" + line[:150].ljust(150), nl=False)

@@ -31,6 +31,8 @@ class DOverpowering:
     D wins on a logging step when ``d_accuracy >= accuracy`` or (probability objectives) ``d_gap >= gap``.
     G's gradient is off when ``grad_norm_g`` divided by its median over the first ``early`` logged steps is
     ``<= vanish`` or ``>= explode``. The event fires when both hold for ``window`` consecutive logged steps.
+    An early median at or below ``floor`` (G had no gradient to speak of from the start, e.g. a run that blew
+    up at once) leaves the relative measure undefined: no event is built on it.
     """
 
     events: ClassVar = (EventKind("d_overpowering", "D wins and G's gradient vanishes or explodes", collapse=True),)
@@ -40,6 +42,7 @@ class DOverpowering:
     early: int = 10
     vanish: float = 0.1
     explode: float = 10.0
+    floor: float = 1e-8
 
     def detect(self, stream: Stream) -> list[Event]:
         acc = _values(stream, "d_accuracy")
@@ -48,7 +51,9 @@ class DOverpowering:
             return []
         gap = _values(stream, "d_gap").reindex(acc.index)
         early = float(np.median(g.iloc[: self.early]))
-        rel = (g / max(early, 1e-12)).reindex(acc.index)
+        if not early > self.floor:  # a ratio over (near) zero is not evidence
+            return []
+        rel = (g / early).reindex(acc.index)
         wins = (acc >= self.accuracy) | (gap >= self.gap)
         off = (rel <= self.vanish) | (rel >= self.explode)
         events = []

@@ -9,8 +9,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
@@ -51,6 +49,8 @@ class FID(Collector):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
+        from torchmetrics.image.fid import FrechetInceptionDistance  # torchmetrics takes ~2.5 s to import
+
         features, self.feature_space = feature_extractor(self.dataset, self.device)
         self.metric = FrechetInceptionDistance(feature=features, reset_real_features=False).to(self.device)
         self._real_seen = False
@@ -98,6 +98,8 @@ class KID(Collector):
         if not torch.isfinite(ctx.fake).all():
             return {"kid": float("nan")}
         n = min(len(ctx.fake), len(ctx.real))
+        from torchmetrics.image.kid import KernelInceptionDistance
+
         with warnings.catch_warnings():  # "KID keeps every feature in memory": known, and N is bounded here
             warnings.simplefilter("ignore", UserWarning)
             metric = KernelInceptionDistance(feature=self.features, subsets=self.subsets,
