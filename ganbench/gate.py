@@ -1,6 +1,22 @@
-"""The CI gate: rules from a suite's ``check:`` section, evaluated on stored results (and a baseline) into
-one PASS/FAIL verdict per variant x dataset x rule. Front ends (the CLI, JUnit XML, Markdown) only format
-these verdicts."""
+"""The CI gate: rules from a suite's ``check:`` section, evaluated on stored results (and a baseline) into one
+verdict per variant x dataset x rule. Front ends (the CLI, JUnit XML, Markdown) only format these verdicts.
+
+GAN outcomes swing with the seed, so every rule over seeds is an exact one-sided test at ``alpha`` whose
+evidence states the test, the counts and p:
+
+- ``events:<kind>``: the share of seeds with the event, against the baseline's share (Fisher's exact test) or,
+  without a comparable baseline, against the allowed ``event_rate`` (binomial test). ``hard`` kinds
+  (divergence: a loss non-finite or past its bound) fail on any seed, as do failed or missing runs.
+- ``threshold:<metric>``: a sign test that the median over seeds is past the bound (seeds without a final
+  value count as past it).
+- ``regression:<metric>``: the median got worse than the baseline's by more than the tolerance (the larger of
+  ``rel`` x |baseline median| and ``abs``, so a baseline median of 0 still has a floor) *and* a one-sided
+  Mann-Whitney U test finds the values worse.
+
+A test that cannot reach ``alpha`` at the seeds given -- whatever they show -- is **inconclusive**, never a
+failure; a baseline measured differently (feature space, evaluation samples, data, steps, architecture) is
+**not comparable**. Both are shown and counted, and fail the build only with ``strict: true``.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +25,54 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from ganbench import significance as sig
 from ganbench import validate as v
+from ganbench.baseline import MEASUREMENT, Baseline, load_baseline, measurement
 from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, EventKind, directed
 
+PASS, FAIL, INCONCLUSIVE, NOT_COMPARABLE = "pass", "fail", "inconclusive", "not comparable"
 DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence")
-RULE_KEYS = ("fail_on", "allow", "thresholds", "regression", "alpha", "min_seeds")
+RULE_KEYS = ("fail_on", "hard", "allow", "event_rate", "thresholds", "regression", "alpha", "strict")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel: float = 0.0  # allowed worsening, as a fraction of the baseline median
+    abs: float = 0.0  # allowed worsening in the metric's units: the floor where the baseline median is near 0
+
+    def allowed(self, base: float) -> float:
+        return max(self.rel * abs(base), self.abs)
 
 
 @dataclass(frozen=True)
 class Rules:
     fail_on: tuple[str, ...] = DEFAULT_FAIL_ON
+    hard: tuple[str, ...] = ("divergence",)  # event kinds that fail on any single seed
     allow: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> accepted event kinds
-    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> {min, max}
-    regression: dict[str, float] = field(default_factory=dict)  # metric -> allowed relative worsening
-    alpha: float = 0.05  # significance level of the regression test
-    min_seeds: int = 5  # fewer seeds on either side: tolerance alone, no test
-    higher_is_better: dict[str, bool] = field(default_factory=dict)  # every metric the rules name -> its direction
+    event_rate: float = 0.1  # share of seeds an event may have, without a baseline to compare with
+    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> {min, max} for the median
+    regression: dict[str, Tolerance] = field(default_factory=dict)  # metric -> allowed worsening vs baseline
+    alpha: float = 0.05  # significance level of every test
+    strict: bool = False  # inconclusive and not-comparable verdicts fail the build too
+    higher_is_better: dict[str, bool] = field(default_factory=dict)  # every metric the rules name -> direction
+
+
+@dataclass(frozen=True)
+class Verdict:
+    variant: str
+    dataset: str
+    rule: str  # runs | baseline | events:<kind> | threshold:<metric> | regression:<metric>
+    status: str  # pass | fail | inconclusive | not comparable
+    evidence: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+    def fails(self, strict: bool = False) -> bool:
+        return self.status == FAIL or (strict and self.status != PASS)
 
 
 def _kinds(value: Any, where: str, kinds: dict[str, EventKind]) -> tuple[str, ...]:
@@ -45,14 +90,23 @@ def _metric(name: Any, where: str, catalog: Catalog) -> str:
     return name
 
 
+def _tolerance(value: Any, where: str) -> Tolerance:
+    """A number (relative tolerance) or {rel: x, abs: y}."""
+    if isinstance(value, dict):
+        v.check_keys(value, ("rel", "abs"), where)
+        if not value:
+            raise GanbenchError(f"{where} needs rel and/or abs")
+        return Tolerance(**{k: v.number(x, f"{where}.{k}", minimum=0.0) for k, x in value.items()})
+    return Tolerance(rel=v.number(value, where, minimum=0.0))
+
+
 def parse_rules(doc: Any, catalog: Catalog, kinds: dict[str, EventKind]) -> Rules:
     """Validate a ``check:`` section against the metrics ``catalog`` (what the collectors declare) and the event
     ``kinds`` (what the detectors declare); errors name the field (``check.thresholds.fid.max``)."""
     doc = v.mapping(doc, "check")
     v.check_keys(doc, RULE_KEYS, "check")
-    allow = {}
-    for variant, named in v.mapping(doc.get("allow", {}), "check.allow").items():
-        allow[str(variant)] = _kinds(named, f"check.allow.{variant}", kinds)
+    allow = {str(variant): _kinds(named, f"check.allow.{variant}", kinds)
+             for variant, named in v.mapping(doc.get("allow", {}), "check.allow").items()}
     thresholds = {}
     for metric, bounds in v.mapping(doc.get("thresholds", {}), "check.thresholds").items():
         where = f"check.thresholds.{metric}"
@@ -62,154 +116,130 @@ def parse_rules(doc: Any, catalog: Catalog, kinds: dict[str, EventKind]) -> Rule
         if not bounds:
             raise GanbenchError(f"{where} needs min and/or max")
         thresholds[metric] = {k: v.number(x, f"{where}.{k}") for k, x in bounds.items()}
-    regression = {}
-    for metric, tolerance in v.mapping(doc.get("regression", {}), "check.regression").items():
-        _metric(metric, "check.regression", catalog)
-        regression[metric] = v.number(tolerance, f"check.regression.{metric}", minimum=0.0)
+    regression = {_metric(m, "check.regression", catalog): _tolerance(t, f"check.regression.{m}")
+                  for m, t in v.mapping(doc.get("regression", {}), "check.regression").items()}
     return Rules(
         fail_on=_kinds(doc["fail_on"], "check.fail_on", kinds) if "fail_on" in doc else DEFAULT_FAIL_ON,
+        hard=_kinds(doc["hard"], "check.hard", kinds) if "hard" in doc else ("divergence",),
         allow=allow, thresholds=thresholds, regression=regression,
+        event_rate=v.number(doc.get("event_rate", 0.1), "check.event_rate", minimum=0.0, maximum=1.0),
         alpha=v.number(doc.get("alpha", 0.05), "check.alpha", positive=True, maximum=0.5),
-        min_seeds=v.integer(doc.get("min_seeds", 5), "check.min_seeds", minimum=2),
+        strict=v.boolean(doc.get("strict", False), "check.strict"),
         higher_is_better={m: bool(catalog[m].higher_is_better) for m in {*thresholds, *regression}},
     )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    variant: str
-    dataset: str
-    rule: str  # runs | events:<kind> | threshold:<metric> | regression:<metric>
-    passed: bool
-    evidence: str
-
-
-Values = dict[tuple[str, str], dict[str, list[float]]]  # (variant, dataset) -> metric -> final value per seed
-
-
-def final_values(results, metrics: list[str]) -> Values:
-    final = results.final(metrics).reset_index().sort_values("seed")
-    out: Values = {}
-    for (variant, dataset), frame in final.groupby(["variant", "dataset"]):
-        out[variant, dataset] = {m: [float(x) for x in frame[m] if x == x] for m in metrics if m in frame}
-    return out
-
-
-def baseline_json(results) -> dict[str, Any]:
-    """What ``--write-baseline`` saves: every directed evaluation metric's final value per seed, per variant and
-    dataset -- small, and enough to recompute medians and rerun the regression test."""
-    metrics: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for (variant, dataset), per_metric in final_values(results, directed(results.metric_info())).items():
-        metrics.setdefault(variant, {})[dataset] = {m: x for m, x in per_metric.items() if x}
-    return {"format": "ganbench-baseline/1", "suite": results.suite, "metrics": metrics}
-
-
-def load_baseline(path: str | Path) -> Values:
-    """A baseline JSON file or a results directory, as final values per seed."""
-    path = Path(path)
-    if path.is_dir():
-        from ganbench.results import load_results
-
-        baseline = load_results(path)
-        return final_values(baseline, directed(baseline.metric_info()))
-    from ganbench.store import read_json
-
-    doc = read_json(path)
-    if not isinstance(doc, dict) or doc.get("format") != "ganbench-baseline/1":
-        raise GanbenchError(f"{path} is not a ganbench baseline (write one with --write-baseline)")
-    try:
-        return {(variant, dataset): {m: [float(x) for x in xs] for m, xs in metrics.items()}
-                for variant, per_dataset in doc["metrics"].items() for dataset, metrics in per_dataset.items()}
-    except (AttributeError, TypeError, ValueError, KeyError) as exc:
-        raise GanbenchError(f"corrupt baseline file {path}: {exc}") from None
+def _decide(p: float, p_min: float, alpha: float) -> tuple[str, str]:
+    """A test's verdict and how its p reads against alpha."""
+    if p_min >= alpha:
+        return INCONCLUSIVE, f"p = {p:.3g}, but at these seeds p cannot go below {p_min:.3g} >= alpha {alpha}"
+    return (FAIL, f"p = {p:.3g} < alpha {alpha}") if p < alpha else (PASS, f"p = {p:.3g} >= alpha {alpha}")
 
 
 def _runs_verdict(runs, variant: str, dataset: str) -> Verdict:
     bad = runs[~runs.status.isin(["completed", "diverged"])]
     if bad.empty:
-        return Verdict(variant, dataset, "runs", True, f"all {len(runs)} runs finished")
+        return Verdict(variant, dataset, "runs", PASS, f"all {len(runs)} runs finished")
     detail = "; ".join(f"seed {r.seed} {r.status}" + (f": {r.error}" if isinstance(r.error, str) else "")
                        for r in bad.itertuples())
-    return Verdict(variant, dataset, "runs", False, f"{len(bad)} of {len(runs)} runs did not finish ({detail})")
+    return Verdict(variant, dataset, "runs", FAIL, f"{len(bad)} of {len(runs)} runs did not finish ({detail})")
 
 
-def _event_verdict(events, n_seeds: int, rules: Rules, variant: str, dataset: str, kind: str) -> Verdict:
+def _event_verdict(events, n: int, rules: Rules, cell: tuple[str, str], kind: str,
+                   base: dict[str, int] | None) -> Verdict:
+    """``base``: the comparable baseline's seed and event counts for this cell, when there is one."""
     rule = f"events:{kind}"
-    ev = events[events.kind == kind].sort_values("step")
-    if ev.empty:
-        return Verdict(variant, dataset, rule, True, f"no {kind}")
-    first = ev.groupby("seed").step.min()
-    where = ", ".join(f"seed {seed} from step {step}" for seed, step in first.items())
-    evidence = ev.iloc[0].evidence or {}
-    shown = ", ".join(f"{k}={x}" for k, x in evidence.items() if k != "window")
-    text = f"{kind} in {len(first)} of {n_seeds} seeds ({where}); first: {shown}"
-    if kind in rules.allow.get(variant, ()):
-        return Verdict(variant, dataset, rule, True, f"allowed for this variant: {text}")
-    return Verdict(variant, dataset, rule, False, text)
+    ev = events[events.kind == kind]
+    first = ev.sort_values("step").groupby("seed").step.min()
+    k = len(first)
+    seen = f"{kind} in {k} of {n} seeds"
+    if k:
+        evidence = ev.sort_values("step").iloc[0].evidence or {}
+        shown = ", ".join(f"{key}={x}" for key, x in evidence.items() if key != "window")
+        seen += f" ({', '.join(f'seed {s} from step {t}' for s, t in first.items())}; first: {shown})"
+    if kind in rules.allow.get(cell[0], ()):
+        return Verdict(*cell, rule, PASS, f"allowed for this variant: {seen}")
+    if kind in rules.hard:
+        return Verdict(*cell, rule, FAIL if k else PASS, f"{seen} (hard rule: any seed fails)" if k else f"no {kind}")
+    if base is not None:
+        k_base, n_base = base.get(kind, 0), base["seeds"]
+        p, p_min = sig.fisher(k, n, k_base, n_base)
+        test = f"Fisher's exact test against the baseline's {k_base} of {n_base} seeds"
+    else:
+        p, p_min = sig.binomial(k, n, rules.event_rate)
+        test = f"binomial test against an allowed rate of {rules.event_rate:.0%}"
+    status, reading = _decide(p, p_min, rules.alpha)
+    return Verdict(*cell, rule, status, f"{seen}; {test}: {reading}")
 
 
-def _threshold_verdict(values: dict[str, list[float]], variant: str, dataset: str, metric: str,
+def _threshold_verdict(values: list[float], n: int, rules: Rules, cell: tuple[str, str], metric: str,
                        bounds: dict[str, float]) -> Verdict:
+    """Sign test: seeds past a bound (or without a final value) are as likely as not if the median is on it."""
     rule = f"threshold:{metric}"
-    seeds = values.get(metric, [])
-    if not seeds:
-        return Verdict(variant, dataset, rule, False, f"no final {metric} to check")
-    median = float(np.median(seeds))
-    problems = []
-    if "min" in bounds and not median >= bounds["min"]:
-        problems.append(f"median {median:.4g} < min {bounds['min']:.4g}")
-    if "max" in bounds and not median <= bounds["max"]:
-        problems.append(f"median {median:.4g} > max {bounds['max']:.4g}")
-    limits = ", ".join(f"{k} {x:.4g}" for k, x in bounds.items())
-    text = "; ".join(problems) if problems else f"median {median:.4g} within {limits}"
-    return Verdict(variant, dataset, rule, not problems, f"{text} over {len(seeds)} seeds")
+    x = np.asarray(values, dtype=float)
+    past = n - len(x) + int(sum(((x < bounds["min"]) if "min" in bounds else 0) |
+                                ((x > bounds["max"]) if "max" in bounds else 0)))
+    limits = ", ".join(f"{k} {b:.4g}" for k, b in bounds.items())
+    median = f"median {np.median(x):.4g}" if len(x) else "no final value"
+    p, p_min = sig.binomial(past, n, 0.5)
+    status, reading = _decide(p, p_min, rules.alpha)
+    return Verdict(*cell, rule, status, f"{past} of {n} seeds outside {limits} ({median}); sign test that the "
+                                        f"median is outside: {reading}")
 
 
-def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules, variant: str, dataset: str,
+def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules, cell: tuple[str, str],
                         metric: str) -> Verdict:
-    """Worse than the baseline's median by more than the relative tolerance; with >= min_seeds seeds on both
-    sides the worsening must also be significant (one-sided Mann-Whitney U at alpha)."""
     rule = f"regression:{metric}"
-    tolerance = rules.regression[metric]
     if not then:
-        return Verdict(variant, dataset, rule, True, "not in the baseline: nothing to compare")
+        return Verdict(*cell, rule, PASS, "not in the baseline: nothing to compare")
     if not now:
-        return Verdict(variant, dataset, rule, False, f"no final {metric} to compare")
+        return Verdict(*cell, rule, FAIL, f"no final {metric} to compare")
     higher = rules.higher_is_better[metric]
     base, current = float(np.median(then)), float(np.median(now))
     worsening = (base - current) if higher else (current - base)
-    allowed = tolerance * abs(base)
-    text = (f"median {current:.4g} vs baseline {base:.4g} ({'higher' if higher else 'lower'} is better; "
-            f"allowed worsening {tolerance:.0%} = {allowed:.4g})")
-    exceeded = worsening > allowed
-    if min(len(now), len(then)) < rules.min_seeds:
-        return Verdict(variant, dataset, rule, not exceeded,
-                       f"{text}; {len(now)} vs {len(then)} seeds, fewer than {rules.min_seeds}: tolerance only, "
-                       "no significance test")
-    alternative = "less" if higher else "greater"  # is the current distribution worse than the baseline's?
-    p = 1.0 if len(set(now) | set(then)) == 1 else float(stats.mannwhitneyu(now, then, alternative=alternative).pvalue)
-    significant = p < rules.alpha
-    return Verdict(variant, dataset, rule, not (exceeded and significant),
-                   f"{text}; one-sided Mann-Whitney U p = {p:.3g} (alpha {rules.alpha}, {len(now)} vs {len(then)} "
-                   f"seeds){'' if significant or not exceeded else ': worse, but not significantly'}")
+    allowed = rules.regression[metric].allowed(base)
+    text = (f"median {current:.4g} vs baseline {base:.4g} over {len(now)} vs {len(then)} seeds "
+            f"({'higher' if higher else 'lower'} is better; allowed worsening {allowed:.4g})")
+    if not worsening > allowed:
+        return Verdict(*cell, rule, PASS, f"{text}: within tolerance")
+    p, p_min = sig.mann_whitney_worse(now, then, higher)
+    status, reading = _decide(p, p_min, rules.alpha)
+    return Verdict(*cell, rule, status, f"{text}; one-sided Mann-Whitney U: {reading}")
 
 
-def evaluate(results, rules: Rules, baseline: Values | None = None) -> list[Verdict]:
+def _comparable(baseline: Baseline, cell: tuple[str, str], now: dict[str, Any]) -> list[str]:
+    """The measurement fields in which the baseline differs from these results (empty: comparable)."""
+    then = baseline.measured.get(cell)
+    if then is None:
+        return []
+    return [f"{f} {then.get(f)!r} (now {now.get(f)!r})" for f in MEASUREMENT if then.get(f) != now.get(f)]
+
+
+def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
+    from ganbench.baseline import final_values
+
     values = final_values(results, list(rules.higher_is_better))
     verdicts = []
-    for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"], sort=False):
-        verdicts.append(_runs_verdict(runs, variant, dataset))
-        events = results.events[(results.events.variant == variant) & (results.events.dataset == dataset)]
+    for cell, runs in results.runs.groupby(["variant", "dataset"], sort=False):
+        verdicts.append(_runs_verdict(runs, *cell))
+        differs = _comparable(baseline, cell, measurement(results.configs.get(runs.run_id.iloc[0], {}))) \
+            if baseline is not None else []
+        if differs:
+            verdicts.append(Verdict(*cell, "baseline", NOT_COMPARABLE,
+                                    "the baseline was measured differently: " + "; ".join(differs)))
+        compare = baseline is not None and not differs
+        base_events = baseline.events.get(cell) if compare else None
+        events = results.events[results.events.run_id.isin(set(runs.run_id))]
         for kind in rules.fail_on:
-            verdicts.append(_event_verdict(events, len(runs), rules, variant, dataset, kind))
-        cell = values.get((variant, dataset), {})
+            verdicts.append(_event_verdict(events, len(runs), rules, cell, kind, base_events))
+        measured = values.get(cell, {})
         for metric, bounds in rules.thresholds.items():
-            verdicts.append(_threshold_verdict(cell, variant, dataset, metric, bounds))
-        if baseline is not None:
+            verdicts.append(_threshold_verdict(measured.get(metric, []), len(runs), rules, cell, metric, bounds))
+        if compare:
             for metric in rules.regression:
-                then = baseline.get((variant, dataset), {}).get(metric)
-                verdicts.append(_regression_verdict(cell.get(metric, []), then, rules, variant, dataset, metric))
+                then = baseline.values.get(cell, {}).get(metric)
+                verdicts.append(_regression_verdict(measured.get(metric, []), then, rules, cell, metric))
     return verdicts
 
 

@@ -4,38 +4,52 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ganbench.gate import Verdict
+from ganbench.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Verdict
+
+ICONS = {PASS: "✅", FAIL: "❌", INCONCLUSIVE: "❔", NOT_COMPARABLE: "⚠️"}
+ORDER = {FAIL: 0, NOT_COMPARABLE: 1, INCONCLUSIVE: 2, PASS: 3}  # what a reader needs first
 
 
 def line(v: Verdict) -> str:
-    return f"{'PASS' if v.passed else 'FAIL'}  {v.variant} on {v.dataset}  {v.rule}: {v.evidence}"
+    return f"{v.status.upper()}  {v.variant} on {v.dataset}  {v.rule}: {v.evidence}"
 
 
-def junit_xml(verdicts: list[Verdict], suite: str) -> str:
-    """One testcase per variant x dataset x rule; a failure carries the evidence as its message."""
-    failures = sum(not v.passed for v in verdicts)
+def counts(verdicts: list[Verdict]) -> str:
+    """``N passed, N failed`` and, where there are any, the inconclusive and not comparable counts."""
+    n = {status: sum(v.status == status for v in verdicts) for status in ORDER}
+    text = f"{n[PASS]} passed, {n[FAIL]} failed"
+    return text + "".join(f", {n[s]} {s}" for s in (INCONCLUSIVE, NOT_COMPARABLE) if n[s])
+
+
+def junit_xml(verdicts: list[Verdict], suite: str, strict: bool = False) -> str:
+    """One testcase per variant x dataset x rule; a failure carries the evidence as its message, an
+    inconclusive or not-comparable verdict is a skipped case (a failure under ``strict``)."""
+    failures = sum(v.fails(strict) for v in verdicts)
+    skipped = sum(v.status != PASS and not v.fails(strict) for v in verdicts)
     root = ET.Element("testsuites", name="ganbench check", tests=str(len(verdicts)), failures=str(failures))
     ts = ET.SubElement(root, "testsuite", name=f"ganbench check: {suite}", tests=str(len(verdicts)),
-                       failures=str(failures), errors="0", skipped="0")
+                       failures=str(failures), errors="0", skipped=str(skipped))
     for v in verdicts:
         case = ET.SubElement(ts, "testcase", classname=f"ganbench.{v.variant}", name=f"{v.dataset}: {v.rule}")
-        if v.passed:
-            ET.SubElement(case, "system-out").text = v.evidence
-        else:
-            failure = ET.SubElement(case, "failure", message=f"{v.variant} on {v.dataset}: {v.rule}: {v.evidence}",
-                                    type=v.rule.split(":")[0])
+        message = f"{v.variant} on {v.dataset}: {v.rule}: {v.status}: {v.evidence}"
+        if v.fails(strict):
+            failure = ET.SubElement(case, "failure", message=message, type=v.rule.split(":")[0])
             failure.text = v.evidence
+        elif v.status != PASS:
+            ET.SubElement(case, "skipped", message=message)
+        else:
+            ET.SubElement(case, "system-out").text = v.evidence
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def markdown(verdicts: list[Verdict], suite: str) -> str:
-    failed = [v for v in verdicts if not v.passed]
-    head = (f"### ganbench check `{suite}`: {'❌ ' + str(len(failed)) + ' failed' if failed else '✅ all passed'}"
-            f" ({len(verdicts)} checks)\n")
+def markdown(verdicts: list[Verdict], suite: str, strict: bool = False) -> str:
+    failed = sum(v.fails(strict) for v in verdicts)
+    head = (f"### ganbench check `{suite}`: {'❌ ' + str(failed) + ' failed' if failed else '✅ no failure'}"
+            f" ({counts(verdicts)})\n")
     cell = lambda s: s.replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    rows = ["| | variant | dataset | rule | evidence |", "|---|---|---|---|---|"]
-    for v in sorted(verdicts, key=lambda v: v.passed):  # failures first
-        rows.append(f"| {'✅' if v.passed else '❌'} | {cell(v.variant)} | {cell(v.dataset)} | {v.rule} | "
+    rows = ["| | verdict | variant | dataset | rule | evidence |", "|---|---|---|---|---|---|"]
+    for v in sorted(verdicts, key=lambda v: ORDER[v.status]):
+        rows.append(f"| {ICONS[v.status]} | {v.status} | {cell(v.variant)} | {cell(v.dataset)} | {v.rule} | "
                     f"{cell(v.evidence)} |")
     return head + "\n" + "\n".join(rows) + "\n"

@@ -43,6 +43,15 @@ class Results:
         wide = last.pivot(index="run_id", columns="name", values="value")
         return self.runs[RUN_KEYS].set_index("run_id").join(wide)
 
+    def subset(self, seeds) -> Results:
+        """The same results restricted to ``seeds`` (calibration splits one run of many seeds into builds)."""
+        keep = set(seeds)
+        runs = self.runs[self.runs.seed.isin(keep)].reset_index(drop=True)
+        ids = set(runs.run_id)
+        return Results(self.store, runs, self.metrics[self.metrics.seed.isin(keep)],
+                       self.events[self.events.seed.isin(keep)],
+                       {run_id: c for run_id, c in self.configs.items() if run_id in ids})
+
     def metric_info(self) -> Catalog:
         """What each logged metric means, as the runs' collectors declared it (config.json); runs written
         before metrics carried metadata fall back to the registered collectors."""

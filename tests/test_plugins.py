@@ -67,11 +67,11 @@ def plugin(tmp_path, monkeypatch):
 
 def test_a_plugin_metric_and_event_reach_report_and_gate(plugin, tmp_path, write_suite, invoke):
     doc = tiny_suite(collectors=["losses", "d_outputs", "grad_norms", "fid", "mode_coverage", "sample_spread"],
-                     check={"fail_on": ["too_narrow"], "thresholds": {"spread": {"min": 1e9}}})
+                     check={"fail_on": ["too_narrow"], "thresholds": {"spread": {"min": 1e9}}}, seeds=5)
     result = invoke("check", write_suite(doc), "--out", tmp_path / "out")
     assert result.exit_code == 1, result.output
-    assert "FAIL  nonsaturating on ring  events:too_narrow: too_narrow in 1 of 1 seeds" in result.output
-    assert "FAIL  nonsaturating on ring  threshold:spread: median" in result.output
+    assert "FAIL  nonsaturating on ring  events:too_narrow: too_narrow in 5 of 5 seeds" in result.output
+    assert "FAIL  nonsaturating on ring  threshold:spread: 5 of 5 seeds outside min 1e+09" in result.output
 
     results = load_results(tmp_path / "out" / "tiny")
     assert results.metric_info()["spread"].higher_is_better is True

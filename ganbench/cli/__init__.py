@@ -47,4 +47,4 @@ def main() -> None:
     cli(prog_name="ganbench")
 
 
-from ganbench.cli import check, diagnose, inspect, report, run  # noqa: E402,F401  (register the commands)
+from ganbench.cli import calibrate, check, diagnose, inspect, report, run  # noqa: E402,F401  (register the commands)

@@ -30,11 +30,15 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
           write_baseline: Path | None, out: Path, workers: int) -> None:
     """Check TARGET (a results directory, or a suite file to run first) against its suite's check: rules.
 
-    Exit code 0 when every check passes, 1 when one fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set,
-    the Markdown summary is appended there too.
+    Every rule over seeds is an exact test (see the README's CI gate section): a verdict is pass, fail,
+    inconclusive (too few seeds for the test to reach alpha) or not comparable (a baseline measured
+    differently). Exit code 0 when nothing fails (inconclusive and not comparable fail only with
+    `strict: true`), 1 when a check fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set, the Markdown
+    summary is appended there too.
     """
-    from ganbench.gate import baseline_json, evaluate, load_baseline, rules_of
-    from ganbench.gate_output import junit_xml, line, markdown
+    from ganbench.baseline import from_results, load_baseline
+    from ganbench.gate import evaluate, rules_of
+    from ganbench.gate_output import counts, junit_xml, line, markdown
     from ganbench.results import load_results
     from ganbench.store import atomic_write
 
@@ -52,20 +56,20 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     verdicts = evaluate(results, rules, base)
     for v in verdicts:
         click.echo(line(v))
-    failed = sum(not v.passed for v in verdicts)
-    click.echo(f"{len(verdicts) - failed} passed, {failed} failed")
+    click.echo(counts(verdicts) + (" (strict: inconclusive and not comparable fail)" if rules.strict else ""))
     if base is None and rules.regression:
         click.echo("note: regression rules need --baseline; they were not checked")
     if junit:
-        atomic_write(junit, junit_xml(verdicts, results.suite))
-    text = markdown(verdicts, results.suite)
+        atomic_write(junit, junit_xml(verdicts, results.suite, rules.strict))
+    text = markdown(verdicts, results.suite, rules.strict)
     if summary:
         atomic_write(summary, text)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
             f.write(text)
     if write_baseline:
-        atomic_write(write_baseline, json.dumps(baseline_json(results), indent=1, sort_keys=True) + "\n")
+        doc = from_results(results).to_json(results.suite)
+        atomic_write(write_baseline, json.dumps(doc, indent=1, sort_keys=True) + "\n")
         click.echo(f"baseline written to {write_baseline}")
-    if failed:
+    if any(v.fails(rules.strict) for v in verdicts):
         sys.exit(EXIT_FAILED)

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ganbench.significance import holm
+
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 SEED = 0  # bootstrap resampling is seeded: the same results always give the same report
@@ -91,18 +93,6 @@ def probability_ci(a_groups: list[np.ndarray], b_groups: list[np.ndarray], highe
                        for a, b in pairs], axis=0)  # (RESAMPLES,)
     alpha = (1 - CONFIDENCE) / 2
     return point, float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (step-down; monotone; capped at 1)."""
-    p = np.asarray(p_values, dtype=float)
-    order = np.argsort(p)
-    adjusted = np.empty_like(p)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
 
 
 def _mann_whitney(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,85 @@
+"""What the gate compares a build against: per variant x dataset, each directed metric's final value per seed,
+how many seeds raised each event kind, and how the results were measured (so a baseline measured differently
+is reported as not comparable instead of compared). Written by ``ganbench check --write-baseline`` as a
+small JSON; a results directory serves as a baseline too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganbench.errors import GanbenchError
+from ganbench.meta import directed
+
+FORMAT = "ganbench-baseline/2"
+Cell = tuple[str, str]  # (variant, dataset)
+# What must agree for final metrics and event rates to compare: the evaluation's feature space and sample
+# count, the data, the budget and the networks.
+MEASUREMENT = ("feature_space", "eval_samples", "dataset", "steps", "architecture")
+
+
+@dataclass
+class Baseline:
+    values: dict[Cell, dict[str, list[float]]] = field(default_factory=dict)  # metric -> final value per seed
+    events: dict[Cell, dict[str, int]] = field(default_factory=dict)  # "seeds" and kind -> seeds with it
+    measured: dict[Cell, dict[str, Any]] = field(default_factory=dict)  # MEASUREMENT field -> value
+
+    def to_json(self, suite: str) -> dict[str, Any]:
+        nest = lambda flat: {v: {d: x for (v2, d), x in flat.items() if v2 == v} for v, _ in flat}  # noqa: E731
+        return {"format": FORMAT, "suite": suite, "metrics": nest(self.values), "events": nest(self.events),
+                "measured": nest(self.measured)}
+
+
+def measurement(config: dict[str, Any]) -> dict[str, Any]:
+    """How a run was measured, from its config.json."""
+    spec = config.get("spec", {})
+    return {"feature_space": config.get("collectors", {}).get("fid", {}).get("feature_space"),
+            "eval_samples": spec.get("train", {}).get("eval_samples"), "dataset": spec.get("dataset"),
+            "steps": spec.get("train", {}).get("steps"), "architecture": spec.get("architecture")}
+
+
+def final_values(results, metrics: list[str]) -> dict[Cell, dict[str, list[float]]]:
+    """Each metric's final value per seed (seed order), per variant x dataset; NaNs dropped."""
+    final = results.final(metrics).reset_index().sort_values("seed")
+    return {(variant, dataset): {m: [float(x) for x in frame[m] if x == x] for m in metrics if m in frame}
+            for (variant, dataset), frame in final.groupby(["variant", "dataset"])}
+
+
+def event_counts(results) -> dict[Cell, dict[str, int]]:
+    """Per variant x dataset: the number of seeds, and of seeds that raised each event kind."""
+    out = {}
+    for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"]):
+        ev = results.events[results.events.run_id.isin(set(runs.run_id))]
+        out[variant, dataset] = {"seeds": len(runs), **ev.groupby("kind").run_id.nunique().to_dict()}
+    return out
+
+
+def from_results(results) -> Baseline:
+    measured = {}
+    for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"]):
+        measured[variant, dataset] = measurement(results.configs.get(runs.run_id.iloc[0], {}))
+    return Baseline(final_values(results, directed(results.metric_info())), event_counts(results), measured)
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """A baseline JSON file or a results directory."""
+    path = Path(path)
+    if path.is_dir():
+        from ganbench.results import load_results
+
+        return from_results(load_results(path))
+    from ganbench.store import read_json
+
+    doc = read_json(path)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise GanbenchError(f"{path} is not a ganbench baseline in format {FORMAT} (write one with "
+                            "ganbench check --write-baseline)")
+    try:
+        flat = lambda key, value: {(v, d): value(x) for v, per in doc[key].items()  # noqa: E731
+                                   for d, x in per.items()}
+        return Baseline(flat("metrics", lambda m: {k: [float(x) for x in xs] for k, xs in m.items()}),
+                        flat("events", lambda e: {k: int(n) for k, n in e.items()}),
+                        flat("measured", dict))
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise GanbenchError(f"corrupt baseline file {path}: {exc!r}") from None

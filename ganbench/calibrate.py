@@ -1,0 +1,178 @@
+"""Calibrating the gate: how often it fails a build that changed nothing but the seeds (its false-alarm
+rate), and how often it catches a regression injected on purpose (its power).
+
+The suite's first seed set (its own ``seeds``) is the baseline; ``sets`` further disjoint seed sets of the
+same size stand in for harmless changes that perturb the chaotic training trajectory (a refactor reordering
+floating-point operations, a library upgrade, another GPU). Each is checked against the baseline with the
+suite's own rules, exactly as ``ganbench check --baseline`` would. Injected regressions are the same suite
+with variant overrides (``d_lr=x10, n_critic=5``) over the same further seed sets. Everything is one suite
+run per scenario (seeds trained together), then split into builds by seed set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganbench.baseline import from_results
+from ganbench.errors import GanbenchError
+from ganbench.gate import Rules, Verdict, evaluate
+from ganbench.significance import clopper_pearson
+from ganbench.suite import Suite, load_suite, parse_suite
+
+SCALED = ("d_lr", "g_lr", "regularizer_weight", "n_critic")  # axes an injection may scale (``x10``)
+
+
+@dataclass(frozen=True)
+class Injection:
+    """A regression to inject: axis overrides for every variant; ``xF`` scales the variant's own value."""
+
+    name: str
+    overrides: dict[str, Any]
+
+    def apply(self, recipe) -> dict[str, Any]:
+        out = {}
+        for axis, value in self.overrides.items():
+            if isinstance(value, str) and value.startswith("x"):
+                factor = float(value[1:])
+                base = getattr(recipe, axis)
+                out[axis] = max(1, round(base * factor)) if axis == "n_critic" else base * factor
+            else:
+                out[axis] = value
+        return out
+
+
+def parse_injection(text: str) -> Injection:
+    """``NAME: axis=value, axis=xFACTOR, ...`` (values read as YAML)."""
+    name, sep, rest = text.partition(":")
+    name = name.strip()
+    if not sep or not name or not rest.strip():
+        raise GanbenchError(f"--inject {text!r}: expected NAME: AXIS=VALUE[, AXIS=VALUE ...]")
+    overrides = {}
+    for item in rest.split(","):
+        axis, eq, value = item.partition("=")
+        if not eq:
+            raise GanbenchError(f"--inject {text!r}: {item.strip()!r} is not AXIS=VALUE")
+        axis, value = axis.strip(), value.strip()
+        if value.startswith("x"):
+            if axis not in SCALED:
+                raise GanbenchError(f"--inject {text!r}: only {', '.join(SCALED)} can be scaled with xFACTOR")
+            try:
+                float(value[1:])
+            except ValueError:
+                raise GanbenchError(f"--inject {text!r}: {value!r} is not a factor like x10") from None
+            overrides[axis] = value
+        else:
+            overrides[axis] = yaml.safe_load(value)
+    return Injection(name, overrides)
+
+
+def seed_sets(seeds: tuple[int, ...], sets: int) -> list[tuple[int, ...]]:
+    """The suite's own seeds (the baseline), then ``sets`` disjoint sets of as many seeds after them."""
+    n, start = len(seeds), max(seeds) + 1
+    return [tuple(seeds)] + [tuple(range(start + i * n, start + (i + 1) * n)) for i in range(sets)]
+
+
+def _scenario(doc: dict[str, Any], suite: Suite, name: str, seeds: list[int], injection: Injection | None) -> Suite:
+    doc = {**doc, "name": name, "seeds": seeds}
+    if injection is not None:
+        entries = [{"name": e} if isinstance(e, str) else dict(e) for e in doc["variants"]]
+        doc["variants"] = [{**entry, **injection.apply(recipe)}
+                           for entry, (_, recipe) in zip(entries, suite.variants)]
+    try:
+        return parse_suite(doc, yaml.safe_dump(doc, sort_keys=False))
+    except GanbenchError as exc:
+        raise GanbenchError(f"injection {injection.name if injection else ''!r}: {exc}") from None
+
+
+@dataclass
+class Scenario:
+    """One scenario's builds: the verdicts of each seed set checked against the baseline."""
+
+    name: str
+    builds: list[list[Verdict]]
+    wall_s: float
+
+    def failing(self, strict: bool, rule: str | None = None) -> int:
+        """Builds failed by ``rule`` (a rule name like ``events:mode_collapse``; None: the whole gate)."""
+        return sum(any(v.fails(strict) and (rule is None or v.rule == rule) for v in b) for b in self.builds)
+
+    def inconclusive(self, rule: str | None = None) -> int:
+        return sum(any(v.status != "pass" and not v.fails(False) and (rule is None or v.rule == rule) for v in b)
+                   for b in self.builds)
+
+
+@dataclass
+class Calibration:
+    suite: str
+    rules: Rules
+    seeds_per_set: int
+    clean: Scenario
+    injected: list[Scenario] = field(default_factory=list)
+
+    def rule_names(self) -> list[str]:
+        return list(dict.fromkeys(v.rule for b in self.clean.builds for v in b))
+
+
+def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] = (), out: str | Path = "results",
+              workers: int = 1, reporter=None) -> Calibration:
+    """Run the suite's clean and injected scenarios over ``sets`` + 1 disjoint seed sets and check each."""
+    from ganbench.results import load_results
+    from ganbench.runner import run_suite
+
+    if sets < 1:
+        raise GanbenchError("--sets must be at least 1")
+    suite = load_suite(path)
+    doc = yaml.safe_load(suite.source)
+    groups = seed_sets(suite.seeds, sets)
+    seeds = [s for group in groups for s in group]
+
+    def run(name: str, injection: Injection | None, with_baseline: bool) -> tuple[Any, float]:
+        began = time.perf_counter()
+        scenario = _scenario(doc, suite, name, seeds if with_baseline else seeds[len(groups[0]):], injection)
+        root = run_suite(scenario, out=out, workers=workers, reporter=reporter).root
+        return load_results(root), time.perf_counter() - began
+
+    results, wall = run(f"{suite.name}-calibrate", None, True)
+    baseline = from_results(results.subset(groups[0]))
+    check = lambda r: [evaluate(r.subset(g), suite.check, baseline) for g in groups[1:]]  # noqa: E731
+    calibration = Calibration(suite.name, suite.check, len(groups[0]), Scenario("seed change only", check(results),
+                                                                               wall))
+    for injection in injections:
+        results, wall = run(f"{suite.name}-calibrate-{injection.name}", injection, False)
+        calibration.injected.append(Scenario(injection.name, check(results), wall))
+    return calibration
+
+
+def _rate(k: int, n: int) -> str:
+    low, high = clopper_pearson(k, n)
+    return f"{k}/{n} = {k / n:.0%} [{low:.0%}, {high:.0%}]"
+
+
+def table(calibration: Calibration) -> str:
+    """The calibration as Markdown: false alarms per rule and for the whole gate, detection per injection."""
+    strict = calibration.rules.strict
+    clean = calibration.clean
+    n = len(clean.builds)
+    lines = [f"Gate of `{calibration.suite}` (alpha {calibration.rules.alpha}{', strict' if strict else ''}): "
+             f"{n} builds of {calibration.seeds_per_set} seeds, each checked against a baseline of "
+             f"{calibration.seeds_per_set} other seeds; rates with exact (Clopper-Pearson) 95% intervals.", "",
+             "| rule | false alarms (seed change only) | inconclusive |", "|---|---|---|"]
+    for rule in calibration.rule_names():
+        lines.append(f"| {rule} | {_rate(clean.failing(strict, rule), n)} | {clean.inconclusive(rule)} |")
+    lines.append(f"| **whole gate** | **{_rate(clean.failing(strict), n)}** | {clean.inconclusive()} |")
+    if calibration.injected:
+        lines += ["", "| injected regression | builds failed (detection) | rules that caught it |", "|---|---|---|"]
+        for scenario in calibration.injected:
+            caught = {v.rule for b in scenario.builds for v in b if v.fails(strict)}
+            by_rule = ", ".join(f"{r} {scenario.failing(strict, r)}/{len(scenario.builds)}" for r in sorted(caught))
+            lines.append(f"| {scenario.name} | {_rate(scenario.failing(strict), len(scenario.builds))} | "
+                         f"{by_rule or '—'} |")
+    walls = [clean.wall_s] + [s.wall_s for s in calibration.injected]
+    lines += ["", f"Training: {sum(walls):.0f} s ({', '.join(f'{w:.0f} s' for w in walls)})."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,141 @@
+"""The gate's statistics, pinned against values computed by hand on fixed small samples (no training)."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from ganbench import significance as sig
+from ganbench.baseline import Baseline, from_results
+from ganbench.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Rules, Tolerance, evaluate
+from ganbench.gate_output import counts, junit_xml, markdown
+from ganbench.results import Results
+from ganbench.store import RunStore
+
+CONFIG = {"spec": {"train": {"eval_samples": 2500, "steps": 2000}, "dataset": {"name": "ring", "params": {}},
+                   "architecture": {"name": "mlp", "params": {}}},
+          "collectors": {"fid": {"feature_space": "coordinates"}}}
+
+
+def results(values: dict[str, list[float]], events: dict[int, list[str]] | None = None, config=CONFIG) -> Results:
+    """One variant on one dataset: final ``values`` per seed (seed = position), ``events`` by seed."""
+    n = len(next(iter(values.values())))
+    runs = pd.DataFrame({"run_id": [f"r{s}" for s in range(n)], "variant": "v", "dataset": "ring", "seed": range(n),
+                         "status": "completed", "step": 100, "time_s": 1.0, "error": None, "device": "cpu"})
+    metrics = pd.DataFrame([{"run_id": f"r{s}", "variant": "v", "dataset": "ring", "seed": s, "step": 100,
+                             "name": m, "value": x} for m, xs in values.items() for s, x in enumerate(xs)])
+    ev = pd.DataFrame([{"run_id": f"r{s}", "variant": "v", "dataset": "ring", "seed": s, "kind": k, "step": 50,
+                        "evidence": {}} for s, kinds in (events or {}).items() for k in kinds],
+                      columns=["run_id", "variant", "dataset", "seed", "kind", "step", "evidence"])
+    return Results(RunStore.at("/nonexistent/suite"), runs, metrics, ev, {f"r{s}": config for s in range(n)})
+
+
+def rules(**kw) -> Rules:
+    return Rules(**{"fail_on": ("mode_collapse",), "higher_is_better": {"mode_coverage": True, "kid": False},
+                    **kw})
+
+
+def only(verdicts, rule):
+    (v,) = [v for v in verdicts if v.rule == rule]
+    return v
+
+
+def test_binomial_event_test_by_hand():
+    # P(X >= 3), X ~ Bin(16, 0.1) = 1 - sum_{j<3} C(16, j) 0.1^j 0.9^(16-j)
+    by_hand = 1 - sum(math.comb(16, j) * 0.1**j * 0.9 ** (16 - j) for j in range(3))
+    assert sig.binomial(3, 16, 0.1) == pytest.approx((by_hand, 0.1**16))
+    cov = {"mode_coverage": [1.0] * 16}
+    three = only(evaluate(results(cov, {0: ["mode_collapse"], 5: ["mode_collapse"], 9: ["mode_collapse"]}),
+                          rules()), "events:mode_collapse")
+    assert three.status == PASS and f"p = {by_hand:.3g}" in three.evidence and "3 of 16 seeds" in three.evidence
+    six = {s: ["mode_collapse"] for s in range(6)}  # P(X >= 6) = 0.0033
+    assert only(evaluate(results(cov, six), rules()), "events:mode_collapse").status == FAIL
+
+
+def test_fisher_event_test_against_the_baseline_by_hand():
+    # [[5, 11], [0, 16]], one-sided: P(X = 5) = C(16, 5) C(16, 0) / C(32, 5), the only table as extreme
+    by_hand = math.comb(16, 5) / math.comb(32, 5)
+    assert sig.fisher(5, 16, 0, 16)[0] == pytest.approx(by_hand)
+    base = from_results(results({"mode_coverage": [1.0] * 16}))
+    now = results({"mode_coverage": [1.0] * 16}, {s: ["mode_collapse"] for s in range(5)})
+    verdict = only(evaluate(now, rules(), base), "events:mode_collapse")
+    assert verdict.status == FAIL and "against the baseline's 0 of 16 seeds" in verdict.evidence
+    # the same five events against a baseline that had four: no evidence of a higher rate
+    worse_base = from_results(results({"mode_coverage": [1.0] * 16}, {s: ["mode_collapse"] for s in range(4)}))
+    assert only(evaluate(now, rules(), worse_base), "events:mode_collapse").status == PASS
+
+
+def test_sign_test_threshold_by_hand():
+    # 5 of 5 seeds below the bound: p = 0.5^5 = 1/32 < 0.05; 4 of 5: p = 6/32
+    low = results({"mode_coverage": [0.1, 0.2, 0.1, 0.3, 0.2]})
+    bounds = {"mode_coverage": {"min": 0.5}}
+    verdict = only(evaluate(low, rules(thresholds=bounds)), "threshold:mode_coverage")
+    assert verdict.status == FAIL and "p = 0.0312" in verdict.evidence
+    assert "5 of 5 seeds outside min 0.5" in verdict.evidence
+    mixed = results({"mode_coverage": [0.1, 0.2, 0.1, 0.3, 0.9]})
+    verdict = only(evaluate(mixed, rules(thresholds=bounds)), "threshold:mode_coverage")
+    assert verdict.status == PASS and "p = 0.188" in verdict.evidence
+
+
+def test_mann_whitney_regression_by_hand():
+    # every value now below every baseline value: exact one-sided p = 1 / C(8, 4)
+    base = from_results(results({"mode_coverage": [0.9, 0.95, 1.0, 0.85]}))
+    now = results({"mode_coverage": [0.1, 0.2, 0.3, 0.15]})
+    verdict = only(evaluate(now, rules(regression={"mode_coverage": Tolerance(rel=0.1)}), base),
+                   "regression:mode_coverage")
+    assert sig.mann_whitney_worse([0.1, 0.2, 0.3, 0.15], [0.9, 0.95, 1.0, 0.85], True)[0] == pytest.approx(1 / 70)
+    assert verdict.status == FAIL and f"p = {1 / 70:.3g}" in verdict.evidence
+
+
+def test_too_few_seeds_is_inconclusive_never_a_failure():
+    base = from_results(results({"mode_coverage": [1.0, 1.0]}))
+    now = results({"mode_coverage": [0.0, 0.1]})
+    verdicts = evaluate(now, rules(regression={"mode_coverage": Tolerance(rel=0.1)},
+                                   thresholds={"mode_coverage": {"min": 0.5}}), base)
+    for rule in ("regression:mode_coverage", "threshold:mode_coverage"):
+        verdict = only(verdicts, rule)
+        assert verdict.status == INCONCLUSIVE and "cannot go below" in verdict.evidence
+        assert not verdict.fails() and verdict.fails(strict=True)
+
+
+def test_absolute_floor_at_a_zero_baseline():
+    base = from_results(results({"kid": [0.0] * 6}))
+    now = results({"kid": [0.001, 0.002, 0.001, 0.003, 0.002, 0.001]})
+    relative_only = only(evaluate(now, rules(regression={"kid": Tolerance(rel=0.5)}), base), "regression:kid")
+    assert relative_only.status == FAIL  # 50 % of 0 allows nothing: any worsening counts
+    floored = only(evaluate(now, rules(regression={"kid": Tolerance(rel=0.5, abs=0.01)}), base), "regression:kid")
+    assert floored.status == PASS and "allowed worsening 0.01" in floored.evidence
+
+
+def test_hard_events_fail_on_one_seed():
+    verdict = only(evaluate(results({"mode_coverage": [1.0] * 16}, {3: ["divergence"]}),
+                            rules(fail_on=("divergence",))), "events:divergence")
+    assert verdict.status == FAIL and "hard rule" in verdict.evidence
+
+
+def test_a_baseline_measured_differently_is_not_comparable():
+    other = {**CONFIG, "spec": {**CONFIG["spec"], "train": {"eval_samples": 2500, "steps": 3000}}}
+    base = from_results(results({"mode_coverage": [1.0] * 6}, config=other))
+    verdicts = evaluate(results({"mode_coverage": [0.0] * 6}), rules(regression={"mode_coverage": Tolerance()}), base)
+    verdict = only(verdicts, "baseline")
+    assert verdict.status == NOT_COMPARABLE and "steps 3000 (now 2000)" in verdict.evidence
+    assert not any(v.rule.startswith("regression") for v in verdicts)  # never compared
+    assert isinstance(base, Baseline) and base.measured[("v", "ring")]["steps"] == 3000
+
+
+def test_outputs_show_the_new_verdicts():
+    base = from_results(results({"mode_coverage": [1.0, 1.0]}))
+    verdicts = evaluate(results({"mode_coverage": [0.0, 0.0]}, {0: ["divergence"]}),
+                        rules(fail_on=("mode_collapse", "divergence"),
+                              regression={"mode_coverage": Tolerance(rel=0.1)}), base)
+    assert counts(verdicts) == "1 passed, 1 failed, 2 inconclusive"
+    cases = ET.fromstring(junit_xml(verdicts, "s")).iter("testcase")
+    kinds = {c.get("name"): [child.tag for child in c] for c in cases}
+    assert kinds["ring: regression:mode_coverage"] == ["skipped"] and kinds["ring: events:divergence"] == ["failure"]
+    strict = ET.fromstring(junit_xml(verdicts, "s", strict=True))
+    assert strict.find("testsuite").get("failures") == "3"
+    text = markdown(verdicts, "s")
+    assert "❔ | inconclusive" in text and "❌ | fail" in text
