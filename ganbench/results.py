@@ -59,7 +59,7 @@ class Results:
         for config in self.configs.values():
             for name, doc in (config.get("metrics") or {}).items():
                 catalog.setdefault(name, MetricInfo.from_json(doc))
-        if any("metrics" not in c for c in self.configs.values()):
+        if not self.configs or any("metrics" not in c for c in self.configs.values()):
             from ganbench.metrics import metric_catalog
 
             catalog = {**metric_catalog(), **catalog}

@@ -27,6 +27,8 @@ _SHADES = (255.0 * (1.0 - _COVER) + SAMPLE_RGB * _COVER).round().astype(np.uint8
 def render_samples(samples: Tensor, dataset: Dataset, title: str) -> bytes:
     """PNG bytes of ``samples`` (N, *sample_shape)."""
     samples = samples.detach().float().cpu()
+    if samples.dim() == 2 and samples.shape[1] == 1:  # 1-D data (the Dirac-GAN): points on the x axis
+        samples = torch.cat([samples, torch.zeros_like(samples)], dim=1)
     if samples.dim() == 2 and samples.shape[1] == 2:
         return _scatter(samples, dataset, title)
     return _grid(samples[:64], title)

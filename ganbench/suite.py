@@ -84,7 +84,7 @@ class RunSpec:
 NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}}
 # Fields added after run ids existed, with the value every earlier run had: left out of the digest at that
 # value, so adding a field keeps stored results. A new field that changes results belongs here.
-ADDED_LATER = {"train": {"ensemble": False}}
+ADDED_LATER = {"train": {"ensemble": False}, "recipe": {"instance_noise": 0.0}}
 
 
 def result_fields(spec: RunSpec) -> dict[str, Any]:

@@ -63,6 +63,10 @@ class Run:
         cfg = self.spec.train
         return torch.randn(cfg.batch_size, cfg.z_dim, generator=self.streams.latent).to(self.device)
 
+    def noise(self) -> Tensor:  # (B, *sample_shape) N(0, 1) from the data stream, for instance noise
+        return torch.randn(self.spec.train.batch_size, *self.dataset.sample_shape, generator=self.streams.data
+                           ).to(self.device)
+
     def uniform(self, *shape: int) -> Tensor:  # (B, *shape) U(0, 1) from the data stream, for penalties that sample
         return torch.rand(self.spec.train.batch_size, *shape, generator=self.streams.data).to(self.device)
 
@@ -128,6 +132,11 @@ class Trainer(ABC):
         self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
         self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
 
+    def noisy(self, x: Tensor) -> Tensor:
+        """Instance noise (Sonderby et al. 2017): what D sees, real or fake, blurred by N(0, sigma^2)."""
+        sigma = self.members[0].spec.recipe.instance_noise
+        return x + sigma * self.draw(Run.noise) if sigma else x
+
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:  # one loss per member
         return self.objective.d_loss(real_out, fake_out)
 
@@ -153,7 +162,8 @@ class Trainer(ABC):
     def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
         real, z = self.draw(Run.real_batch), self.draw(Run.latents)
         with torch.no_grad():
-            fake = self.g(z)
+            fake = self.g(z).detach()  # a vmapped view of a stacked parameter keeps requires_grad even here
+        real, fake = self.noisy(real), self.noisy(fake)
         real.requires_grad_(input_grad)
         fake.requires_grad_(input_grad)
         real_out, fake_out = self.d(real), self.d(fake)  # (*batch, 1) each
@@ -178,8 +188,8 @@ class Trainer(ABC):
         real_out = None
         if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
             with torch.no_grad():
-                real_out = self.d(self.draw(Run.real_batch))
-        loss = self.g_loss(real_out, self.d(self.g(z)))
+                real_out = self.d(self.noisy(self.draw(Run.real_batch)))
+        loss = self.g_loss(real_out, self.d(self.noisy(self.g(z))))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))
         self.opt_g.step()

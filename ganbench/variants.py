@@ -35,6 +35,7 @@ class Recipe:
     g_lr: float = 2e-4
     optimizer: str = "adam"
     betas: tuple[float, float] = (0.5, 0.999)  # Adam only
+    instance_noise: float = 0.0  # std of N(0, sigma^2) added to every input of D (Sonderby et al. 2017)
     description: str = ""
 
     def build_objective(self) -> Objective:
@@ -75,7 +76,7 @@ VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothin
                                        description="non-saturating with one-sided label smoothing, real target 0.9"))
 
 AXES = ("objective", "objective_params", "regularizer", "regularizer_weight", "spectral_norm", "label_smoothing",
-        "n_critic", "d_lr", "g_lr", "optimizer", "betas")
+        "n_critic", "d_lr", "g_lr", "optimizer", "betas", "instance_noise")
 
 
 def _label_smoothing(value: Any, where: str) -> tuple[float, float] | None:
@@ -138,6 +139,8 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = v.choice(value, at, OPTIMIZERS)
         elif key == "betas":
             changes[key] = _betas(value, at)
+        elif key == "instance_noise":
+            changes[key] = v.number(value, at, minimum=0.0)
     if "objective" in changes and "objective_params" not in changes:
         changes["objective_params"] = {}  # a new objective does not inherit the old one's parameters
     recipe = dataclasses.replace(base, **changes)

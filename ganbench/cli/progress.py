@@ -31,7 +31,8 @@ class ConsoleProgress(ProgressReporter):
         self._last_draw = 0.0
 
     def suite_started(self, suite: Suite, total: int, skipped: int) -> None:
-        self.total, self.done, self.todo = total, skipped, total - skipped
+        self.total, self.done, self.todo, self.finished = total, skipped, total - skipped, 0
+        self.training = {}  # one reporter can see several suites (ganbench calibrate)
         self.began = self._last_draw = time.perf_counter()
         note = f", {skipped} already finished" if skipped else ""
         click.echo(f"suite {suite.name}: {total} runs{note}")

@@ -165,3 +165,33 @@ class Oscillation:
                     "window": [int(steps[i]), int(span.index[-1])], "hops": int(span.sum()),
                     "modes": [int(m) for m in mode.loc[before: span.index[-1]] if not math.isnan(m)]})]
         return []
+
+
+@DETECTORS.register("nonconvergence")
+@dataclass(frozen=True)
+class NonConvergence:
+    """Training that does not approach its equilibrium, for runs that log ``equilibrium_distance`` (the
+    Dirac-GAN): the distance ends above ``tolerance`` and its running minimum has not improved by a factor
+    ``progress`` for the last ``window`` logged steps. The event begins at the last step that improved it:
+    from there the parameters cycle around the equilibrium or spiral away from it (Mescheder et al. 2018)."""
+
+    events: ClassVar = (EventKind("nonconvergence", "the parameters orbit or spiral around the equilibrium "
+                                                    "instead of approaching it"),)
+    tolerance: float = 0.05
+    progress: float = 0.01
+    window: int = 50
+
+    def detect(self, stream: Stream) -> list[Event]:
+        distance = _values(stream, "equilibrium_distance")
+        if distance.empty or distance.iloc[-1] <= self.tolerance:
+            return []
+        best, improved = float(distance.iloc[0]), int(distance.index[0])
+        for step, x in distance.items():
+            if x < best * (1 - self.progress):
+                best, improved = float(x), int(step)
+        stalled = int((distance.index > improved).sum())
+        if stalled < self.window:
+            return []
+        return [Event("nonconvergence", improved, {
+            "final_distance": _r(distance.iloc[-1]), "closest": _r(best), "start_distance": _r(distance.iloc[0]),
+            "stalled_logged_steps": stalled, "tolerance": self.tolerance})]

@@ -63,7 +63,7 @@ class Collector:
 
 
 def default_collectors(dataset: Dataset) -> tuple[str, ...]:
-    names = ["losses", "d_outputs", "grad_norms", "fid"]
+    names = ["losses", "d_outputs", "grad_norms", "fid", "sliced_wasserstein"]
     if len(dataset.sample_shape) == 3:  # images: KID alongside FID
         names.append("kid")
     if dataset.num_modes is not None:

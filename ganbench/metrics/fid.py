@@ -45,7 +45,7 @@ class FID(Collector):
 
     metrics = (MetricInfo("fid", "Fréchet distance of Gaussians fitted to real and generated features: compares "
                                  "two moments only (a blurred ring has the ring's mean and covariance)",
-                          False, 2, True),)
+                          False, 3, True),)
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -87,7 +87,7 @@ class KID(Collector):
 
     subsets = 10
     subset_size = 500  # kernel cost grows with subsets x size^2: 10 x 500 keeps an evaluation cheap
-    metrics = (MetricInfo("kid", "kernel inception distance: unbiased MMD^2, cubic polynomial kernel", False, 3, True),
+    metrics = (MetricInfo("kid", "kernel inception distance: unbiased MMD^2, cubic polynomial kernel", False, 4, True),
                MetricInfo("kid_std", "spread of kid over its random subsets", None, None, True))
 
     def __init__(self, *args: Any) -> None:

@@ -52,7 +52,7 @@ class ModeCoverage(Collector):
     metrics = (
         MetricInfo("mode_coverage", "share of the known modes covered by high-quality samples", True, 1, True),
         MetricInfo("modes_covered", "number of known modes covered by high-quality samples", True, None, True),
-        MetricInfo("high_quality", "share of samples that are high-quality members of a mode", True, 4, True),
+        MetricInfo("high_quality", "share of samples that are high-quality members of a mode", True, 5, True),
         MetricInfo("mode_kl", "KL divergence of the high-quality samples' mode histogram from uniform", False,
                    None, True),
         MetricInfo("dominant_mode", "the mode holding most high-quality samples", None, None, True),

@@ -17,6 +17,7 @@ from ganbench.report import plots, tables
 from ganbench.report.stats import min_attainable_p, pairwise_tests
 from ganbench.results import Results, load_results
 from ganbench.store import write_files
+from ganbench.verdicts import QUALITY_FLOOR
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;
@@ -111,7 +112,8 @@ def _md_table(frame: pd.DataFrame) -> str:
 def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> list[str]:
     rank = tables.ranking(final, rates, catalog)
     primary = tables.primary_metric(final, catalog)
-    shown = pd.DataFrame({"rank": range(1, len(rank) + 1), "variant": rank.variant, "seeds": rank.seeds})
+    shown = pd.DataFrame({"rank": range(1, len(rank) + 1), "variant": rank.variant, "state": rank.state,
+                          "seeds": rank.states})
     for m in tables.key_metrics(final, catalog):
         arrow = "↑" if catalog[m].higher_is_better else "↓"
         shown[f"{m} {arrow} IQM [95% CI]"] = [fmt_ci(v, ci) for v, ci in zip(rank[m], rank[f"{m}_ci"])]
@@ -122,7 +124,11 @@ def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, c
     collapse = " or ".join(k for k, kind in event_kinds().items() if kind.collapse)
     report.text(f"Sorted by {primary or 'collapse rate (no metric may head a ranking)'} (IQM over every seed and "
                 "dataset; the 95% CI is a percentile bootstrap stratified over datasets). Collapse rate: share of "
-                f"seeds with a {collapse} event; time to collapse: median step the first such event began.", "note")
+                f"seeds with a {collapse} event; time to collapse: median step the first such event began. State: "
+                "what most seeds became — healthy, collapsed (a collapse event), not converged (at no evaluation "
+                f"were {QUALITY_FLOOR:.0%} of the samples on a mode: the budget, not the recipe, decided its "
+                "metrics, which are therefore left out of the IQMs), diverged or failed; variants are grouped by "
+                "state, then sorted.", "note")
     report.table(shown)
     return list(rank.variant)
 

@@ -12,6 +12,16 @@ from ganbench.diagnostics import event_kinds
 from ganbench.meta import Catalog, directed
 from ganbench.report import stats
 from ganbench.results import Results
+from ganbench.verdicts import (
+    HEALTHY,
+    MEASURED,
+    NOT_CONVERGED,
+    ORDER,
+    QUALITY_FLOOR,
+    describe,
+    run_states,
+    variant_state,
+)
 
 
 def present(final: pd.DataFrame, catalog: Catalog) -> list[str]:
@@ -35,6 +45,7 @@ def final_metrics(results: Results) -> pd.DataFrame:
     final = results.final(directed(results.metric_info())).reset_index()
     status = results.runs.set_index("run_id")["status"]
     final["status"] = final["run_id"].map(status)
+    final["state"] = final["run_id"].map(run_states(results))
     return final
 
 
@@ -72,15 +83,22 @@ def event_rates(results: Results) -> pd.DataFrame:
 
 
 def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    """One row per variant, pooled over datasets: key metrics as IQM [95 % CI] (bootstrap stratified over
-    datasets), collapse rate, time to collapse and a one-line verdict; sorted best first."""
+    """One row per variant, pooled over datasets: its state (healthy, collapsed, not converged, ...), key metrics
+    as IQM [95 % CI] over its measured runs (bootstrap stratified over datasets), collapse rate, time to
+    collapse and a one-line verdict; sorted by state, then best first. A run that never converged is not a
+    measurement of the recipe: its metrics stay out of the IQMs."""
     keys = key_metrics(final, catalog)
     primary = keys[0] if keys else None
+    if "state" not in final:
+        final = final.assign(state=HEALTHY)
     rows = []
     for variant, frame in final.groupby("variant"):
-        row: dict = {"variant": variant, "seeds": len(frame)}
+        states = list(frame.state)
+        row: dict = {"variant": variant, "seeds": len(frame), "state": variant_state(states),
+                     "states": describe(states), "not_converged": states.count(NOT_CONVERGED)}
+        measured = frame[frame.state.isin(MEASURED)]
         for metric in keys:
-            groups = [g[metric].dropna().to_numpy() for _, g in frame.groupby("dataset")]
+            groups = [g[metric].dropna().to_numpy() for _, g in measured.groupby("dataset")]
             pooled = np.concatenate(groups) if groups else np.array([])
             low, high = stats.stratified_bootstrap_ci(groups)
             row[metric] = stats.iqm(pooled)
@@ -94,11 +112,14 @@ def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> pd.Da
         row["failed"] = int(r.failed.sum())
         rows.append(row)
     table = pd.DataFrame(rows)
+    table["order"] = table.state.map(ORDER.index)
     if primary is None:
-        table = table.sort_values(["collapse_rate", "variant"])
+        table = table.sort_values(["order", "collapse_rate", "variant"])
     else:
         better = bool(catalog[primary].higher_is_better)
-        table = table.sort_values([primary, "collapse_rate"], ascending=[not better, True], na_position="last")
+        table = table.sort_values(["order", primary, "collapse_rate"], ascending=[True, not better, True],
+                                  na_position="last")
+    table = table.drop(columns="order")
     table["verdict"] = [verdict(row, primary) for row in table.to_dict("records")]
     return table.reset_index(drop=True)
 
@@ -109,20 +130,22 @@ def verdict(row: dict, primary: str | None) -> str:
         return f"{row['failed']} run(s) failed: see the run table"
     if row["divergence_rate"] > 0:
         return f"diverges in {pct(row['divergence_rate'])} of seeds"
+    if row["state"] == NOT_CONVERGED:
+        return (f"not converged at this budget ({row['states']}): the samples never put {pct(QUALITY_FLOOR)} "
+                "on the modes, so their coverage is not ranked")
     since = f"(from step ~{row['time_to_collapse']:.0f})"
     if row["d_overpowering_rate"] >= 0.5:
         return f"D overpowers G in {pct(row['d_overpowering_rate'])} of seeds {since}"
     if row["mode_collapse_rate"] >= 0.5:
         return f"collapses in {pct(row['mode_collapse_rate'])} of seeds {since}"
     value = row.get(primary, math.nan) if primary else math.nan
+    extra = (f"; collapse in {pct(row['collapse_rate'])} of seeds" if row["collapse_rate"] else "") + (
+        f"; {row['not_converged']} seed(s) not converged, left out" if row.get("not_converged") else "")
     if primary is None:
-        return "no event" if not row["collapse_rate"] else f"collapse in {pct(row['collapse_rate'])} of seeds"
+        return f"{row['state']}: no collapse" + extra if not row["collapse_rate"] else f"{row['state']}" + extra
     if primary == "mode_coverage":
-        state = "covers" if row["collapse_rate"] == 0 else "mostly stable, covers"
-        return f"{state} {pct(value)} of modes (IQM)" + (
-            f"; collapse in {pct(row['collapse_rate'])} of seeds" if row["collapse_rate"] else "")
-    return f"{primary} {value:.3g} (IQM)" + (f"; collapse in {pct(row['collapse_rate'])} of seeds"
-                                       if row["collapse_rate"] else "")
+        return f"{row['state']}: covers {pct(value)} of modes (IQM)" + extra
+    return f"{row['state']}: {primary} {value:.3g} (IQM)" + extra
 
 
 def beat_matrix(final: pd.DataFrame, metric: str, higher_is_better: bool) -> pd.DataFrame:

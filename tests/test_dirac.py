@@ -1,0 +1,47 @@
+"""The Dirac-GAN (Mescheder et al. 2018) gives the paper's answer: the unregularized GAN, WGAN and WGAN-GP do not
+converge and the nonconvergence detector says so; zero-centred penalties and instance noise converge, clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganbench.results import load_results
+from ganbench.runner import run_suite
+from ganbench.suite import parse_suite
+
+SUITE = Path(__file__).parent.parent / "suites" / "papers" / "dirac.yaml"
+
+
+@pytest.fixture(scope="module")
+def dirac(tmp_path_factory):
+    doc = yaml.safe_load(SUITE.read_text())
+    doc["seeds"] = 1  # every method but instance noise is deterministic; the shipped suite runs 5 seeds
+    root = run_suite(parse_suite(doc), out=tmp_path_factory.mktemp("dirac")).root
+    return load_results(root)
+
+
+def test_the_paper_answer(dirac):
+    final = dirac.final(["equilibrium_distance"]).set_index("variant").equilibrium_distance
+    events = dirac.events.groupby("variant").kind.apply(set).to_dict()
+    for method in ("gan", "wgan", "wgan-gp"):  # circle the equilibrium (alternating steps)
+        assert events.get(method) == {"nonconvergence"} and final[method] > 0.5
+    for method in ("gan-r1-0.3", "gan-r1-1"):  # zero-centred penalties: fast
+        assert method not in events and final[method] < 1e-3
+    assert "gan-instance-noise" not in events and final["gan-instance-noise"] < 0.05  # slow, but converging
+
+
+def test_the_detector_says_when_the_orbit_stopped_approaching(dirac):
+    (event,) = dirac.events[dirac.events.variant == "gan"].itertuples()
+    assert 0 < event.step < 100 and event.evidence["final_distance"] > event.evidence["closest"] * 0.9
+    assert event.evidence["stalled_logged_steps"] >= 50
+
+
+def test_the_suite_and_its_gate(dirac):
+    from ganbench.gate import evaluate, rules_of
+
+    verdicts = evaluate(dirac, rules_of(dirac))
+    assert not any(v.fails() for v in verdicts)  # one seed: the rate tests are inconclusive, nothing fails
+    assert all(v.passed for v in verdicts if v.evidence.startswith("allowed") or v.rule == "runs")
