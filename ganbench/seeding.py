@@ -10,6 +10,7 @@ between variants are paired comparisons.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,11 +46,25 @@ def make_streams(seed: int) -> Streams:
     return Streams(seeds[0], gen(seeds[1]), gen(seeds[2]), gen(seeds[3]))
 
 
+def _deterministic_algorithms(mode: bool) -> None:
+    """torch.use_deterministic_algorithms(mode) without its import of torch._inductor.config (1.5 s of every
+    process, to set a flag only torch.compile reads; ganbench trains eagerly). The eager flag is the one
+    are_deterministic_algorithms_enabled() reports; inductor's is set too wherever inductor is loaded."""
+    inductor = sys.modules.get("torch._inductor.config")
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # another torch: the public call, whatever it costs
+        torch.use_deterministic_algorithms(mode, warn_only=False)
+        return
+    if inductor is not None:
+        inductor.deterministic = mode
+    setter(mode, warn_only=False)
+
+
 def apply_determinism(deterministic: bool, device: torch.device) -> dict[str, object]:
     """Set (or clear) torch's determinism flags and return what is actually in force, for the run's config."""
     if deterministic and device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic cuBLAS
-    torch.use_deterministic_algorithms(deterministic, warn_only=False)
+    _deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
     return {

@@ -131,3 +131,20 @@ def test_checkpoints_land_on_steps_that_are_not_logging_steps(tmp_path):
 
     state = torch.load(result.root / "runs" / result.runs[0]["id"] / "checkpoint.pt", weights_only=True)
     assert state["step"] == 28
+
+
+def test_determinism_flags_are_set_and_reported():
+    """apply_determinism sets torch's eager flag itself (without use_deterministic_algorithms' 1.5 s import of
+    inductor), so what the run's config reports must be what torch has in force."""
+    import torch
+
+    from ganbench.seeding import apply_determinism
+
+    before = torch.are_deterministic_algorithms_enabled()
+    try:
+        for mode in (True, False):
+            state = apply_determinism(mode, torch.device("cpu"))
+            assert torch.are_deterministic_algorithms_enabled() is mode
+            assert state["use_deterministic_algorithms"] is mode and state["cudnn_deterministic"] is mode
+    finally:
+        apply_determinism(before, torch.device("cpu"))

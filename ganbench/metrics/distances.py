@@ -33,14 +33,17 @@ def random_projections(dim: int, n: int = PROJECTIONS, seed: int = PROJECTION_SE
     return theta / theta.norm(dim=0, keepdim=True)
 
 
+def sorted_projections(x: Tensor, projections: Tensor) -> Tensor:
+    """x (N, d) projected on each direction and sorted: (N, P), the 1-D empirical quantiles."""
+    return (x.double() @ projections).sort(dim=0).values
+
+
 def sliced_wasserstein(x: Tensor, y: Tensor, projections: Tensor) -> float:
     """SW_1 between the empirical distributions of x (N, d) and y (N, d), equally many samples, along the
     columns of ``projections`` (d, P)."""
     if x.shape != y.shape:
         raise ValueError(f"sliced_wasserstein needs equally many samples of one shape, got {x.shape} and {y.shape}")
-    px = (x.double() @ projections).sort(dim=0).values  # (N, P)
-    py = (y.double() @ projections).sort(dim=0).values
-    return float((px - py).abs().mean())
+    return float((sorted_projections(x, projections) - sorted_projections(y, projections)).abs().mean())
 
 
 @COLLECTORS.register("sliced_wasserstein")
@@ -55,20 +58,23 @@ class SlicedWasserstein(Collector):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.features, self.feature_space = feature_extractor(self.dataset, self.device)
-        self._projections: Tensor | None = None
-        self._real: tuple[str, Tensor] | None = None  # (real_key, real features)
+        self._real: tuple[Tensor, Tensor] | None = None  # (projections (d, P), real sorted projections (N, P))
 
+    @torch.no_grad()
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
         if not torch.isfinite(ctx.fake).all():
             return {"sliced_wasserstein": float("nan")}
-        if self._real is None or self._real[0] != ctx.real_key or not ctx.real_key:
-            self._real = (ctx.real_key, self.features(ctx.real).double())
-        real = self._real[1]
-        fake = self.features(ctx.fake).double()
-        if self._projections is None:
-            self._projections = random_projections(real.shape[1]).to(real.device)
-        n = min(len(real), len(fake))
-        return {"sliced_wasserstein": sliced_wasserstein(fake[:n], real[:n], self._projections)}
+        if self._real is None:  # the real samples are fixed for the run: project and sort them once
+            real = self.features(ctx.real).double()
+            projections = random_projections(real.shape[1]).to(real.device)
+            self._real = projections, sorted_projections(real, projections)
+        projections, real_sorted = self._real
+        fake_sorted = sorted_projections(self.features(ctx.fake), projections)
+        n = min(len(real_sorted), len(fake_sorted))
+        if len(real_sorted) != len(fake_sorted):  # other sizes: compare the quantiles of the first n of each
+            real_sorted = sorted_projections(self.features(ctx.real)[:n], projections)
+            fake_sorted = sorted_projections(self.features(ctx.fake)[:n], projections)
+        return {"sliced_wasserstein": float((fake_sorted - real_sorted).abs().mean())}
 
     def describe(self) -> dict[str, Any]:
         return {"sliced_wasserstein": {"feature_space": self.feature_space, "projections": PROJECTIONS,
