@@ -12,8 +12,11 @@ members go on); it never raises.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -295,7 +298,26 @@ def _first_diverged(window: Tensor, first_step: int, bound: float = math.inf) ->
     return found
 
 
-def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int) -> None:
+@contextlib.contextmanager
+def _interrupt_between_steps():
+    """Yield a callable that says whether SIGINT arrived. Python raises KeyboardInterrupt wherever the
+    interpreter happens to be, and one raised inside a finalizer (torch runs many) is printed and dropped: the
+    run trained on to the end. While the loop runs, SIGINT only asks, and the loop raises at its next step.
+    Left alone where someone else (a notebook, Ray) handles SIGINT, or off the main thread."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: False
+        return
+    asked: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
+          interrupted: Callable[[], bool] = lambda: False) -> None:
     spec = trainer.members[0].spec
     cfg = spec.train
     want_grad = any(c.needs_input_grad for c in trainer.members[0].collectors)
@@ -304,6 +326,8 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int)
     for run in trainer.members:
         run.eval_seconds = 0.0
     for step in range(start + 1, cfg.steps + 1):
+        if interrupted():
+            raise KeyboardInterrupt
         evaluate = step % cfg.eval_every == 0 or step == cfg.steps
         checkpoint = step % cfg.checkpoint_every == 0 and step < cfg.steps
         log = step % cfg.log_every == 0 or evaluate or checkpoint  # a checkpoint is never of diverged weights
@@ -390,7 +414,8 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
         members.append(_Member(k, run, store.metrics_writer(run_id, resume_step=start if states else None),
                                progress(run.spec), step=start))
     try:
-        _loop(trainer, store, members, start)
+        with _interrupt_between_steps() as interrupted:
+            _loop(trainer, store, members, start, interrupted)
     finally:
         for member in members:
             member.writer.close()

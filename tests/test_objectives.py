@@ -17,7 +17,7 @@ def sp(x: float) -> float:  # softplus
 
 
 def close(t: torch.Tensor, value: float) -> bool:
-    return math.isclose(float(t), value, rel_tol=1e-6, abs_tol=1e-7)
+    return math.isclose(float(t.detach()), value, rel_tol=1e-6, abs_tol=1e-7)
 
 
 def test_bce_discriminator_loss():
