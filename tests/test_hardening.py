@@ -19,8 +19,11 @@ RESUME_SUITE = tiny_suite(name="resume", variants=["nonsaturating"],
 
 
 def start(suite: Path, out: Path, *args: str) -> subprocess.Popen:
+    """``ganbench run`` in a child whose SIGINT is at its default even where the tests run as a background job
+    (a non-interactive shell starts those with SIGINT ignored, and the child would inherit that)."""
     return subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(out), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(predicate, timeout: float = 120.0) -> None:
@@ -73,7 +76,7 @@ def test_sigint_marks_the_run_interrupted_and_keeps_what_was_written(tmp_path):
     wait_for_first_checkpoint(runs)
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output
+    assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output, output
     (run,) = runs.iterdir()
     assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
     manifest = json.loads((tmp_path / "resume" / "manifest.json").read_text())
