@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a stream is built: listing detectors does not need it
+    import pandas as pd
 
 from ganbench.meta import EventKind
 from ganbench.registry import Registry
@@ -55,12 +57,14 @@ def event_kinds() -> dict[str, EventKind]:
     return {kind.name: kind for name in DETECTORS for kind in DETECTORS.get(name).events}
 
 
-Stream = dict[str, pd.Series]
+Stream = dict[str, "pd.Series"]
 
 
 def metric_stream(metrics: pd.DataFrame) -> Stream:
     """Tidy (step, name, value) rows -> {name: values indexed by step}. One sort and slices of it: a groupby
     per name cost more than the detectors themselves."""
+    import pandas as pd
+
     rows = metrics.sort_values(["name", "step"], kind="stable")
     names, steps, values = (rows[c].to_numpy() for c in ("name", "step", "value"))
     if len(names) == 0:

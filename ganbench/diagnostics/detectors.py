@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from ganbench.diagnostics.base import DETECTORS, Event, Stream, streaks
 from ganbench.meta import EventKind
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def _values(stream: Stream, name: str) -> pd.Series:
     """A metric's finite values, indexed by step (empty when the run did not log it)."""
-    values = stream.get(name, pd.Series(dtype=float))
+    values = stream.get(name)
+    if values is None:
+        import pandas as pd
+
+        return pd.Series(dtype=float)
     return values[np.isfinite(values)]
 
 
@@ -122,7 +128,9 @@ class Divergence:
     def detect(self, stream: Stream) -> list[Event]:
         first: tuple[int, str, float] | None = None
         for name in ("loss_d", "loss_g"):
-            loss = stream.get(name, pd.Series(dtype=float))
+            loss = stream.get(name)
+            if loss is None:
+                continue
             bad = loss[~np.isfinite(loss) | (loss.abs() > self.bound)]
             if not bad.empty and (first is None or bad.index[0] < first[0]):
                 first = (int(bad.index[0]), name, float(bad.iloc[0]))
