@@ -21,7 +21,7 @@ import yaml
 
 from ganbench.baseline import from_results
 from ganbench.errors import GanbenchError
-from ganbench.gate import Rules, Verdict, evaluate
+from ganbench.gate import PASS, Rules, Verdict, evaluate
 from ganbench.significance import clopper_pearson
 from ganbench.suite import Suite, load_suite, parse_suite
 
@@ -103,7 +103,7 @@ class Scenario:
         return sum(any(v.fails(strict) and (rule is None or v.rule == rule) for v in b) for b in self.builds)
 
     def inconclusive(self, rule: str | None = None) -> int:
-        return sum(any(v.status != "pass" and not v.fails(False) and (rule is None or v.rule == rule) for v in b)
+        return sum(any(v.status != PASS and not v.fails(False) and (rule is None or v.rule == rule) for v in b)
                    for b in self.builds)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ganbench import significance as sig
 from ganbench import validate as v
-from ganbench.baseline import MEASUREMENT, Baseline, load_baseline, measurement
+from ganbench.baseline import MEASUREMENT, Baseline, final_values, load_baseline, measurement
 from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, EventKind, directed
 
@@ -217,8 +217,6 @@ def _comparable(baseline: Baseline, cell: tuple[str, str], now: dict[str, Any]) 
 
 def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
-    from ganbench.baseline import final_values
-
     values = final_values(results, list(rules.higher_is_better))
     verdicts = []
     for cell, runs in results.runs.groupby(["variant", "dataset"], sort=False):

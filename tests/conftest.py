@@ -52,3 +52,25 @@ def invoke():
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
     return run
+
+
+def install_plugin(site: Path, monkeypatch, name: str, source: str, entry_points: dict[str, str],
+                   registries=()) -> None:
+    """An installed plugin package as Python finds one: ``name``.py under ``site`` with a dist-info whose
+    ``ganbench.plugins`` entry points are ``entry_points`` (entry -> object reference). Plugins are loaded
+    afresh, and what they register in ``registries`` stays local to the test."""
+    import sys
+
+    import ganbench.registry
+
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (site / f"{name}.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[ganbench.plugins]\n" + "".join(f"{entry} = {ref}\n" for entry, ref in entry_points.items()))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, name, raising=False)  # imported afresh: its decorators register again
+    monkeypatch.setattr(ganbench.registry, "_plugins_loaded", False)
+    for registry in registries:
+        monkeypatch.setattr(registry, "_items", dict(registry._items))

@@ -5,7 +5,7 @@ import pytest
 from ganbench.jobs import ProgressReporter
 from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
-from tests.conftest import TINY_TRAIN, tiny_suite
+from tests.conftest import TINY_TRAIN, install_plugin, tiny_suite
 
 
 def test_processes_give_metrics_identical_to_sequential(tmp_path):
@@ -41,20 +41,10 @@ def register():
 
 def test_a_worker_that_dies_fails_its_run_and_the_suite_goes_on(tmp_path, monkeypatch):
     """The crashing dataset comes in through the public plugin entry point, so spawned workers load it too."""
-    import ganbench.registry
-
-    site = tmp_path / "site"
-    (site / "crashplugin-0.1.dist-info").mkdir(parents=True)
-    (site / "crashplugin.py").write_text(PLUGIN)
-    (site / "crashplugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: crashplugin\n"
-                                                                 "Version: 0.1\n")
-    (site / "crashplugin-0.1.dist-info" / "entry_points.txt").write_text(
-        "[ganbench.plugins]\ncrash = crashplugin:register\n")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setattr(ganbench.registry, "_plugins_loaded", False)
     from ganbench.data import DATASETS
 
-    monkeypatch.setattr(DATASETS, "_items", dict(DATASETS._items))  # the plugin's registration stays local
+    install_plugin(tmp_path / "site", monkeypatch, "crashplugin", PLUGIN, {"crash": "crashplugin:register"},
+                   [DATASETS])
     suite = parse_suite(tiny_suite(datasets=["ring", "crash_on_sample"], variants=["lsgan"]))
     result = run_suite(suite, out=tmp_path / "out", workers=2)
     statuses = {r["dataset"]: r["status"] for r in result.runs}

@@ -3,12 +3,10 @@ detector's event reach the report and the gate exactly as built-in ones do."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from ganbench.results import load_results
-from tests.conftest import tiny_suite
+from tests.conftest import install_plugin, tiny_suite
 
 PLUGIN = '''
 from dataclasses import dataclass
@@ -47,22 +45,11 @@ class Narrow:
 def plugin(tmp_path, monkeypatch):
     """``gbplugin`` on the path with a dist-info whose entry points name the module and a class (a class is
     imported, never instantiated)."""
-    import ganbench.registry
     from ganbench.diagnostics import DETECTORS
     from ganbench.metrics import COLLECTORS
 
-    site = tmp_path / "site"
-    info = site / "gbplugin-0.1.dist-info"
-    info.mkdir(parents=True)
-    (site / "gbplugin.py").write_text(PLUGIN)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gbplugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ganbench.plugins]\nall = gbplugin\ncollector = gbplugin:SampleSpread\n")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delitem(sys.modules, "gbplugin", raising=False)  # imported afresh: its decorators register again
-    monkeypatch.setattr(ganbench.registry, "_plugins_loaded", False)
-    for registry in (COLLECTORS, DETECTORS):  # the plugin's registrations stay local to this test
-        monkeypatch.setattr(registry, "_items", dict(registry._items))
-    return site
+    install_plugin(tmp_path / "site", monkeypatch, "gbplugin", PLUGIN,
+                   {"all": "gbplugin", "collector": "gbplugin:SampleSpread"}, [COLLECTORS, DETECTORS])
 
 
 def test_a_plugin_metric_and_event_reach_report_and_gate(plugin, tmp_path, write_suite, invoke):

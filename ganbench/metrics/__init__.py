@@ -3,13 +3,13 @@ called every ``eval_every`` steps on the fixed evaluation batch."""
 
 from ganbench.metrics import distances, fid, modes, orbit, training  # noqa: F401  (register the built-in collectors)
 from ganbench.metrics.base import (
-                                   COLLECTORS,
-                                   Collector,
-                                   EvalContext,
-                                   StepRecord,
-                                   default_collectors,
-                                   make_collectors,
-                                   metric_catalog,
+    COLLECTORS,
+    Collector,
+    EvalContext,
+    StepRecord,
+    default_collectors,
+    make_collectors,
+    metric_catalog,
 )
 
 __all__ = ["COLLECTORS", "Collector", "EvalContext", "StepRecord", "default_collectors", "make_collectors",

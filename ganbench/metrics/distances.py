@@ -38,12 +38,17 @@ def sorted_projections(x: Tensor, projections: Tensor) -> Tensor:
     return (x.double() @ projections).sort(dim=0).values
 
 
+def sorted_distance(x_sorted: Tensor, y_sorted: Tensor) -> float:
+    """SW_1 from two sets of sorted projections (N, P), equally many samples: the mean 1-D W_1."""
+    if x_sorted.shape != y_sorted.shape:
+        raise ValueError(f"sliced_wasserstein needs equally many samples, got {x_sorted.shape} and {y_sorted.shape}")
+    return float((x_sorted - y_sorted).abs().mean())
+
+
 def sliced_wasserstein(x: Tensor, y: Tensor, projections: Tensor) -> float:
     """SW_1 between the empirical distributions of x (N, d) and y (N, d), equally many samples, along the
     columns of ``projections`` (d, P)."""
-    if x.shape != y.shape:
-        raise ValueError(f"sliced_wasserstein needs equally many samples of one shape, got {x.shape} and {y.shape}")
-    return float((sorted_projections(x, projections) - sorted_projections(y, projections)).abs().mean())
+    return sorted_distance(sorted_projections(x, projections), sorted_projections(y, projections))
 
 
 @COLLECTORS.register("sliced_wasserstein")
@@ -69,12 +74,9 @@ class SlicedWasserstein(Collector):
             projections = random_projections(real.shape[1]).to(real.device)
             self._real = projections, sorted_projections(real, projections)
         projections, real_sorted = self._real
-        fake_sorted = sorted_projections(self.features(ctx.fake), projections)
-        n = min(len(real_sorted), len(fake_sorted))
-        if len(real_sorted) != len(fake_sorted):  # other sizes: compare the quantiles of the first n of each
-            real_sorted = sorted_projections(self.features(ctx.real)[:n], projections)
-            fake_sorted = sorted_projections(self.features(ctx.fake)[:n], projections)
-        return {"sliced_wasserstein": float((fake_sorted - real_sorted).abs().mean())}
+        # fake and real are both eval_samples long (the trainer draws them so)
+        return {"sliced_wasserstein": sorted_distance(sorted_projections(self.features(ctx.fake), projections),
+                                                      real_sorted)}
 
     def describe(self) -> dict[str, Any]:
         return {"sliced_wasserstein": {"feature_space": self.feature_space, "projections": PROJECTIONS,
