@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ganbench.catalog import EXECUTORS
 from ganbench.errors import GanbenchError
 from ganbench.jobs import ForwardingReporter, Job, ProgressReporter, Result, replay, run_job
-from ganbench.registry import Registry
 from ganbench.store import RunStore
 
 POLL_S = 0.25  # how often a waiting executor shows forwarded progress
@@ -33,7 +33,6 @@ class Options:
 
 
 Executor = Callable[[list[Job], RunStore, ProgressReporter, Options], Iterator[Result]]
-EXECUTORS: Registry[Executor] = Registry("executor")
 
 
 @EXECUTORS.register("sequential")

@@ -18,10 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganbench.catalog import OBJECTIVES
 from ganbench.errors import GanbenchError
-from ganbench.registry import Registry
-
-OBJECTIVES: Registry[type[Objective]] = Registry("objective")
 
 
 @dataclass(frozen=True)

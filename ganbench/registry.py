@@ -9,7 +9,8 @@ A suite file can only *name* registered objects; it never imports Python.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -20,11 +21,16 @@ _plugins_loaded = False
 
 
 class Registry(Generic[T]):
-    """Name -> object, with unique names, did-you-mean lookups and fnmatch listing."""
+    """Name -> object, with unique names, did-you-mean lookups and fnmatch listing.
 
-    def __init__(self, kind: str) -> None:
+    ``builtins`` maps names to the module that registers them: it is imported on the first lookup of one of
+    its names, so listing names costs no import.
+    """
+
+    def __init__(self, kind: str, builtins: Mapping[str, str] | None = None) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._builtins = dict(builtins or {})
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
@@ -39,23 +45,30 @@ class Registry(Generic[T]):
         self._items[name] = obj
 
     def get(self, name: str, where: str = "") -> T:
-        load_plugins()
-        if name not in self._items:
+        if name not in self:
             at = f" at {where}" if where else ""
-            raise GanbenchError(f"unknown {self.kind} {name!r}{at}{did_you_mean(name, self._items)}")
+            raise GanbenchError(f"unknown {self.kind} {name!r}{at}{did_you_mean(name, self._names())}")
+        if name not in self._items:
+            importlib.import_module(self._builtins[name])
         return self._items[name]
 
-    def __contains__(self, name: object) -> bool:
+    def load_builtins(self) -> None:
+        """Import every built-in's module now (a lookup otherwise imports it on first use)."""
+        for module in sorted(set(self._builtins.values())):
+            importlib.import_module(module)
+
+    def _names(self) -> set[str]:
         load_plugins()
-        return name in self._items
+        return set(self._items) | set(self._builtins)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
 
     def __iter__(self) -> Iterator[str]:
-        load_plugins()
-        return iter(sorted(self._items))
+        return iter(sorted(self._names()))
 
     def list(self, pattern: str = "*") -> list[str]:
-        load_plugins()
-        return sorted(n for n in self._items if fnmatch.fnmatch(n, pattern))
+        return sorted(n for n in self._names() if fnmatch.fnmatch(n, pattern))
 
 
 def load_plugins() -> None:

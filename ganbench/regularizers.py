@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ganbench.registry import Registry
-
-REGULARIZERS: Registry[type[Regularizer]] = Registry("regularizer")
+from ganbench.catalog import REGULARIZERS
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganbench import validate as v
+from ganbench.catalog import OBJECTIVES, REGULARIZERS, VARIANTS
 from ganbench.errors import GanbenchError
-from ganbench.objectives import OBJECTIVES, Objective, make_objective, param_names
 from ganbench.registry import Registry
-from ganbench.regularizers import REGULARIZERS
+
+if TYPE_CHECKING:
+    from ganbench.objectives import Objective
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SPECTRAL_NORM = ("none", "d", "both")
@@ -39,6 +41,8 @@ class Recipe:
     description: str = ""
 
     def build_objective(self) -> Objective:
+        from ganbench.objectives import make_objective
+
         params = dict(self.objective_params)
         if self.label_smoothing is not None:
             params["real_target"], params["fake_target"] = self.label_smoothing
@@ -48,7 +52,6 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
-VARIANTS: Registry[Recipe] = Registry("variant")
 ADAM_DCGAN = {"optimizer": "adam", "d_lr": 2e-4, "g_lr": 2e-4, "betas": (0.5, 0.999)}
 
 VARIANTS.add("vanilla", Recipe(objective="minimax", **ADAM_DCGAN,
@@ -149,6 +152,8 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
 
 
 def _check_consistent(recipe: Recipe, where: str) -> None:
+    from ganbench.objectives import param_names
+
     allowed = [p for p in param_names(recipe.objective) if p not in ("real_target", "fake_target")]
     v.check_keys(recipe.objective_params, allowed, f"{where}.objective_params")
     if recipe.label_smoothing is not None and not OBJECTIVES.get(recipe.objective).smoothable:

@@ -73,4 +73,5 @@ def install_plugin(site: Path, monkeypatch, name: str, source: str, entry_points
     monkeypatch.delitem(sys.modules, name, raising=False)  # imported afresh: its decorators register again
     monkeypatch.setattr(ganbench.registry, "_plugins_loaded", False)
     for registry in registries:
+        registry.load_builtins()  # registered into the real dict, not the test's copy
         monkeypatch.setattr(registry, "_items", dict(registry._items))

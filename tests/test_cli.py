@@ -40,8 +40,8 @@ def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
 
 
 def test_the_cli_and_a_suite_error_load_no_training_stack(tmp_path):
-    """A CLI is judged by its first second: --help and a malformed suite never import torch or torchmetrics
-    (timings: benchmarks/startup.py)."""
+    """A CLI is judged by its first second: --help, a malformed suite, `list` and `show` never import torch or
+    torchmetrics (timings: benchmarks/startup.py)."""
     import subprocess
     import sys
 
@@ -54,6 +54,9 @@ def test_the_cli_and_a_suite_error_load_no_training_stack(tmp_path):
         "assert CliRunner().invoke(cli, ['--help']).exit_code == 0\n"
         f"r = CliRunner().invoke(cli, ['run', {str(bad)!r}])\n"
         "assert r.exit_code == 2 and \"unknown key 'trian'\" in r.output, r.output\n"
+        "r = CliRunner().invoke(cli, ['list'])\n"
+        "assert r.exit_code == 0 and 'sliced_wasserstein' in r.output and 'Miyato' in r.output, r.output\n"
+        "assert CliRunner().invoke(cli, ['show', 'sngan']).exit_code == 0\n"
         "print(sorted(m for m in ('torch', 'torchmetrics', 'scipy', 'pandas') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

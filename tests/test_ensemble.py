@@ -192,6 +192,7 @@ def test_an_architecture_vmap_cannot_batch_fails_its_runs_with_a_hint(tmp_path, 
         def forward(self, x):
             return self.d(x) * (1.0 if x.abs().max().item() >= 0 else 0.0)
 
+    ARCHITECTURES.load_builtins()
     monkeypatch.setattr(ARCHITECTURES, "_items", dict(ARCHITECTURES._items))
 
     @ARCHITECTURES.register("scalar_reader")

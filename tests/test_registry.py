@@ -1,5 +1,6 @@
 import pytest
 
+from ganbench.catalog import REGISTRIES
 from ganbench.errors import GanbenchError
 from ganbench.registry import Registry
 from ganbench.variants import VARIANTS
@@ -36,3 +37,19 @@ def test_register_decorator():
         return 1
 
     assert reg.get("f") is f and "f" in reg and list(reg) == ["f"]
+
+
+def test_the_catalog_names_exactly_what_its_modules_register():
+    """`ganbench list` reads names from the catalog without importing them: it must not drift from the code."""
+    for registry in REGISTRIES.values():
+        registry.load_builtins()
+        registered = {name for name, obj in registry._items.items()
+                      if getattr(obj, "__module__", "ganbench").startswith("ganbench")}
+        assert registered == set(registry._builtins), registry.kind
+
+
+def test_a_builtin_is_imported_on_first_lookup():
+    registry = Registry("thing", {"tool": "json"})
+    assert registry.list() == ["tool"] and "tool" in registry
+    with pytest.raises(KeyError):  # json registers nothing here: the catalog lied
+        registry.get("tool")

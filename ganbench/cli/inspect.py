@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 import click
 
+from ganbench.catalog import REGISTRIES
 from ganbench.cli import cli, handle_errors
 
-# kind -> (module, registry): imported only when listed, so `ganbench list variants` loads no metric code
-REGISTRIES = {"variants": ("ganbench.variants", "VARIANTS"), "objectives": ("ganbench.objectives", "OBJECTIVES"),
-              "regularizers": ("ganbench.regularizers", "REGULARIZERS"), "datasets": ("ganbench.data", "DATASETS"),
-              "architectures": ("ganbench.models", "ARCHITECTURES"), "collectors": ("ganbench.metrics", "COLLECTORS"),
-              "detectors": ("ganbench.diagnostics", "DETECTORS"), "executors": ("ganbench.executors", "EXECUTORS")}
 KINDS = tuple(REGISTRIES)
-
-
-def _registry(kind: str):
-    module, name = REGISTRIES[kind]
-    return getattr(importlib.import_module(module), name)
 
 
 @cli.command(name="list")
@@ -29,7 +19,7 @@ def _registry(kind: str):
 def list_(kind: str | None, pattern: str) -> None:
     """List what is registered (every kind when KIND is omitted)."""
     for k in [kind] if kind else KINDS:
-        registry = _registry(k)
+        registry = REGISTRIES[k]
         names = registry.list(pattern)
         if k == "variants":
             names = [f"{n:<18} {registry.get(n).description}" for n in names]
@@ -45,7 +35,7 @@ def list_(kind: str | None, pattern: str) -> None:
 @handle_errors
 def show(name: str, suite_file: Path | None) -> None:
     """Print the resolved recipe of variant NAME."""
-    from ganbench.variants import VARIANTS
+    from ganbench.catalog import VARIANTS
 
     if suite_file is None:
         recipe = VARIANTS.get(name)

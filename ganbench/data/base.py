@@ -10,10 +10,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganbench.catalog import DATASETS
 from ganbench.errors import GanbenchError
-from ganbench.registry import Registry
-
-DATASETS: Registry[type[Dataset]] = Registry("dataset")
 
 
 class Dataset(ABC):

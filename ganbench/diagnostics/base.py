@@ -20,10 +20,8 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where a stream is built: listing detectors does not need it
     import pandas as pd
 
+from ganbench.catalog import DETECTORS
 from ganbench.meta import EventKind
-from ganbench.registry import Registry
-
-DETECTORS: Registry[type] = Registry("detector")
 
 
 @dataclass(frozen=True)

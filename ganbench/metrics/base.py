@@ -8,12 +8,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganbench.catalog import COLLECTORS
 from ganbench.data.base import Dataset
 from ganbench.meta import Catalog, MetricInfo
 from ganbench.objectives import Objective
-from ganbench.registry import Registry
-
-COLLECTORS: Registry[type[Collector]] = Registry("collector")
 
 
 @dataclass

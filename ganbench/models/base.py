@@ -11,11 +11,10 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
+from ganbench.catalog import ARCHITECTURES
 from ganbench.errors import GanbenchError
-from ganbench.registry import Registry
 
 Builder = Callable[..., tuple[nn.Module, nn.Module]]
-ARCHITECTURES: Registry[Builder] = Registry("architecture")
 
 
 class _SpectralNormInPlace(_SpectralNorm):

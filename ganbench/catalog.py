@@ -1,0 +1,48 @@
+"""Every registry, and the built-in names in each with the module that registers them.
+
+Kept free of torch so that listing names, validating a suite's spelling and ``--help`` answer without
+loading the numerical code: a built-in is imported the first time it is looked up. A test checks that the
+modules named here register exactly these names.
+"""
+
+from __future__ import annotations
+
+from ganbench.registry import Registry
+
+
+def _builtins(module: str, *names: str) -> dict[str, str]:
+    return dict.fromkeys(names, module)
+
+
+VARIANTS = Registry("variant", _builtins(
+    "ganbench.variants", "vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "hinge", "rsgan",
+    "ragan", "dragan", "label-smoothing"))
+OBJECTIVES = Registry("objective", _builtins(
+    "ganbench.objectives", "minimax", "nonsaturating", "least_squares", "wasserstein", "hinge", "relativistic",
+    "relativistic_average"))
+REGULARIZERS = Registry("regularizer", _builtins(
+    "ganbench.regularizers", "gradient_penalty", "dragan", "r1", "weight_clip"))
+DATASETS = Registry("dataset", {
+    **_builtins("ganbench.data.toy", "ring", "grid"),
+    **_builtins("ganbench.data.dirac", "dirac"),
+    **_builtins("ganbench.data.images", "digits", "stacked_digits", "mnist", "fashion_mnist", "cifar10",
+                "image_folder")})
+ARCHITECTURES = Registry("architecture", {
+    **_builtins("ganbench.models.mlp", "mlp"),
+    **_builtins("ganbench.models.dcgan", "dcgan"),
+    **_builtins("ganbench.models.linear", "linear")})
+COLLECTORS = Registry("collector", {
+    **_builtins("ganbench.metrics.training", "losses", "d_outputs", "grad_norms"),
+    **_builtins("ganbench.metrics.fid", "fid", "kid"),
+    **_builtins("ganbench.metrics.distances", "sliced_wasserstein"),
+    **_builtins("ganbench.metrics.modes", "mode_coverage"),
+    **_builtins("ganbench.metrics.orbit", "dirac")})
+DETECTORS = Registry("detector", _builtins(
+    "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "oscillation",
+    "nonconvergence"))
+EXECUTORS = Registry("executor", _builtins("ganbench.executors", "sequential", "processes", "ray"))
+
+# kind (as `ganbench list` names it) -> registry
+REGISTRIES = {"variants": VARIANTS, "objectives": OBJECTIVES, "regularizers": REGULARIZERS, "datasets": DATASETS,
+              "architectures": ARCHITECTURES, "collectors": COLLECTORS, "detectors": DETECTORS,
+              "executors": EXECUTORS}
