@@ -25,10 +25,10 @@ REGULARIZERS = Registry("regularizer", _builtins(
 DATASETS = Registry("dataset", {
     **_builtins("ganbench.data.toy", "ring", "grid"),
     **_builtins("ganbench.data.dirac", "dirac"),
-    **_builtins("ganbench.data.images", "digits", "stacked_digits", "mnist", "fashion_mnist", "cifar10",
-                "image_folder")})
+    **_builtins("ganbench.data.images", "digits", "stacked_digits", "mnist", "stacked_mnist", "fashion_mnist",
+                "cifar10", "image_folder")})
 ARCHITECTURES = Registry("architecture", {
-    **_builtins("ganbench.models.mlp", "mlp"),
+    **_builtins("ganbench.models.mlp", "mlp", "maxout"),
     **_builtins("ganbench.models.dcgan", "dcgan"),
     **_builtins("ganbench.models.linear", "linear")})
 COLLECTORS = Registry("collector", {

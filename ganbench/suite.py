@@ -19,13 +19,14 @@ import yaml
 from ganbench import validate as v
 from ganbench.errors import GanbenchError
 from ganbench.gate import Rules, parse_rules
+from ganbench.reproduction import Reference, parse_references
 
 if TYPE_CHECKING:  # the registries import torch: a malformed suite is reported without loading it
     from ganbench.variants import Recipe
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SUITE_KEYS = ("name", "datasets", "architecture", "variants", "seeds", "train", "device", "deterministic",
-              "collectors", "detectors", "check")
+              "collectors", "detectors", "check", "reference")
 DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 
 
@@ -115,6 +116,7 @@ class Suite:
     collectors: tuple[str, ...] | None = None
     detectors: dict[str, dict[str, float]] = field(default_factory=dict)
     check: Rules = field(default_factory=Rules)  # the gate's rules (ganbench check)
+    reference: tuple[Reference, ...] = ()  # published numbers the suite is held against (the report's table)
     source: str = ""  # the YAML text as given
 
     def expand(self, device: str | None = None) -> list[RunSpec]:
@@ -262,8 +264,12 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
         collectors=None if doc.get("collectors") is None else _collectors(doc["collectors"]),
         detectors=parse_detectors(doc.get("detectors", {})),
         check=parse_rules(doc.get("check", {}), metric_catalog(), event_kinds()),
-        source=source,
+        source=source or yaml.safe_dump(doc, sort_keys=False),  # results always keep the suite they ran
     )
+    if doc.get("reference") is not None:
+        suite = dataclasses.replace(suite, reference=parse_references(
+            doc["reference"], {name for name, _ in suite.variants}, {d.name for d in suite.datasets},
+            metric_catalog()))
     _check_components(suite)
     return suite
 

@@ -26,6 +26,12 @@ def mapping(value: Any, where: str) -> dict:
     return value
 
 
+def sequence(value: Any, where: str) -> list:
+    if not isinstance(value, list) or not value:
+        raise GanbenchError(f"{where} must be a non-empty list, got {_type_name(value)}")
+    return value
+
+
 def integer(value: Any, where: str, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise GanbenchError(f"{where} must be an integer, got {_type_name(value)} {value!r}")

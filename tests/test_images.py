@@ -72,6 +72,20 @@ def test_mnist_trains_end_to_end(tiny_mnist, tmp_path):
     assert ",kid," in metrics and ",mode_coverage," in metrics and (run / "samples" / "step_4.png").exists()
 
 
+@pytest.mark.parametrize("name", ["mnist", "papers/stacked-mnist"])
+def test_the_shipped_mnist_suites_run_a_few_steps_on_fake_files(tiny_mnist, tmp_path, name):
+    doc = yaml.safe_load((Path(__file__).parent.parent / "suites" / f"{name}.yaml").read_text())
+    doc["datasets"] = [{**d, "root": str(tiny_mnist)} for d in doc["datasets"]]
+    doc["seeds"] = 1
+    doc["train"] = {**doc["train"], "steps": 2, "batch_size": 8, "eval_every": 2, "log_every": 1,
+                    "checkpoint_every": 2, "eval_samples": 40}
+    result = run_suite(parse_suite(doc), out=tmp_path)
+    assert {r["status"] for r in result.runs} == {"completed"}
+    if name.endswith("stacked-mnist"):
+        metrics = (result.root / "runs" / result.runs[0]["id"] / "metrics.csv").read_text()
+        assert ",modes_hit," in metrics and ",mode_kl," in metrics
+
+
 def test_missing_mnist_names_the_root_and_how_to_get_it(tmp_path, write_suite, invoke):
     doc = {"name": "m", "datasets": [{"name": "mnist", "root": str(tmp_path / "nowhere")}], "variants": ["lsgan"]}
     result = invoke("run", write_suite(doc))
@@ -142,6 +156,18 @@ def test_stacked_digits_has_1000_modes():
     mode, good = data.assign_modes(batch)
     assert good.float().mean() > 0.8 and mode.max() < 1000
     assert mode[good].unique().numel() > 700  # 2000 uniform draws over 1000 modes cover about 86 % of them
+
+
+def test_stacked_mnist_loads_from_torchvision_files_with_1000_modes(tiny_mnist):
+    data = make_dataset("stacked_mnist", {"root": str(tiny_mnist), "size": 16})
+    assert data.sample_shape == (3, 16, 16) and data.num_modes == 1000
+    batch = data.sample(8, torch.Generator().manual_seed(0))
+    assert batch.shape == (8, 3, 16, 16)
+    # three images as the channels: the mode is the classifier's three readings as a three-digit number
+    picks = data.images[[data.labels.tolist().index(c) for c in (7, 0, 4)]]  # (3, 1, 16, 16)
+    read, _ = data._predict(picks)
+    mode, _ = data.assign_modes(picks.squeeze(1).unsqueeze(0))
+    assert mode.tolist() == [100 * read[0] + 10 * read[1] + read[2]]
 
 
 def test_classifier_fid_separates_real_from_noise():

@@ -161,3 +161,12 @@ def test_fid_reuses_real_statistics_for_the_same_dataset_and_seed():
     # a second run with the same key gets the cached statistics, even if handed other real samples
     second = FID(data, make_objective("nonsaturating", {}), CPU).evaluate(EvalContext(1, fake, real * 0, data, "k"))
     assert first == second
+
+
+def test_modes_hit_counts_a_mode_from_one_high_quality_sample_where_coverage_asks_for_a_share():
+    """PacGAN counts a mode as captured with any high-quality sample; mode_coverage asks for 20 % of a
+    uniform generator's share. Three samples on mode 5 among 2500 on mode 0: hit, not covered."""
+    ring = make_dataset("ring", {})
+    samples = torch.cat([ring.modes[0].expand(2497, 2), ring.modes[5].expand(3, 2)])
+    stats = mode_statistics(*ring.assign_modes(samples), ring.num_modes)
+    assert stats["modes_hit"] == 2 and stats["modes_covered"] == 1

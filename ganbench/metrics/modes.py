@@ -33,6 +33,7 @@ def mode_statistics(nearest: Tensor, good: Tensor, k: int, min_share: float = 0.
         mode_kl, dominant, dominant_share = math.nan, -1, math.nan
     return {
         "modes_covered": float(covered.sum()),
+        "modes_hit": float((counts > 0).sum()),
         "mode_coverage": float(covered.double().mean()),
         "high_quality": float(good.double().mean()),
         "mode_kl": mode_kl,
@@ -44,7 +45,7 @@ def mode_statistics(nearest: Tensor, good: Tensor, k: int, min_share: float = 0.
 
 @COLLECTORS.register("mode_coverage")
 class ModeCoverage(Collector):
-    """modes_covered, mode_coverage, high_quality, mode_kl, dominant_mode(_share) and mode_share/<k>
+    """modes_covered, mode_coverage, modes_hit, high_quality, mode_kl, dominant_mode(_share) and mode_share/<k>
     (the per-mode histogram, for up to ``max_histogram`` modes)."""
 
     min_share = 0.2
@@ -52,6 +53,8 @@ class ModeCoverage(Collector):
     metrics = (
         MetricInfo("mode_coverage", "share of the known modes covered by high-quality samples", True, 1, True),
         MetricInfo("modes_covered", "number of known modes covered by high-quality samples", True, None, True),
+        MetricInfo("modes_hit", "number of known modes with at least one high-quality sample (PacGAN's count)",
+                   True, None, True),
         MetricInfo("high_quality", "share of samples that are high-quality members of a mode", True, 5, True),
         MetricInfo("mode_kl", "KL divergence of the high-quality samples' mode histogram from uniform", False,
                    None, True),

@@ -133,6 +133,29 @@ def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, c
     return list(rank.variant)
 
 
+def _reproduction_section(report: Report, results: Results) -> None:
+    from ganbench.reproduction import RULE
+
+    rows = tables.reproduction(results)
+    if rows.empty:
+        return
+    sources = list(dict.fromkeys(rows.source))
+    shown = pd.DataFrame({
+        "ref": [f"[{sources.index(x) + 1}]" for x in rows.source], "variant": rows.variant,
+        "dataset": rows.dataset, "metric": rows.metric,
+        "published": rows.published,
+        "measured IQM [95% CI]": [fmt_ci(v, ci) for v, ci in zip(rows.measured, rows.ci)],
+        "seeds": rows.seeds, "steps": rows.steps.map(lambda x: f"{x:,}"), "verdict": rows.verdict})
+    report.heading("Reproduction")
+    report.text("Published numbers this suite is held against (its reference: block), beside the same metric "
+                f"measured here at the final evaluation. Rule: {RULE}", "note")
+    report.table(shown)
+    for i, source in enumerate(sources, 1):
+        report.text(f"[{i}] {source}", "note")
+    for note in dict.fromkeys(n for n in rows.note if n):
+        report.text(note, "note")
+
+
 def _caveats(report: Report, final: pd.DataFrame) -> None:
     seeds = final.groupby(["variant", "dataset"]).size()
     if seeds.min() < 5:
@@ -238,6 +261,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     seed_text = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
+    _reproduction_section(report, results)
     order = _ranking_section(report, final, rates, catalog)
     _caveats(report, final)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "

@@ -192,3 +192,26 @@ def baseline_deltas(final: pd.DataFrame, base: pd.DataFrame, catalog: Catalog) -
                          "baseline": stats.iqm(b), "delta": delta, "ci_low": float(low), "ci_high": float(high),
                          "change": mark})
     return pd.DataFrame(rows)
+
+
+def reproduction(results: Results) -> pd.DataFrame:
+    """One row per ``reference:`` row of the stored suite: published, measured IQM [95 % CI] and verdict."""
+    from ganbench.reproduction import parse_references, verdict
+
+    doc = results.store.suite_doc()
+    if not doc.get("reference"):
+        return pd.DataFrame()
+    refs = parse_references(doc["reference"], set(results.runs.variant), set(results.runs.dataset),
+                            results.metric_info())
+    final = results.final(sorted({ref.metric for ref in refs}))
+    rows = []
+    for ref in refs:
+        cell = final[(final.variant == ref.variant) & (final.dataset == ref.dataset)]
+        values = cell[ref.metric].to_numpy(dtype=float) if ref.metric in cell else np.array([])
+        values = values[np.isfinite(values)]
+        steps = int(results.runs[results.runs.run_id.isin(cell.index)].step.min()) if len(cell) else 0
+        ci = stats.bootstrap_ci(values) if len(values) > 1 else (math.nan, math.nan)
+        rows.append({"source": ref.source, "variant": ref.variant, "dataset": ref.dataset, "metric": ref.metric,
+                     "published": ref.published(), "measured": stats.iqm(values), "ci": ci, "seeds": len(values),
+                     "steps": steps, "verdict": verdict(ref, len(values), ci, steps), "note": ref.note})
+    return pd.DataFrame(rows)
