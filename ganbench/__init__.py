@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 # name -> the module that defines it; imported on first use, so `import ganbench` stays cheap
 _API = {"run_suite": "ganbench.runner", "load_suite": "ganbench.suite", "load_results": "ganbench.results",
-        "check": "ganbench.gate", "write_report": "ganbench.report.render"}
-__all__ = ["run_suite", "load_suite", "load_results", "check", "write_report"]
+        "check": "ganbench.gate", "write_report": "ganbench.report.render", "track": "ganbench.tracking"}
+__all__ = ["run_suite", "load_suite", "load_results", "check", "write_report", "track"]
 
 if TYPE_CHECKING:
     from ganbench.gate import check
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ganbench.results import load_results
     from ganbench.runner import run_suite
     from ganbench.suite import load_suite
+    from ganbench.tracking import track
 
 
 def __getattr__(name: str) -> Any:

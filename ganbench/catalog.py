@@ -41,8 +41,9 @@ DETECTORS = Registry("detector", _builtins(
     "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "oscillation",
     "nonconvergence"))
 EXECUTORS = Registry("executor", _builtins("ganbench.executors", "sequential", "processes", "ray"))
+LOGGERS = Registry("logger", _builtins("ganbench.loggers", "tensorboard"))
 
 # kind (as `ganbench list` names it) -> registry
 REGISTRIES = {"variants": VARIANTS, "objectives": OBJECTIVES, "regularizers": REGULARIZERS, "datasets": DATASETS,
               "architectures": ARCHITECTURES, "collectors": COLLECTORS, "detectors": DETECTORS,
-              "executors": EXECUTORS}
+              "executors": EXECUTORS, "loggers": LOGGERS}

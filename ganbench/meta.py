@@ -39,6 +39,7 @@ class EventKind:
     name: str
     description: str
     collapse: bool = False  # counts towards a variant's collapse rate in the report
+    nonconvergence: bool = False  # the run never settled: its state is "not converged"
 
 
 Catalog = dict[str, MetricInfo]  # metric name (or family ``prefix/*``) -> its metadata

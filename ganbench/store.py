@@ -284,3 +284,12 @@ class RunStore:
 
     def write_manifest(self, entries: list[dict[str, Any]]) -> None:
         write_json(self.root / "manifest.json", {"runs": entries})
+
+    def upsert_manifest(self, entry: dict[str, Any]) -> None:
+        """Add or replace one run's entry. Tracked runs of one suite may be separate processes (one per seed):
+        they take turns through a blocking flock, so no entry is lost between a read and a write."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".manifest.lock", "a", encoding="utf-8") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            entries = self.read_manifest() if self.is_results() else []
+            self.write_manifest([*(e for e in entries if e.get("id") != entry["id"]), entry])

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the registries import torch: a malformed suite is reported 
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SUITE_KEYS = ("name", "datasets", "architecture", "variants", "seeds", "train", "device", "deterministic",
-              "collectors", "detectors", "check", "reference")
+              "collectors", "detectors", "loggers", "check", "reference")
 DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 
 
@@ -66,6 +66,7 @@ class RunSpec:
     deterministic: bool = True
     collectors: tuple[str, ...] | None = None  # None: the dataset's defaults
     detectors: dict[str, dict[str, float]] = field(default_factory=dict)  # threshold overrides per detector
+    loggers: tuple[str, ...] = ()  # live views (tensorboard): they change nothing a run computes
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -82,7 +83,7 @@ class RunSpec:
 
 # Fields that cannot change what a run computes: names and prose. The suite's and the variant's names still
 # place a run (its directory, its id's readable prefix), so two suites never share results.
-NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}}
+NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}, "loggers": None}
 # Fields added after run ids existed, with the value every earlier run had: left out of the digest at that
 # value, so adding a field keeps stored results. A new field that changes results belongs here.
 ADDED_LATER = {"train": {"ensemble": False}, "recipe": {"instance_noise": 0.0}}
@@ -115,6 +116,7 @@ class Suite:
     deterministic: bool = True
     collectors: tuple[str, ...] | None = None
     detectors: dict[str, dict[str, float]] = field(default_factory=dict)
+    loggers: tuple[str, ...] = ()
     check: Rules = field(default_factory=Rules)  # the gate's rules (ganbench check)
     reference: tuple[Reference, ...] = ()  # published numbers the suite is held against (the report's table)
     source: str = ""  # the YAML text as given
@@ -128,7 +130,7 @@ class Suite:
                 for seed in self.seeds:
                     specs.append(RunSpec(self.name, variant, recipe, dataset, arch, seed, self.train,
                                          device or self.device, self.deterministic, self.collectors,
-                                         self.detectors))
+                                         self.detectors, self.loggers))
         return specs
 
 
@@ -231,6 +233,16 @@ def _collectors(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _loggers(value: Any) -> tuple[str, ...]:
+    from ganbench.catalog import LOGGERS
+
+    if not isinstance(value, list):
+        raise GanbenchError("loggers must be a list of logger names, e.g. [tensorboard]")
+    for i, name in enumerate(value):
+        LOGGERS.get(v.string(name, f"loggers[{i}]"), f"loggers[{i}]")
+    return tuple(value)
+
+
 def parse_suite(doc: Any, source: str = "") -> Suite:
     """Validate a loaded YAML document into a Suite."""
     if doc is None:
@@ -263,6 +275,7 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
         deterministic=v.boolean(doc.get("deterministic", True), "deterministic"),
         collectors=None if doc.get("collectors") is None else _collectors(doc["collectors"]),
         detectors=parse_detectors(doc.get("detectors", {})),
+        loggers=_loggers(doc.get("loggers", [])),
         check=parse_rules(doc.get("check", {}), metric_catalog(), event_kinds()),
         source=source or yaml.safe_dump(doc, sort_keys=False),  # results always keep the suite they ran
     )

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
 from ganbench.diagnostics import run_detectors
+from ganbench.loggers import Logger, make_loggers
 from ganbench.metrics import Collector, EvalContext, StepRecord, make_collectors
 from ganbench.models import build_models
 from ganbench.objectives import Objective
@@ -270,8 +271,14 @@ class _Member:
     run: Run
     writer: MetricsWriter
     progress: Progress | None
+    loggers: list[Logger]
     status: str = "running"
     step: int = 0
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        self.writer.write(step, values)
+        for logger in self.loggers:
+            logger.scalars(step, values)
 
 
 def divergence_bound(spec: RunSpec) -> float:
@@ -343,19 +350,21 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
             run, k = member.run, member.index
             if nonfinite[k] is not None:
                 bad_step, (bad_d, bad_g) = nonfinite[k]
-                member.writer.write(bad_step, {"loss_d": float(bad_d), "loss_g": float(bad_g)})
+                member.write(bad_step, {"loss_d": float(bad_d), "loss_g": float(bad_g)})
                 member.status, member.step = "diverged", bad_step
                 continue
             grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
             record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], run.d, run.g,
                                 *grads)
-            member.writer.write(step, _collect(run, record))
+            member.write(step, _collect(run, record))
             if evaluate:
                 began = time.perf_counter()
                 values, png = _evaluate(run, step)
                 run.eval_seconds += time.perf_counter() - began
-                member.writer.write(step, values)
+                member.write(step, values)
                 store.write_sample_image(run.spec.run_id, step, png)
+                for logger in member.loggers:
+                    logger.image(step, png)
                 member.writer.flush()
             if checkpoint:
                 member.writer.flush()
@@ -412,10 +421,15 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
         store.write_config(run_id, run_config(run, determinism, ensemble))
         store.set_status(run_id, "running", step=start)
         members.append(_Member(k, run, store.metrics_writer(run_id, resume_step=start if states else None),
-                               progress(run.spec), step=start))
+                               progress(run.spec), make_loggers(run.spec.loggers, store.root / "tensorboard" / run_id),
+                               step=start))
     try:
         with _interrupt_between_steps() as interrupted:
             _loop(trainer, store, members, start, interrupted)
+    except BaseException:
+        for logger in (logger for member in members for logger in member.loggers):
+            logger.close()
+        raise
     finally:
         for member in members:
             member.writer.close()
@@ -423,7 +437,11 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     for member in members:
         run_id = member.run.spec.run_id
         metrics = store.read_metrics(run_id)
-        store.write_events(run_id, run_detectors(metrics, member.run.spec.detectors))
+        events = run_detectors(metrics, member.run.spec.detectors)
+        store.write_events(run_id, events)
+        for logger in member.loggers:
+            logger.events(events)
+            logger.close()
         result = {"status": member.status, "step": member.step, "time_s": round(time.perf_counter() - began, 3),
                   "eval_time_s": round(member.run.eval_seconds, 3), "resumed_from": start}
         store.set_status(run_id, **result)

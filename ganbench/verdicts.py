@@ -5,7 +5,8 @@ A run is
 - ``failed`` / ``diverged``: its status says so;
 - ``not converged``: on data with known modes, its samples never reached them -- at no evaluation were at least
   ``QUALITY_FLOOR`` of them high-quality members of a mode. Its mode coverage then measures the budget, not the
-  recipe, and is not ranked as a measured quality;
+  recipe, and is not ranked as a measured quality. Also a run with a nonconvergence event (an event kind
+  marked ``nonconvergence``: its parameters orbit the equilibrium instead of settling);
 - ``collapsed``: a collapse event (mode_collapse, d_overpowering, or a plugin kind marked as collapse);
 - ``healthy``: none of these.
 A variant takes the state most of its runs are in (ties go to the worse state).
@@ -27,8 +28,10 @@ def run_states(results) -> pd.Series:
     """run id -> state, for every run of ``results``."""
     from ganbench.diagnostics import event_kinds
 
-    collapse = {k for k, kind in event_kinds().items() if kind.collapse}
+    kinds = event_kinds().items()
+    collapse = {k for k, kind in kinds if kind.collapse}
     collapsed = set(results.events[results.events.kind.isin(collapse)].run_id)
+    unsettled = set(results.events[results.events.kind.isin({k for k, kind in kinds if kind.nonconvergence})].run_id)
     hq = results.metrics[results.metrics.name == "high_quality"].groupby("run_id").value.max()
     states = {}
     for run in results.runs.itertuples():
@@ -36,7 +39,7 @@ def run_states(results) -> pd.Series:
             states[run.run_id] = run.status
         elif run.status != "completed":
             states[run.run_id] = FAILED  # pending, running or interrupted: not a finished measurement
-        elif run.run_id in hq.index and not hq[run.run_id] >= QUALITY_FLOOR:
+        elif (run.run_id in hq.index and not hq[run.run_id] >= QUALITY_FLOOR) or run.run_id in unsettled:
             states[run.run_id] = NOT_CONVERGED
         elif run.run_id in collapsed:
             states[run.run_id] = COLLAPSED

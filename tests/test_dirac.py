@@ -57,3 +57,13 @@ def test_the_report_holds_each_method_against_the_paper(dirac):
     assert rows.measured["gan-r1-1"] < 1e-5 and rows.measured["gan"] > 0.5
     assert set(rows.verdict) == {"inconclusive at these seeds"}  # one seed here; the shipped suite runs five
     assert "Reproduction" in build_report(dirac).markdown()
+
+
+def test_the_methods_that_orbit_are_not_converged_in_the_ranking(dirac):
+    from ganbench.report import tables
+
+    rank = tables.ranking(tables.final_metrics(dirac), tables.event_rates(dirac), dirac.metric_info())
+    states = dict(zip(rank.variant, rank.state))
+    assert {states[m] for m in ("gan", "wgan", "wgan-gp")} == {"not converged"}
+    assert {states[m] for m in ("gan-r1-0.3", "gan-r1-1", "gan-instance-noise")} == {"healthy"}
+    assert "orbit the equilibrium" in rank.set_index("variant").verdict["gan"]

@@ -184,7 +184,7 @@ class NonConvergence:
     from there the parameters cycle around the equilibrium or spiral away from it (Mescheder et al. 2018)."""
 
     events: ClassVar = (EventKind("nonconvergence", "the parameters orbit or spiral around the equilibrium "
-                                                    "instead of approaching it"),)
+                                                    "instead of approaching it", nonconvergence=True),)
     tolerance: float = 0.05
     progress: float = 0.01
     window: int = 50

@@ -106,8 +106,8 @@ def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> pd.Da
         r = rates[rates.variant == variant]
         weights = r.seeds / r.seeds.sum()
         for col in ("collapse_rate", "instability_rate", "d_overpowering_rate", "mode_collapse_rate",
-                    "divergence_rate"):
-            row[col] = float((r[col] * weights).sum())
+                    "divergence_rate", "nonconvergence_rate"):
+            row[col] = float((r[col] * weights).sum()) if col in r else 0.0
         row["time_to_collapse"] = float(r.time_to_collapse.median()) if r.time_to_collapse.notna().any() else math.nan
         row["failed"] = int(r.failed.sum())
         rows.append(row)
@@ -130,6 +130,9 @@ def verdict(row: dict, primary: str | None) -> str:
         return f"{row['failed']} run(s) failed: see the run table"
     if row["divergence_rate"] > 0:
         return f"diverges in {pct(row['divergence_rate'])} of seeds"
+    if row["state"] == NOT_CONVERGED and row["nonconvergence_rate"] >= 0.5:
+        return (f"does not converge in {pct(row['nonconvergence_rate'])} of seeds: its parameters orbit the "
+                "equilibrium instead of settling, so its metrics are not ranked")
     if row["state"] == NOT_CONVERGED:
         return (f"not converged at this budget ({row['states']}): the samples never put {pct(QUALITY_FLOOR)} "
                 "on the modes, so their coverage is not ranked")

@@ -1,0 +1,199 @@
+"""Your own loop, watched: the tracking API writes what `ganbench run` writes, so report, check and diagnose
+read it; the detectors fire on it as on a registry run; TensorBoard gets the same numbers live."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import ganbench
+from ganbench.results import load_results
+from ganbench.runner import run_suite
+from ganbench.suite import parse_suite
+from tests.conftest import tiny_suite
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
+import own_loop  # noqa: E402
+
+
+def _names(metrics: pd.DataFrame) -> set[str]:
+    """Metric names, with D's per-parameter gradient norms as one family (parameter names differ by model)."""
+    return {"grad_norm_d/*" if n.startswith("grad_norm_d/") else n for n in metrics.name.unique()}
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    out = tmp_path_factory.mktemp("own")
+    own_loop.main(["--out", str(out), "--steps", "500", "--seed", "0"])
+    return load_results(out / "own-loop")
+
+
+def test_the_example_writes_the_metrics_a_registry_run_writes(example, tmp_path):
+    registry = load_results(run_suite(parse_suite(tiny_suite(datasets=[{"name": "ring", "std": 0.05}])),
+                                      out=tmp_path).root)
+    assert _names(example.metrics) == _names(registry.metrics)
+    (run,) = example.runs.itertuples()
+    assert run.status == "completed" and run.step == 500
+    config = example.configs[run.run_id]
+    assert config["tracked"]["config"]["steps"] == 500 and "torch" in config["versions"]
+    assert sorted(example.metrics[example.metrics.name == "fid"].step) == [250, 500]
+
+
+def test_report_check_and_diagnose_read_it(example, invoke):
+    root = example.root
+    assert invoke("report", root).exit_code == 0 and (root / "report" / "index.html").exists()
+    check = invoke("check", root)
+    assert check.exit_code == 0, check.output
+    assert "own-gan" in check.output
+    assert invoke("diagnose", root).exit_code == 0
+
+
+def test_a_restarted_script_appends_without_duplicating_rows(tmp_path):
+    for _ in range(2):
+        own_loop.main(["--out", str(tmp_path), "--steps", "300"])
+    (run,) = load_results(tmp_path / "own-loop").runs.itertuples()
+    metrics = pd.read_csv(tmp_path / "own-loop" / "runs" / run.run_id / "metrics.csv")
+    assert not metrics.duplicated(["step", "name"]).any() and metrics.step.max() == 300
+
+
+class _Exploding(nn.Module):
+    def forward(self, z):
+        return z[:, :2]
+
+
+def test_a_loss_that_explodes_ends_the_run_diverged_and_asks_the_loop_to_stop(tmp_path):
+    g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+    tracker = ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4, log_every=1, eval_every=5)
+    out = torch.zeros(8, 1)
+    tracker.log(1, loss_d=0.7, loss_g=0.7, real_out=out, fake_out=out)
+    tracker.log(2, loss_d=float("nan"), loss_g=0.7, real_out=out, fake_out=out)
+    assert tracker.should_stop and tracker.status == "diverged"
+    tracker.close()
+    (run,) = load_results(tmp_path / "tracked").runs.itertuples()
+    assert run.status == "diverged" and run.step == 2
+    events = load_results(tmp_path / "tracked").events
+    assert list(events.kind) == ["divergence"] and list(events.step) == [2]
+
+
+def test_an_error_in_the_loop_is_a_failed_run(tmp_path):
+    g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+    with pytest.raises(RuntimeError), ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4) as tracker:
+        tracker.log(10, loss_d=0.7, loss_g=0.7, real_out=torch.zeros(8, 1), fake_out=torch.zeros(8, 1))
+        raise RuntimeError("out of memory")
+    status = json.loads((tmp_path / "tracked" / "runs" / tracker.run_id / "status.json").read_text())
+    assert status["status"] == "failed" and "out of memory" in status["error"]
+
+
+def test_own_samples_with_known_modes(tmp_path):
+    """No registered dataset: real samples, their mode centres and std give mode coverage."""
+    modes = torch.tensor([[0.0, 0.0], [5.0, 5.0]])
+    real = modes[torch.arange(200) % 2] + 0.1 * torch.randn(200, 2)
+    g = nn.Linear(3, 2)
+    with torch.no_grad():  # G puts everything on the first mode
+        g.weight.zero_()
+        g.bias.zero_()
+    tracker = ganbench.track(tmp_path, g=g, d=nn.Linear(2, 1), data=real, modes=modes, mode_std=0.1, z_dim=3,
+                             eval_samples=100)
+    values = tracker.evaluate(1)
+    tracker.close()
+    assert values["modes_covered"] == 1 and values["high_quality"] == 1.0 and values["dominant_mode"] == 0
+
+
+@pytest.mark.slow
+def test_a_loop_whose_d_overpowers_fails_the_gate_and_the_unchanged_one_passes(tmp_path, invoke):
+    for seed in range(4):
+        own_loop.main(["--out", str(tmp_path / "same"), "--seed", str(seed), "--steps", "1500"])
+        own_loop.main(["--out", str(tmp_path / "harder"), "--seed", str(seed), "--steps", "1500",
+                       "--d-lr-scale", "10", "--n-critic", "5"])
+    same = invoke("check", tmp_path / "same" / "own-loop")
+    assert same.exit_code == 0, same.output
+    harder = invoke("check", tmp_path / "harder" / "own-loop")
+    assert harder.exit_code == 1, harder.output
+    assert "FAIL" in harder.output and ("mode_collapse" in harder.output or "d_overpowering" in harder.output)
+
+
+def test_tensorboard_gets_scalars_images_and_events(tmp_path):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    doc = tiny_suite(loggers=["tensorboard"])
+    result = run_suite(parse_suite(doc), out=tmp_path)
+    (run,) = result.runs
+    logs = EventAccumulator(str(result.root / "tensorboard" / run["id"])).Reload()
+    tags = logs.Tags()
+    assert {"loss_d", "loss_g", "fid", "mode_coverage"} <= set(tags["scalars"]) and "samples" in tags["images"]
+    steps = [s.step for s in logs.Scalars("loss_d")]
+    stored = load_results(result.root).metrics
+    assert steps == sorted(stored[stored.name == "loss_d"].step)
+
+
+def test_unknown_logger_is_a_usage_error(write_suite, invoke):
+    result = invoke("run", write_suite(tiny_suite(loggers=["tensorbord"])))
+    assert result.exit_code == 2 and "did you mean 'tensorboard'" in result.output
+
+
+def test_a_lightning_module_with_manual_optimization_is_watched_unchanged(tmp_path):
+    pl = pytest.importorskip("pytorch_lightning", reason="the lightning extra is not installed")
+    import torch.nn.functional as F
+
+    from ganbench.lightning import GanbenchCallback
+
+    class GAN(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.automatic_optimization = False
+            self.generator = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+            self.discriminator = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            opt_g, opt_d = self.optimizers()
+            z = torch.randn(len(real), 4)
+            d_real, d_fake = self.discriminator(real), self.discriminator(self.generator(z).detach())
+            loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+            opt_d.zero_grad()
+            self.manual_backward(loss_d)
+            opt_d.step()
+            self.toggle_optimizer(opt_g)
+            loss_g = F.softplus(-self.discriminator(self.generator(z))).mean()
+            opt_g.zero_grad()
+            self.manual_backward(loss_g)
+            opt_g.step()
+            self.untoggle_optimizer(opt_g)
+            return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach(),
+                    "d_fake": d_fake.detach()}
+
+        def configure_optimizers(self):
+            return (torch.optim.Adam(self.generator.parameters(), 1e-3),
+                    torch.optim.Adam(self.discriminator.parameters(), 1e-3))
+
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(640, 2)), batch_size=32)
+    callback = GanbenchCallback(tmp_path, data="ring", z_dim=4, log_every=5, eval_every=10, variant="lit")
+    trainer = pl.Trainer(max_epochs=1, callbacks=[callback], logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    trainer.fit(GAN(), data)
+    results = load_results(tmp_path / "tracked")
+    (run,) = results.runs.itertuples()
+    assert run.status == "completed" and run.step == 20 and run.variant == "lit"
+    names = set(results.metrics.name)
+    assert {"loss_d", "d_accuracy", "grad_norm_d", "grad_norm_g", "fid", "mode_coverage"} <= names
+
+
+def test_seeds_tracked_at_once_into_one_directory_all_reach_the_manifest(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(seed):
+        g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+        with ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4, seed=seed, eval_samples=50) as tracker:
+            tracker.log(10, loss_d=0.7, loss_g=0.7, real_out=torch.zeros(8, 1), fake_out=torch.zeros(8, 1))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(8)))
+    runs = load_results(tmp_path / "tracked").runs
+    assert sorted(runs.seed) == list(range(8)) and set(runs.status) == {"completed"}
