@@ -223,23 +223,14 @@ def parse_detectors(value: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _collectors(value: Any) -> tuple[str, ...]:
-    from ganbench.metrics import COLLECTORS
+def _registered_names(value: Any, key: str) -> tuple[str, ...]:
+    """A list of names registered under ``key`` (collectors, loggers)."""
+    from ganbench.catalog import REGISTRIES
 
     if not isinstance(value, list):
-        raise GanbenchError("collectors must be a list of collector names")
+        raise GanbenchError(f"{key} must be a list of {REGISTRIES[key].kind} names")
     for i, name in enumerate(value):
-        COLLECTORS.get(v.string(name, f"collectors[{i}]"), f"collectors[{i}]")
-    return tuple(value)
-
-
-def _loggers(value: Any) -> tuple[str, ...]:
-    from ganbench.catalog import LOGGERS
-
-    if not isinstance(value, list):
-        raise GanbenchError("loggers must be a list of logger names, e.g. [tensorboard]")
-    for i, name in enumerate(value):
-        LOGGERS.get(v.string(name, f"loggers[{i}]"), f"loggers[{i}]")
+        REGISTRIES[key].get(v.string(name, f"{key}[{i}]"), f"{key}[{i}]")
     return tuple(value)
 
 
@@ -273,9 +264,9 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
         train=_train(doc.get("train", {})),
         device=device,
         deterministic=v.boolean(doc.get("deterministic", True), "deterministic"),
-        collectors=None if doc.get("collectors") is None else _collectors(doc["collectors"]),
+        collectors=None if doc.get("collectors") is None else _registered_names(doc["collectors"], "collectors"),
         detectors=parse_detectors(doc.get("detectors", {})),
-        loggers=_loggers(doc.get("loggers", [])),
+        loggers=_registered_names(doc.get("loggers", []), "loggers"),
         check=parse_rules(doc.get("check", {}), metric_catalog(), event_kinds()),
         source=source or yaml.safe_dump(doc, sort_keys=False),  # results always keep the suite they ran
     )
