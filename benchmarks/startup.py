@@ -93,8 +93,11 @@ def main() -> None:
         script.write_text(BARE)
         ratios = []
         for i in range(args.repeats):
-            run = wall(GANBENCH + ["run", str(suite), "--out", str(tmp / f"out{i}")])
-            bare = wall([sys.executable, str(script), str(args.steps)])
+            sides = {"run": GANBENCH + ["run", str(suite), "--out", str(tmp / f"out{i}")],
+                     "bare": [sys.executable, str(script), str(args.steps)]}
+            order = list(sides) if i % 2 == 0 else list(sides)[::-1]
+            times = {side: wall(sides[side]) for side in order}
+            run, bare = times["run"], times["bare"]
             ratios.append(bare / run)
             print(f"  repeat {i + 1}: ganbench run {run:.2f} s, bare script {bare:.2f} s, ratio {bare / run:.3f}")
         print(f"one {args.steps}-step ring run, whole process: throughput ratio ganbench / bare script "
