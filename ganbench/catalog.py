@@ -30,11 +30,14 @@ DATASETS = Registry("dataset", {
 ARCHITECTURES = Registry("architecture", {
     **_builtins("ganbench.models.mlp", "mlp", "maxout"),
     **_builtins("ganbench.models.dcgan", "dcgan"),
+    **_builtins("ganbench.models.resnet", "resnet"),
     **_builtins("ganbench.models.linear", "linear")})
 COLLECTORS = Registry("collector", {
     **_builtins("ganbench.metrics.training", "losses", "d_outputs", "grad_norms"),
     **_builtins("ganbench.metrics.fid", "fid", "kid"),
     **_builtins("ganbench.metrics.distances", "sliced_wasserstein"),
+    **_builtins("ganbench.metrics.manifold", "precision_recall", "density_coverage"),
+    **_builtins("ganbench.metrics.inception", "inception_score"),
     **_builtins("ganbench.metrics.modes", "mode_coverage"),
     **_builtins("ganbench.metrics.orbit", "dirac")})
 DETECTORS = Registry("detector", _builtins(

@@ -280,6 +280,7 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
 
 def _check_components(suite: Suite) -> None:
     """Build each dataset and architecture once, so bad parameters are input errors, not failed runs."""
+    from ganbench.catalog import COLLECTORS
     from ganbench.data import make_dataset
     from ganbench.models import build_models
 
@@ -287,6 +288,11 @@ def _check_components(suite: Suite) -> None:
         dataset = make_dataset(component.name, component.params, f"datasets[{i}]")
         arch = suite.architecture or Component(**_default_architecture(component.name))
         build_models(arch.name, arch.params, dataset.sample_shape, suite.train.z_dim, "none")
+        for name in suite.collectors or ():
+            try:
+                COLLECTORS.get(name, "collectors").check(dataset)
+            except GanbenchError as exc:
+                raise GanbenchError(f"collectors: {exc} (datasets[{i}] {component.name!r})") from None
 
 
 def load_suite(path: str | Path) -> Suite:

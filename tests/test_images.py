@@ -121,15 +121,17 @@ def test_image_folder_errors(tmp_path, write_suite, invoke):
     assert result.exit_code == 2 and "image size must be one of 16, 28, 32, 64" in result.output
 
 
-@pytest.mark.parametrize("size", [16, 28, 32, 64])
+@pytest.mark.parametrize("arch, size", [("dcgan", 16), ("dcgan", 28), ("dcgan", 32), ("dcgan", 64),
+                                        ("resnet", 16), ("resnet", 32), ("resnet", 64)])
 @pytest.mark.parametrize("spectral", ["none", "d", "both"])
-def test_dcgan_shapes(size, spectral):
-    g, d = build_models("dcgan", {"width": 8}, (3, size, size), 16, spectral)
+def test_image_architecture_shapes_and_gradients(arch, size, spectral):
+    g, d = build_models(arch, {"width": 8}, (3, size, size), 16, spectral)
     fake = g(torch.randn(4, 16))
     assert fake.shape == (4, 3, size, size) and fake.abs().max() <= 1
     out = d(fake)
     assert out.shape == (4, 1)
     out.sum().backward()
+    assert all(p.grad is not None for p in g.parameters())
 
 
 def test_dcgan_rejects_other_shapes():

@@ -86,6 +86,26 @@ def test_fid_equals_torchmetrics_and_the_scipy_reference(dim):
     assert ours == pytest.approx(_reference_fid(x.numpy(), y.numpy()), rel=1e-6)
 
 
+def test_kid_equals_torchmetrics():
+    """KID is computed here too (same reason as FID), with torchmetrics' subset draws."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    from ganbench.metrics.fid import kid_subsets
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(300, 8, generator=g, dtype=torch.float64)
+    y = 1.3 * torch.randn(250, 8, generator=g, dtype=torch.float64) + 0.2
+    metric = KernelInceptionDistance(feature=Coordinates(8), subsets=5, subset_size=100)
+    metric.update(x, real=True)
+    metric.update(y, real=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        mean, std = metric.compute()
+    ours = kid_subsets(x, y, 5, 100)
+    assert float(ours.mean()) == pytest.approx(float(mean), rel=1e-9)
+    assert float(ours.std(unbiased=False)) == pytest.approx(float(std), rel=1e-9)
+
+
 def test_fid_between_gaussians_matches_closed_form():
     # N(m1, s1^2 I) vs N(m2, s2^2 I) in d dims: |m1 - m2|^2 + d (s1 - s2)^2
     g = torch.Generator().manual_seed(3)

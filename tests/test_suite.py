@@ -126,10 +126,10 @@ def test_quick_suite_is_valid():
 
 
 SUITES = Path(__file__).parent.parent / "suites"
-NEEDS_MNIST = {"mnist", "stacked-mnist"}  # tested on tiny fake MNIST files in test_images.py
+NEEDS_DATA = {"mnist", "stacked-mnist", "cifar10"}  # tested on tiny fake files in test_images.py, test_resnet.py
 
 
-@pytest.mark.parametrize("path", sorted(p for p in SUITES.rglob("*.yaml") if p.stem not in NEEDS_MNIST),
+@pytest.mark.parametrize("path", sorted(p for p in SUITES.rglob("*.yaml") if p.stem not in NEEDS_DATA),
                          ids=lambda p: p.stem)
 def test_shipped_suites_are_valid(path):
     from ganbench.suite import load_suite

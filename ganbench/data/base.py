@@ -32,6 +32,12 @@ class Dataset(ABC):
         member of it (N,) bool. Only datasets with ``num_modes`` implement it."""
         raise GanbenchError(f"{type(self).__name__} has no known modes")
 
+    has_class_logits = False  # whether class_logits exists (classes, or Inception weights)
+
+    def class_logits(self, device: torch.device) -> tuple[torch.nn.Module, str]:
+        """A module from samples to class logits and its name, for the Inception Score."""
+        raise GanbenchError(f"{type(self).__name__} has no classes")
+
     def describe(self) -> dict[str, Any]:
         """What the run's config should record about the data (e.g. the evaluation classifier's accuracy)."""
         return {}

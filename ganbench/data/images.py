@@ -56,16 +56,17 @@ def _check_inception(weights: str | None) -> None:
 
 
 class InceptionFeatures(nn.Module):
-    """torchmetrics' FID Inception-v3 from local weights: [-1, 1] images -> 2048 pool features (float64)."""
+    """torchmetrics' FID Inception-v3 from local weights: [-1, 1] images -> the 2048 pool features, or with
+    ``output="logits_unbiased"`` the 1008 class logits (for the Inception Score), in float64."""
 
-    def __init__(self, weights: str) -> None:
+    def __init__(self, weights: str, output: str = "2048") -> None:
         super().__init__()
         from torchmetrics.image.fid import NoTrainInceptionV3
 
         path = Path(weights).expanduser()
-        self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+        self.inception = NoTrainInceptionV3(name="inception-v3-compat", features_list=[output],
                                             feature_extractor_weights_path=str(path))
-        self.num_features = 2048
+        self.num_features = 2048 if output == "2048" else 1008
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
@@ -131,10 +132,30 @@ class ImageDataset(Dataset):
         model = self.classifier_on(device)
         return ClassifierFeatures(model), f"classifier:{self.key['dataset']} (penultimate layer, 128-d)"
 
+    @property
+    def has_class_logits(self) -> bool:
+        return bool(self.inception_weights) or self.num_modes == self.classes  # not without classes, not stacked
+
+    def class_logits(self, device: torch.device) -> tuple[nn.Module, str]:
+        """What the Inception Score reads: Inception's logits from local weights, else the domain classifier's."""
+        if self.inception_weights:
+            return InceptionFeatures(self.inception_weights, "logits_unbiased"), "inception-v3 logits (local weights)"
+        name = f"classifier:{self.key['dataset']} ({self.classes} classes)"
+        return ClassifierLogits(self.classifier_on(device)), name
+
     def describe(self) -> dict[str, Any]:
         _, accuracy = self.classifier()
         return {"classifier_test_accuracy": round(accuracy, 4), "classes": self.classes,
                 "train_images": len(self.images), "mode_confidence": self.confidence}
+
+
+class ClassifierLogits(nn.Module):
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(x).double()
 
 
 def _split(images: Tensor, labels: Tensor, test_fraction: float = 0.2) -> tuple[tuple, tuple]:
@@ -232,7 +253,8 @@ def _torchvision(cls_name: str, root: str, download: bool, train: bool):
     except RuntimeError as exc:
         raise GanbenchError(
             f"{cls_name} not found under root {root!r} ({exc}). Put the files where torchvision expects them "
-            f"(e.g. {root}/{cls_name}/raw/ for MNIST), or add download: true to the dataset to fetch it") from None
+            f"({root}/{getattr(cls, 'base_folder', cls_name + '/raw')}/), or add download: true to the dataset to "
+            "fetch it") from None
     except OSError as exc:
         raise GanbenchError(f"cannot read {cls_name} under root {root!r}: {exc}") from None
 

@@ -85,6 +85,10 @@ class ModeCollapse:
     collapsed). Fallen: coverage
     ``<= drop`` x its running peak, after a peak of at least ``peak``. A run that has not learned yet (low
     ``high_quality``, no peak) is not collapsed.
+
+    Where no modes are known (images without classes), the k-NN manifold metrics stand in with the same
+    thresholds: ``recall`` for coverage (it falls when modes are dropped) and ``precision`` for quality, else
+    ``coverage`` and ``density``.
     """
 
     events: ClassVar = (EventKind("mode_collapse", "samples sharp but on few modes, or coverage fell from its peak",
@@ -95,11 +99,16 @@ class ModeCollapse:
     drop: float = 0.5
     peak: float = 0.5
 
+    # (coverage, quality) metric pairs, the first one a run logged is read
+    SOURCES: ClassVar = (("mode_coverage", "high_quality"), ("recall", "precision"), ("coverage", "density"))
+
     def detect(self, stream: Stream) -> list[Event]:
-        cov = _values(stream, "mode_coverage")
-        if cov.empty:
+        present = [(c, q) for c, q in self.SOURCES if not _values(stream, c).empty]
+        if not present:
             return []
-        hq = _values(stream, "high_quality").reindex(cov.index)
+        cov_name, hq_name = present[0]
+        cov = _values(stream, cov_name)
+        hq = _values(stream, hq_name).reindex(cov.index)
         patience = self.patience
         peak = cov.cummax()
         growing = cov > cov.shift(1).cummax().fillna(-1)
@@ -111,8 +120,8 @@ class ModeCollapse:
         for start, end in streaks(sharp | fallen, patience):
             w = slice(start, end)
             events.append(Event("mode_collapse", int(start), {
-                "window": [int(start), int(end)], "mode_coverage": _r(cov.loc[w].min()),
-                "high_quality": _r(hq.loc[w].mean()), "peak_coverage": _r(peak.loc[w].max()),
+                "window": [int(start), int(end)], cov_name: _r(cov.loc[w].min()),
+                hq_name: _r(hq.loc[w].mean()), f"peak_{cov_name}": _r(peak.loc[w].max()),
                 "reason": "sharp but concentrated" if sharp.loc[w].all() else "coverage fell from its peak"}))
         return events
 

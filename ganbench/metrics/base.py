@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -36,6 +36,7 @@ class EvalContext:
     real: Tensor  # (N, *sample_shape) fixed real evaluation samples
     dataset: Dataset
     real_key: str = ""  # identifies ``real`` (dataset, its parameters, seed, N): equal keys, equal samples
+    shared: dict[Any, Any] = field(default_factory=dict)  # work collectors share within one evaluation
 
 
 class Collector:
@@ -48,6 +49,10 @@ class Collector:
         self.dataset = dataset
         self.objective = objective
         self.device = device
+
+    @staticmethod
+    def check(dataset: Dataset) -> None:
+        """Raise GanbenchError when this collector cannot measure ``dataset`` (run at suite validation)."""
 
     def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
         return {}
@@ -62,8 +67,10 @@ class Collector:
 
 def default_collectors(dataset: Dataset) -> tuple[str, ...]:
     names = ["losses", "d_outputs", "grad_norms", "fid", "sliced_wasserstein"]
-    if len(dataset.sample_shape) == 3:  # images: KID alongside FID
-        names.append("kid")
+    if len(dataset.sample_shape) == 3:  # images: what StudioGAN reports beside FID
+        names += ["kid", "precision_recall", "density_coverage"]
+        if dataset.has_class_logits:
+            names.append("inception_score")
     if dataset.num_modes is not None:
         names.append("mode_coverage")
     return tuple(names)

@@ -265,7 +265,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     order = _ranking_section(report, final, rates, catalog)
     _caveats(report, final)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
-                 "(lowest seed of each variant; red circles are the true modes).")
+                 "(lowest seed of each variant; on 2-D data, red circles are the true modes).")
     report.heading("Curves")
     report.image("quality", plots.curves(results, shown[:4], colours),
                  "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
