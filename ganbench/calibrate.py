@@ -128,6 +128,9 @@ def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] 
     if sets < 1:
         raise GanbenchError("--sets must be at least 1")
     suite = load_suite(path)
+    if suite.sweep is not None:
+        raise GanbenchError("calibrate measures a gate over seed sets of fixed recipes: give it a suite without "
+                            "sweep: (e.g. the variants at their best trials' settings)")
     doc = yaml.safe_load(suite.source)
     groups = seed_sets(suite.seeds, sets)
     seeds = [s for group in groups for s in group]

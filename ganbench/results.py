@@ -13,7 +13,7 @@ import pandas as pd
 
 from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, MetricInfo
-from ganbench.store import RunStore
+from ganbench.store import RunStore, read_json
 
 RUN_KEYS = ["run_id", "variant", "dataset", "seed"]
 
@@ -25,6 +25,12 @@ class Results:
     metrics: pd.DataFrame  # run_id, variant, dataset, seed, step, name, value
     events: pd.DataFrame  # run_id, variant, dataset, seed, kind, step, evidence
     configs: dict[str, dict[str, Any]]  # run_id -> config.json
+
+    @property
+    def sweep(self) -> dict[str, Any] | None:
+        """A swept suite's sweep.json: its trials, seeds and each variant's best trial (ganbench.sweep)."""
+        path = self.store.root / "sweep.json"
+        return read_json(path) if path.exists() else None
 
     @property
     def root(self) -> Path:
@@ -66,12 +72,15 @@ class Results:
         return catalog
 
 
-def load_results(root: str | Path) -> Results:
-    """Read ``results/<suite>/`` (the directory holding manifest.json)."""
+def load_results(root: str | Path, trials: bool = False) -> Results:
+    """Read ``results/<suite>/`` (the directory holding manifest.json). A swept suite's trial runs are left out
+    unless ``trials``: what a sweep reports, ranks and gates is each variant's best trial on fresh seeds."""
     store = RunStore.at(root)
     manifest = store.root / "manifest.json"
     rows, metric_frames, events, configs = [], [], [], {}
     for i, entry in enumerate(store.read_manifest()):
+        if entry.get("trial") and not trials:
+            continue
         try:
             run_id = str(entry["id"])
             keys = {"run_id": run_id, "variant": str(entry["variant"]), "dataset": str(entry["dataset"]),

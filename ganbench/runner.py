@@ -24,9 +24,12 @@ class SuiteResult:
         return [r for r in self.runs if r["status"] not in FINISHED]
 
 
-def _entry(spec: RunSpec, status: str) -> dict[str, Any]:
-    return {"id": spec.run_id, "variant": spec.variant, "dataset": spec.dataset.name, "seed": spec.seed,
-            "status": status}
+def _entry(spec: RunSpec, status: str, trials: frozenset[str]) -> dict[str, Any]:
+    entry = {"id": spec.run_id, "variant": spec.variant, "dataset": spec.dataset.name, "seed": spec.seed,
+             "status": status}
+    if spec.variant in trials:
+        entry["trial"] = True  # a sweep's trial: the report and the gate read the winners' runs
+    return entry
 
 
 def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: str | None = None,
@@ -40,16 +43,32 @@ def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: st
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     reporter = reporter or ProgressReporter()
     store = RunStore(out, suite.name)
+    execute = lambda todo: run_jobs(jobs_of(todo), store, reporter, options)  # noqa: E731
     try:
         with store.lock():
-            return _run_locked(suite, store, suite.expand(device), fresh, reporter,
-                               lambda todo: run_jobs(jobs_of(todo), store, reporter, options))
+            specs = suite.expand(device)
+            trials = frozenset(t.name for t in suite.trials())
+            result = _run_locked(suite, store, specs, fresh, reporter, execute, trials)
+            if suite.sweep is None:
+                return result
+            # the sweep's second phase: each variant's best trial, chosen on the selection seeds, on fresh seeds
+            from ganbench.results import load_results
+            from ganbench.sweep import select, write_sweep
+
+            best, metric = select(suite, load_results(store.root, trials=True))
+            winners = suite.winners(best, device)
+            if fresh:
+                for spec in winners:
+                    store.clear_run(spec.run_id)
+            result = _run_locked(suite, store, specs + winners, False, reporter, execute, trials)
+            write_sweep(store.root, suite, best, metric)
+            return result
     except OSError as exc:
         raise GanbenchError(f"cannot write results to {store.root}: {exc.strerror or exc}") from None
 
 
 def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, reporter: ProgressReporter,
-                execute) -> SuiteResult:
+                execute, trials: frozenset[str] = frozenset()) -> SuiteResult:
     store.prepare(suite.source)
     if fresh:
         for spec in specs:
@@ -57,13 +76,13 @@ def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool
     statuses = {s.run_id: store.status(s.run_id)["status"] for s in specs}
     todo = [s for s in specs if statuses[s.run_id] not in FINISHED]
     reporter.suite_started(suite, len(specs), len(specs) - len(todo))
-    store.write_manifest([_entry(s, statuses[s.run_id]) for s in specs])
+    store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs])
     results = execute(todo)
     try:
         for spec, result in results:
             statuses[spec.run_id] = result["status"]
-            store.write_manifest([_entry(s, statuses[s.run_id]) for s in specs])
+            store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs])
             reporter.run_finished(spec, result)
     finally:
-        store.write_manifest([_entry(s, store.status(s.run_id)["status"]) for s in specs])
-    return SuiteResult(store.root, [_entry(s, statuses[s.run_id]) for s in specs])
+        store.write_manifest([_entry(s, store.status(s.run_id)["status"], trials) for s in specs])
+    return SuiteResult(store.root, [_entry(s, statuses[s.run_id], trials) for s in specs])

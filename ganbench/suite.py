@@ -20,13 +20,14 @@ from ganbench import validate as v
 from ganbench.errors import GanbenchError
 from ganbench.gate import Rules, parse_rules
 from ganbench.reproduction import Reference, parse_references
+from ganbench.sweep import Sweep, Trial, parse_sweep
 
 if TYPE_CHECKING:  # the registries import torch: a malformed suite is reported without loading it
     from ganbench.variants import Recipe
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SUITE_KEYS = ("name", "datasets", "architecture", "variants", "seeds", "train", "device", "deterministic",
-              "collectors", "detectors", "loggers", "check", "reference")
+              "collectors", "detectors", "loggers", "check", "reference", "sweep")
 DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 
 
@@ -120,18 +121,47 @@ class Suite:
     check: Rules = field(default_factory=Rules)  # the gate's rules (ganbench check)
     reference: tuple[Reference, ...] = ()  # published numbers the suite is held against (the report's table)
     source: str = ""  # the YAML text as given
+    sweep: Sweep | None = None  # equal-budget tuning: expand() gives the trials, winners() the scored runs
 
-    def expand(self, device: str | None = None) -> list[RunSpec]:
-        """One RunSpec per variant x dataset x seed; ``device`` overrides the suite's."""
+    def _specs(self, variants, seeds, device: str | None) -> list[RunSpec]:
         specs = []
         for dataset in self.datasets:
             arch = self.architecture or Component(**_default_architecture(dataset.name))
-            for variant, recipe in self.variants:
-                for seed in self.seeds:
+            for variant, recipe in variants:
+                for seed in seeds:
                     specs.append(RunSpec(self.name, variant, recipe, dataset, arch, seed, self.train,
                                          device or self.device, self.deterministic, self.collectors,
                                          self.detectors, self.loggers))
         return specs
+
+    def expand(self, device: str | None = None) -> list[RunSpec]:
+        """One RunSpec per variant x dataset x seed; ``device`` overrides the suite's. With a sweep: one per
+        trial x dataset x selection seed (the winners' runs come from ``winners``)."""
+        if self.sweep is None:
+            return self._specs(self.variants, self.seeds, device)
+        return self._specs([(t.name, self.trial_recipe(t)) for t in self.trials()], self.sweep.selection_seeds,
+                           device)
+
+    def trials(self) -> list[Trial]:
+        from ganbench.sweep import expand
+
+        return expand(self.sweep, [name for name, _ in self.variants]) if self.sweep else []
+
+    def trial_recipe(self, trial: Trial) -> Recipe:
+        from ganbench.variants import compose
+
+        base = dict(self.variants)[trial.variant]
+        recipe = compose(base, trial.settings, f"sweep ({trial.name})")
+        return dataclasses.replace(recipe, description=f"{trial.name}: trial {trial.index} of {trial.variant}")
+
+    def winners(self, best: dict[str, Trial], device: str | None = None) -> list[RunSpec]:
+        """Each variant's best trial under the variant's own name, on the (fresh) reporting seeds."""
+        variants = []
+        for name, _ in self.variants:
+            recipe = self.trial_recipe(best[name])
+            variants.append((name, dataclasses.replace(recipe, description=f"best of {self.sweep.trials} trials: "
+                                                                          f"{best[name].name}")))
+        return self._specs(variants, self.seeds, device)
 
 
 def _default_architecture(dataset: str) -> dict[str, Any]:
@@ -270,6 +300,16 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
         check=parse_rules(doc.get("check", {}), metric_catalog(), event_kinds()),
         source=source or yaml.safe_dump(doc, sort_keys=False),  # results always keep the suite they ran
     )
+    if doc.get("sweep") is not None:
+        suite = dataclasses.replace(suite, sweep=parse_sweep(doc["sweep"], [name for name, _ in suite.variants],
+                                                             suite.seeds))
+        trials = suite.trials()  # compose every trial now: a bad value is an input error, not a failed run
+        for trial in trials:
+            suite.trial_recipe(trial)
+        if suite.sweep.metric is not None and suite.sweep.metric not in metric_catalog():
+            raise GanbenchError(f"sweep.metric: no collector logs {suite.sweep.metric!r}")
+        if len({t.name for t in trials} | {name for name, _ in suite.variants}) != len(trials) + len(suite.variants):
+            raise GanbenchError("sweep: a trial's name equals another variant's; rename the variant")
     if doc.get("reference") is not None:
         suite = dataclasses.replace(suite, reference=parse_references(
             doc["reference"], {name for name, _ in suite.variants}, {d.name for d in suite.datasets},

@@ -182,3 +182,41 @@ def _read_png(path: Path) -> np.ndarray:
     import matplotlib.image
 
     return matplotlib.image.imread(path)
+
+
+def sweep_sensitivity(scores: pd.DataFrame, metric: str, colours: dict) -> bytes | None:
+    """Every trial's selection score as a dot per variant (scores: variant, trial, score, best)."""
+    if scores.empty:
+        return None
+    variants = list(dict.fromkeys(scores.variant))
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(variants) + 1.2))
+    for y, variant in enumerate(variants):
+        rows = scores[scores.variant == variant]
+        ax.scatter(rows.score, np.full(len(rows), y), color=colours.get(variant), alpha=0.75, s=28)
+        best = rows[rows.best]
+        ax.scatter(best.score, np.full(len(best), y), facecolors="none", edgecolors="black", s=120, linewidths=1.5)
+    ax.set_yticks(range(len(variants)), variants)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric} (IQM over the selection seeds)")
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def expected_max_curves(curves: pd.DataFrame, metric: str, higher: bool, colours: dict) -> bytes | None:
+    """Expected best score after k trials with a ±1 std band, one line per variant (curves: variant, k, mean,
+    std, and low / high: the variant's worst and best trial)."""
+    if curves.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    for variant, rows in curves.groupby("variant", sort=False):
+        colour = colours.get(variant)
+        ax.plot(rows.k, rows["mean"], marker="o", ms=3, color=colour, label=variant)
+        # the best of k trials lies between the worst and the best trial: the band is clipped to that range
+        low = np.maximum(rows["mean"] - rows["std"], rows["low"])
+        high = np.minimum(rows["mean"] + rows["std"], rows["high"])
+        ax.fill_between(rows.k, low, high, color=colour, alpha=0.12)
+    ax.set_xlabel("trials (k)")
+    ax.set_ylabel(f"expected {'best' if higher else 'lowest'} {metric}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _png(fig)

@@ -9,12 +9,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ganbench.diagnostics import event_kinds
 from ganbench.meta import Catalog
 from ganbench.report import plots, tables
-from ganbench.report.stats import min_attainable_p, pairwise_tests
+from ganbench.report.stats import bootstrap_ci, iqm, min_attainable_p, pairwise_tests
 from ganbench.results import Results, load_results
 from ganbench.store import write_files
 from ganbench.verdicts import QUALITY_FLOOR
@@ -181,6 +182,61 @@ def _cell_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None
         report.table(shown[["variant", "dataset", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
 
 
+def _sweep_section(report: Report, results: Results, final: pd.DataFrame, catalog: Catalog, colours: dict) -> None:
+    """A swept suite: each variant's best trial and its settings, every trial's score, expected-max curves."""
+    from ganbench.sweep import expected_max, trial_scores
+
+    sweep = results.sweep
+    if sweep is None:
+        return
+    trials = load_results(results.root, trials=True)
+    runs, metric, higher = trial_scores(trials, sweep["metric"])
+    rows = []
+    for variant, info in sweep["variants"].items():
+        for trial in info["trials"]:
+            values = runs.loc[runs.variant == trial["name"], metric].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            rows.append({"variant": variant, "trial": trial["name"], "settings": trial["settings"],
+                         "score": iqm(values) if len(values) else math.nan, "best": trial["name"] == info["best"]})
+    scores = pd.DataFrame(rows)
+    report.heading("Equal-budget sweep")
+    report.text(f"Every variant got the same {sweep['method']} search: {sweep['trials']} trials over the settings "
+                f"below. Each trial trained on the selection seeds {sweep['selection_seeds']}; the best trial per "
+                f"variant (highest IQM of {metric}" + ("" if higher else ", lower being better") + " over those "
+                f"seeds) was then retrained on the fresh seeds {sweep['reporting_seeds']}, which alone give the "
+                "reported score and everything else in this report -- so the winner's luck on the selection "
+                "seeds does not inflate it.", "note")
+    table = []
+    for variant in sweep["variants"]:
+        best = scores[(scores.variant == variant) & scores.best].iloc[0]
+        reported = final.loc[final.variant == variant, metric].to_numpy(dtype=float)
+        reported = reported[np.isfinite(reported)]
+        ci = bootstrap_ci(reported) if len(reported) else (math.nan, math.nan)
+        table.append({"variant": variant, "best trial": best.trial,
+                      "settings": ", ".join(f"{k} {fmt(x) if isinstance(x, float) else x}"
+                                            for k, x in best.settings.items()),
+                      f"{metric} on selection seeds (IQM)": fmt(best.score),
+                      f"{metric} on reporting seeds, IQM [95% CI]": fmt_ci(iqm(reported) if len(reported)
+                                                                           else math.nan, ci),
+                      "reporting seeds": len(reported)})
+    report.table(pd.DataFrame(table))
+    report.image("sweep-trials", plots.sweep_sensitivity(scores, metric, colours),
+                 "Sensitivity: every trial's score on the selection seeds (one dot per trial; the circled dot won). "
+                 "A wide spread means the variant's result depends on its settings more than on itself.")
+    curves = []
+    for variant, frame in scores.groupby("variant", sort=False):
+        finite = frame.score.to_numpy(dtype=float)
+        finite = finite[np.isfinite(finite)]
+        for k in range(1, len(finite) + 1):
+            mean, var = expected_max(finite if higher else -finite, k)
+            curves.append({"variant": variant, "k": k, "mean": mean if higher else -mean, "std": math.sqrt(var),
+                           "low": finite.min(), "high": finite.max()})
+    report.image("sweep-expected-max", plots.expected_max_curves(pd.DataFrame(curves), metric, higher, colours),
+                 "Expected best score after k trials (Dodge et al. 2019), k drawn without replacement from the trials "
+                 "run, ±1 std: k = 1 is a trial's average, the right end the best trial. Where two curves cross, "
+                 "which variant wins depends on the tuning budget.")
+
+
 def _events_section(report: Report, rates: pd.DataFrame) -> None:
     report.heading("Stability: event rates per variant and dataset")
     shown = rates[["variant", "dataset", "seeds"]].copy()
@@ -264,6 +320,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     _reproduction_section(report, results)
     order = _ranking_section(report, final, rates, catalog)
     _caveats(report, final)
+    _sweep_section(report, results, final, catalog, colours)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
                  "(lowest seed of each variant; on 2-D data, red circles are the true modes).")
     report.heading("Curves")

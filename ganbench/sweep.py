@@ -1,0 +1,235 @@
+"""Equal-budget comparisons (Lucic et al. 2018, "Are GANs Created Equal?"): every variant gets the same number
+of hyperparameter trials, the best trial is chosen on selection seeds and scored on fresh ones, and the
+expected best score after k trials (Dodge et al. 2019, "Show Your Work") shows what each tuning budget buys.
+
+A suite's ``sweep:`` block expands every variant into ``trials`` named variant instances -- ordinary variants,
+so executors, seed ensembles, resume, report and check need nothing new. Random draws come from a generator
+seeded by the sweep's ``seed`` and the variant's name, so the same suite expands to the same trials on every
+machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ganbench import validate as v
+from ganbench.errors import GanbenchError
+
+METHODS = ("random", "grid")
+DISTRIBUTIONS = ("log_uniform", "uniform", "int_uniform")
+# short axis names, so a trial's name can show what was set within the 64 characters a name may have
+SHORT = {"d_lr": "dlr", "g_lr": "glr", "n_critic": "nc", "regularizer_weight": "lam", "betas": "b",
+         "instance_noise": "noise", "label_smoothing": "ls"}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    trials: int
+    method: str
+    seed: int
+    selection_seeds: tuple[int, ...]
+    metric: str | None  # None: the ranking's key (the lowest-ranked metric the trials logged)
+    spaces: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant -> axis -> list | {dist: [lo, hi]}
+
+
+@dataclass(frozen=True)
+class Trial:
+    name: str
+    variant: str  # the variant it tunes
+    index: int
+    settings: dict[str, Any]  # axis -> value
+
+
+def _space(value: Any, where: str) -> dict[str, Any]:
+    from ganbench.variants import AXES
+
+    space = v.mapping(value, where)
+    v.check_keys(space, AXES, where)
+    out = {}
+    for axis, spec in space.items():
+        at = f"{where}.{axis}"
+        if isinstance(spec, list):
+            if not spec:
+                raise GanbenchError(f"{at}: an empty list of values")
+            out[axis] = list(spec)
+            continue
+        spec = v.mapping(spec, at)
+        if len(spec) != 1 or next(iter(spec)) not in DISTRIBUTIONS:
+            raise GanbenchError(f"{at}: give a list of values or one of {{{', '.join(DISTRIBUTIONS)}: [low, high]}}")
+        (dist, bounds), = spec.items()
+        bounds = v.sequence(bounds, f"{at}.{dist}")
+        if len(bounds) != 2:
+            raise GanbenchError(f"{at}.{dist}: give [low, high]")
+        number = v.integer if dist == "int_uniform" else v.number
+        low, high = (number(b, f"{at}.{dist}[{i}]") for i, b in enumerate(bounds))
+        if not low < high or (dist == "log_uniform" and low <= 0):
+            raise GanbenchError(f"{at}.{dist}: need 0 < low < high for log_uniform, low < high otherwise; "
+                                f"got [{low}, {high}]")
+        out[axis] = {dist: (low, high)}
+    return out
+
+
+def parse_sweep(value: Any, variants: list[str], seeds: tuple[int, ...]) -> Sweep:
+    """Validate ``sweep:`` against the suite's variants and (reporting) seeds."""
+    doc = v.mapping(value, "sweep")
+    v.check_keys(doc, ("trials", "method", "seed", "selection_seeds", "metric", "space", "variants"), "sweep")
+    method = v.choice(doc.get("method", "random"), "sweep.method", METHODS)
+    common = _space(doc.get("space", {}), "sweep.space")
+    per_variant = v.mapping(doc.get("variants", {}), "sweep.variants")
+    for name in per_variant:
+        if name not in variants:
+            raise GanbenchError(f"sweep.variants.{name}: not one of the suite's variants ({', '.join(variants)})")
+    spaces = {name: {**common, **_space(per_variant.get(name, {}), f"sweep.variants.{name}")} for name in variants}
+    for name, space in spaces.items():
+        if not space:
+            raise GanbenchError(f"sweep: nothing to sweep for variant {name!r} (give sweep.space or sweep.variants)")
+    if method == "grid":
+        sizes = {}
+        for name, space in spaces.items():
+            lists = [s for s in space.values() if isinstance(s, list)]
+            if len(lists) != len(space):
+                raise GanbenchError(f"sweep: a grid needs a list of values for every axis (variant {name!r})")
+            sizes[name] = math.prod(len(s) for s in lists)
+        if len(set(sizes.values())) > 1:
+            raise GanbenchError("sweep: grids of different sizes give variants unequal budgets: "
+                                + ", ".join(f"{n} {s}" for n, s in sizes.items()))
+        trials = next(iter(sizes.values()))
+        if "trials" in doc and v.integer(doc["trials"], "sweep.trials", minimum=1) != trials:
+            raise GanbenchError(f"sweep.trials: the grid has {trials} points, not {doc['trials']}")
+    else:
+        if "trials" not in doc:
+            raise GanbenchError("sweep.trials: how many random trials per variant (the same for every variant)")
+        trials = v.integer(doc["trials"], "sweep.trials", minimum=1)
+    selection = doc.get("selection_seeds", 2)
+    if isinstance(selection, list):
+        selection_seeds = tuple(v.integer(s, f"sweep.selection_seeds[{i}]", minimum=0)
+                                for i, s in enumerate(selection))
+        if not selection_seeds or len(set(selection_seeds)) != len(selection_seeds):
+            raise GanbenchError("sweep.selection_seeds: a non-empty list without repeats")
+    else:
+        count = v.integer(selection, "sweep.selection_seeds", minimum=1)
+        selection_seeds = tuple(range(max(seeds) + 1, max(seeds) + 1 + count))  # after the reporting seeds
+    overlap = sorted(set(selection_seeds) & set(seeds))
+    if overlap:
+        raise GanbenchError(f"sweep.selection_seeds and seeds overlap at {overlap}: the seeds that choose the "
+                            "best trial must not be the seeds that score it")
+    metric = None if doc.get("metric") is None else v.string(doc["metric"], "sweep.metric")
+    return Sweep(trials, method, v.integer(doc.get("seed", 0), "sweep.seed", minimum=0), selection_seeds, metric,
+                 spaces)
+
+
+def _rng(seed: int, variant: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}:{variant}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.3g}")  # three significant digits: the recipe is exactly what the name says
+
+
+def _draw(spec: Any, rng: np.random.Generator) -> Any:
+    if isinstance(spec, list):
+        return spec[int(rng.integers(len(spec)))]
+    (dist, (low, high)), = spec.items()
+    if dist == "log_uniform":
+        return _round(math.exp(rng.uniform(math.log(low), math.log(high))))
+    if dist == "uniform":
+        return _round(rng.uniform(low, high))
+    return int(rng.integers(low, high + 1))
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "-".join(_label(x) for x in value)
+    if isinstance(value, float):
+        return f"{value:.3g}".replace("e-0", "e-").replace("e+0", "e")
+    return str(value)
+
+
+def trial_name(variant: str, index: int, settings: dict[str, Any]) -> str:
+    """``<variant>.t<i>.<axis><value>...``, e.g. ``sngan.t03.dlr0.00031.nc2``; the settings are left out where
+    they would pass 64 characters (the index keeps names unique)."""
+    base = f"{variant}.t{index:02d}"
+    full = base + "".join(f".{SHORT.get(axis, axis)}{_label(value)}" for axis, value in settings.items())
+    ok = all(c.isalnum() or c in "._-" for c in full)
+    return full if ok and len(full) <= 64 else base
+
+
+def expand(sweep: Sweep, variants: list[str]) -> list[Trial]:
+    """Every variant's trials, in suite order; equal counts by construction."""
+    trials = []
+    for variant in variants:
+        space = sweep.spaces[variant]
+        if sweep.method == "grid":
+            points = [dict(zip(space, values)) for values in itertools.product(*space.values())]
+        else:
+            rng = _rng(sweep.seed, variant)
+            points = [{axis: _draw(spec, rng) for axis, spec in space.items()} for _ in range(sweep.trials)]
+        trials += [Trial(trial_name(variant, i, p), variant, i, p) for i, p in enumerate(points)]
+    return trials
+
+
+def expected_max(scores: Any, k: int) -> tuple[float, float]:
+    """Mean and variance of the best of k trials drawn without replacement from the N trials run (Dodge et al.
+    2019's expected validation performance, over the trials actually run): with the scores sorted ascending,
+    P(best = s_i) = C(i-1, k-1) / C(N, k). k = 1 gives their mean, k = N their maximum."""
+    s = np.sort(np.asarray(scores, dtype=float))
+    n = len(s)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in 1..{n}, got {k}")
+    weights = np.array([math.comb(i, k - 1) for i in range(n)], dtype=float) / math.comb(n, k)  # i = rank - 1
+    mean = float((weights * s).sum())
+    return mean, float(max((weights * s**2).sum() - mean**2, 0.0))
+
+
+def trial_scores(results, metric: str | None = None):
+    """One row per trial run in ``results`` (loaded with its trials): trial, final ``metric`` per run, and the
+    metric used (default: the ranking's key). Returns (frame, metric, higher_is_better)."""
+    from ganbench.report import tables
+
+    final = tables.final_metrics(results)
+    catalog = results.metric_info()
+    metric = metric or tables.primary_metric(final, catalog)
+    if metric is None or metric not in final:
+        raise GanbenchError(f"sweep: the trials logged no {metric or 'rankable metric'} to choose by")
+    return final[["variant", "dataset", "seed", metric]], metric, bool(catalog[metric].higher_is_better)
+
+
+def select(suite, results) -> tuple[dict[str, Trial], str]:
+    """Each variant's best trial by the IQM of its final ``sweep.metric`` over the selection seeds (and
+    datasets); a trial with no finite value cannot win unless none has one (then the first). Returns the
+    winners and the metric that chose them."""
+    from ganbench.report.stats import iqm
+
+    final, metric, higher = trial_scores(results, suite.sweep.metric)
+    best = {}
+    for variant in [name for name, _ in suite.variants]:
+        candidates = [t for t in suite.trials() if t.variant == variant]
+        scores = []
+        for trial in candidates:
+            values = final.loc[final.variant == trial.name, metric].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            scores.append(iqm(values) if len(values) else math.nan)
+        keyed = [(s if higher else -s, -i) for i, s in enumerate(scores) if math.isfinite(s)]
+        best[variant] = candidates[-max(keyed)[1]] if keyed else candidates[0]  # ties: the earlier trial
+    return best, metric
+
+
+def write_sweep(root, suite, best: dict[str, Trial], metric: str) -> None:
+    """sweep.json beside the manifest: what was swept, which seeds chose and which scored, every trial's
+    settings and each variant's winner -- what the report's sweep section reads."""
+    from ganbench.store import write_json
+
+    sweep = suite.sweep
+    write_json(root / "sweep.json", {
+        "method": sweep.method, "trials": sweep.trials, "seed": sweep.seed, "metric": metric,
+        "selection_seeds": list(sweep.selection_seeds), "reporting_seeds": list(suite.seeds),
+        "variants": {name: {"best": best[name].name,
+                            "trials": [{"name": t.name, "settings": t.settings} for t in suite.trials()
+                                       if t.variant == name]} for name, _ in suite.variants}})
