@@ -188,35 +188,34 @@ def expected_max(scores: Any, k: int) -> tuple[float, float]:
     return mean, float(max((weights * s**2).sum() - mean**2, 0.0))
 
 
-def trial_scores(results, metric: str | None = None):
-    """One row per trial run in ``results`` (loaded with its trials): trial, final ``metric`` per run, and the
-    metric used (default: the ranking's key). Returns (frame, metric, higher_is_better)."""
-    from ganbench.report import tables
+def trial_scores(results, names: list[str], metric: str | None = None) -> tuple[dict[str, float], str, bool]:
+    """Each trial's score in ``results`` (loaded with its trials): the IQM of its runs' final ``metric`` over the
+    selection seeds and datasets, NaN where none is finite. Also returns the metric (default: the ranking's
+    key) and whether higher is better."""
+    from ganbench.report import stats, tables
 
     final = tables.final_metrics(results)
     catalog = results.metric_info()
     metric = metric or tables.primary_metric(final, catalog)
     if metric is None or metric not in final:
         raise GanbenchError(f"sweep: the trials logged no {metric or 'rankable metric'} to choose by")
-    return final[["variant", "dataset", "seed", metric]], metric, bool(catalog[metric].higher_is_better)
+    scores = {}
+    for name in names:
+        values = final.loc[final.variant == name, metric].to_numpy(dtype=float)
+        scores[name] = stats.iqm(values[np.isfinite(values)])  # NaN when empty
+    return scores, metric, bool(catalog[metric].higher_is_better)
 
 
 def select(suite, results) -> tuple[dict[str, Trial], str]:
-    """Each variant's best trial by the IQM of its final ``sweep.metric`` over the selection seeds (and
-    datasets); a trial with no finite value cannot win unless none has one (then the first). Returns the
-    winners and the metric that chose them."""
-    from ganbench.report.stats import iqm
-
-    final, metric, higher = trial_scores(results, suite.sweep.metric)
+    """Each variant's best trial by its score (``trial_scores``); a trial with no finite value cannot win unless
+    none has one (then the first). Returns the winners and the metric that chose them."""
+    trials = suite.trials()
+    scores, metric, higher = trial_scores(results, [t.name for t in trials], suite.sweep.metric)
     best = {}
-    for variant in [name for name, _ in suite.variants]:
-        candidates = [t for t in suite.trials() if t.variant == variant]
-        scores = []
-        for trial in candidates:
-            values = final.loc[final.variant == trial.name, metric].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            scores.append(iqm(values) if len(values) else math.nan)
-        keyed = [(s if higher else -s, -i) for i, s in enumerate(scores) if math.isfinite(s)]
+    for variant, _ in suite.variants:
+        candidates = [t for t in trials if t.variant == variant]
+        keyed = [(scores[t.name] if higher else -scores[t.name], -i) for i, t in enumerate(candidates)
+                 if math.isfinite(scores[t.name])]
         best[variant] = candidates[-max(keyed)[1]] if keyed else candidates[0]  # ties: the earlier trial
     return best, metric
 
@@ -226,10 +225,10 @@ def write_sweep(root, suite, best: dict[str, Trial], metric: str) -> None:
     settings and each variant's winner -- what the report's sweep section reads."""
     from ganbench.store import write_json
 
-    sweep = suite.sweep
+    sweep, trials = suite.sweep, suite.trials()
     write_json(root / "sweep.json", {
         "method": sweep.method, "trials": sweep.trials, "seed": sweep.seed, "metric": metric,
         "selection_seeds": list(sweep.selection_seeds), "reporting_seeds": list(suite.seeds),
         "variants": {name: {"best": best[name].name,
-                            "trials": [{"name": t.name, "settings": t.settings} for t in suite.trials()
+                            "trials": [{"name": t.name, "settings": t.settings} for t in trials
                                        if t.variant == name]} for name, _ in suite.variants}})

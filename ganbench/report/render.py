@@ -15,7 +15,7 @@ import pandas as pd
 from ganbench.diagnostics import event_kinds
 from ganbench.meta import Catalog
 from ganbench.report import plots, tables
-from ganbench.report.stats import bootstrap_ci, iqm, min_attainable_p, pairwise_tests
+from ganbench.report.stats import min_attainable_p, pairwise_tests, summarize
 from ganbench.results import Results, load_results
 from ganbench.store import write_files
 from ganbench.verdicts import QUALITY_FLOOR
@@ -182,23 +182,18 @@ def _cell_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None
         report.table(shown[["variant", "dataset", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
 
 
-def _sweep_section(report: Report, results: Results, final: pd.DataFrame, catalog: Catalog, colours: dict) -> None:
+def _sweep_section(report: Report, results: Results, final: pd.DataFrame, colours: dict) -> None:
     """A swept suite: each variant's best trial and its settings, every trial's score, expected-max curves."""
     from ganbench.sweep import expected_max, trial_scores
 
     sweep = results.sweep
     if sweep is None:
         return
-    trials = load_results(results.root, trials=True)
-    runs, metric, higher = trial_scores(trials, sweep["metric"])
-    rows = []
-    for variant, info in sweep["variants"].items():
-        for trial in info["trials"]:
-            values = runs.loc[runs.variant == trial["name"], metric].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            rows.append({"variant": variant, "trial": trial["name"], "settings": trial["settings"],
-                         "score": iqm(values) if len(values) else math.nan, "best": trial["name"] == info["best"]})
-    scores = pd.DataFrame(rows)
+    names = [t["name"] for info in sweep["variants"].values() for t in info["trials"]]
+    trial_score, metric, higher = trial_scores(load_results(results.root, trials=True), names, sweep["metric"])
+    scores = pd.DataFrame([{"variant": variant, "trial": t["name"], "settings": t["settings"],
+                            "score": trial_score[t["name"]], "best": t["name"] == info["best"]}
+                           for variant, info in sweep["variants"].items() for t in info["trials"]])
     report.heading("Equal-budget sweep")
     report.text(f"Every variant got the same {sweep['method']} search: {sweep['trials']} trials over the settings "
                 f"below. Each trial trained on the selection seeds {sweep['selection_seeds']}; the best trial per "
@@ -209,16 +204,14 @@ def _sweep_section(report: Report, results: Results, final: pd.DataFrame, catalo
     table = []
     for variant in sweep["variants"]:
         best = scores[(scores.variant == variant) & scores.best].iloc[0]
-        reported = final.loc[final.variant == variant, metric].to_numpy(dtype=float)
-        reported = reported[np.isfinite(reported)]
-        ci = bootstrap_ci(reported) if len(reported) else (math.nan, math.nan)
+        reported = summarize(final.loc[final.variant == variant, metric])
         table.append({"variant": variant, "best trial": best.trial,
                       "settings": ", ".join(f"{k} {fmt(x) if isinstance(x, float) else x}"
                                             for k, x in best.settings.items()),
                       f"{metric} on selection seeds (IQM)": fmt(best.score),
-                      f"{metric} on reporting seeds, IQM [95% CI]": fmt_ci(iqm(reported) if len(reported)
-                                                                           else math.nan, ci),
-                      "reporting seeds": len(reported)})
+                      f"{metric} on reporting seeds, IQM [95% CI]": fmt_ci(reported["iqm"], (reported["ci_low"],
+                                                                                             reported["ci_high"])),
+                      "reporting seeds": reported["n"]})
     report.table(pd.DataFrame(table))
     report.image("sweep-trials", plots.sweep_sensitivity(scores, metric, colours),
                  "Sensitivity: every trial's score on the selection seeds (one dot per trial; the circled dot won). "
@@ -320,7 +313,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     _reproduction_section(report, results)
     order = _ranking_section(report, final, rates, catalog)
     _caveats(report, final)
-    _sweep_section(report, results, final, catalog, colours)
+    _sweep_section(report, results, final, colours)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
                  "(lowest seed of each variant; on 2-D data, red circles are the true modes).")
     report.heading("Curves")
