@@ -35,7 +35,7 @@ from ganbench.data.toy import GaussianMixture2D
 from ganbench.diagnostics import run_detectors
 from ganbench.errors import GanbenchError
 from ganbench.loggers import make_loggers
-from ganbench.metrics import EvalContext, StepRecord, make_collectors
+from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, make_collectors, step_values
 from ganbench.objectives import make_objective
 from ganbench.samples import render_samples
 from ganbench.seeding import make_streams
@@ -136,14 +136,9 @@ class Tracker:
             suite_doc["check"] = check
         self.store.prepare(yaml.safe_dump(suite_doc, sort_keys=False))
         self.store.upsert_manifest({**self.entry, "status": "running"})
-        metrics = {m.name: m.to_json() for c in self.collectors for m in c.metrics}
-        collectors: dict[str, Any] = {}
-        for c in self.collectors:
-            collectors.update(c.describe())
         self.store.write_config(self.run_id, {
-            "run_id": self.run_id, "tracked": spec, "device": str(self.device), "collectors": collectors,
-            "metrics": metrics, "dataset": self.dataset.describe(), "detectors": self.detectors,
-            "versions": versions(self.device)})
+            "run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors_config(self.collectors),
+            "dataset": self.dataset.describe(), "detectors": self.detectors, "versions": versions(self.device)})
         self.store.set_status(self.run_id, "running", step=0)
 
     def _log_step(self, step: int) -> bool:
@@ -190,18 +185,12 @@ class Tracker:
             for p, grad in zip(self.d.parameters(), self._d_grads):
                 p.grad = grad
         try:
-            values: dict[str, Any] = {}
-            for collector in self.collectors:
-                values.update(collector.on_step(record))
+            return step_values(self.collectors, record)
         finally:
             if saved is not None:
                 for p, grad in zip(self.d.parameters(), saved):
                     p.grad = grad
                 self._d_grads = None
-        names = list(values)
-        stacked = torch.stack([torch.as_tensor(values[n], dtype=torch.float64, device="cpu") if not
-                               isinstance(values[n], Tensor) else values[n].detach().double().cpu() for n in names])
-        return dict(zip(names, stacked.tolist()))
 
     @torch.no_grad()
     def evaluate(self, step: int) -> dict[str, float]:
@@ -213,10 +202,8 @@ class Tracker:
         self.g.eval()
         fake = self.g(self.eval_z)
         self.g.train(was_training)
-        ctx = EvalContext(step, fake, self.eval_real, self.dataset, self.eval_key)
-        values: dict[str, float] = {}
-        for collector in self.collectors:
-            values.update(collector.evaluate(ctx))
+        values = evaluation_values(self.collectors, EvalContext(step, fake, self.eval_real, self.dataset,
+                                                                self.eval_key))
         self._write(step, values)
         png = render_samples(fake, self.dataset, f"{self.entry['variant']} · {self.entry['dataset']} · step {step}")
         self.store.write_sample_image(self.run_id, step, png)

@@ -29,7 +29,15 @@ from torch import Tensor, nn
 from ganbench.data import Dataset, make_dataset
 from ganbench.diagnostics import run_detectors
 from ganbench.loggers import Logger, make_loggers
-from ganbench.metrics import Collector, EvalContext, StepRecord, make_collectors
+from ganbench.metrics import (
+    Collector,
+    EvalContext,
+    StepRecord,
+    collectors_config,
+    evaluation_values,
+    make_collectors,
+    step_values,
+)
 from ganbench.models import build_models
 from ganbench.objectives import Objective
 from ganbench.regularizers import Regularizer, make_regularizer
@@ -239,26 +247,13 @@ class SingleTrainer(Trainer):
         self.run.streams.load_state(state["rng"])
 
 
-def _collect(run: Run, record: StepRecord) -> dict[str, float]:
-    values: dict[str, Tensor | float] = {}
-    for collector in run.collectors:
-        values.update(collector.on_step(record))
-    names = list(values)
-    if not names:
-        return {}
-    stacked = torch.stack([torch.as_tensor(values[n], dtype=torch.float64, device=run.device) for n in names])
-    return dict(zip(names, stacked.tolist()))  # one device sync for every metric of the step
-
-
 @torch.no_grad()
 def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
     run.g.eval()
     fake = run.g(run.eval_z)  # (N, *sample_shape)
     run.g.train()
-    ctx = EvalContext(step, fake, run.eval_real, run.dataset, run.eval_real_key)
-    values: dict[str, float] = {}
-    for collector in run.collectors:
-        values.update(collector.evaluate(ctx))
+    values = evaluation_values(run.collectors, EvalContext(step, fake, run.eval_real, run.dataset,
+                                                           run.eval_real_key))
     title = f"{run.spec.variant} · {run.spec.dataset.name} · seed {run.spec.seed} · step {step}"
     return values, render_samples(fake, run.dataset, title)
 
@@ -356,7 +351,7 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
             grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
             record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], run.d, run.g,
                                 *grads)
-            member.write(step, _collect(run, record))
+            member.write(step, step_values(run.collectors, record))
             if evaluate:
                 began = time.perf_counter()
                 values, png = _evaluate(run, step)
@@ -380,12 +375,8 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
 
 
 def run_config(run: Run, determinism: dict[str, Any], ensemble: list[str] | None = None) -> dict[str, Any]:
-    collectors: dict[str, Any] = {}
-    for c in run.collectors:
-        collectors.update(c.describe())
-    metrics = {m.name: m.to_json() for c in run.collectors for m in c.metrics}  # what the report and gate read
     config = {"run_id": run.spec.run_id, "spec": run.spec.to_dict(), "device": str(run.device),
-              "determinism": determinism, "collectors": collectors, "metrics": metrics,
+              "determinism": determinism, **collectors_config(run.collectors),
               "dataset": run.dataset.describe(), "versions": versions(run.device)}
     if ensemble is not None:
         config["ensemble"] = {"size": len(ensemble), "members": ensemble}

@@ -197,3 +197,14 @@ def test_seeds_tracked_at_once_into_one_directory_all_reach_the_manifest(tmp_pat
         list(pool.map(one, range(8)))
     runs = load_results(tmp_path / "tracked").runs
     assert sorted(runs.seed) == list(range(8)) and set(runs.status) == {"completed"}
+
+
+def test_a_tracker_with_evaluation_collectors_only_logs_and_closes(tmp_path):
+    """No collector has step values: the step is written empty rather than failing (one code path with the
+    trainer, which always handled it)."""
+    g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+    tracker = ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4, collectors=("fid",), eval_samples=100)
+    tracker.log(10, loss_d=1.0, loss_g=1.0, real_out=torch.zeros(4, 1), fake_out=torch.zeros(4, 1))
+    tracker.close()
+    assert tracker.status == "completed"
+    assert "fid" in set(load_results(tmp_path / "tracked").metrics.name)

@@ -7,10 +7,13 @@ from ganbench.metrics.base import (
     Collector,
     EvalContext,
     StepRecord,
+    collectors_config,
     default_collectors,
+    evaluation_values,
     make_collectors,
     metric_catalog,
+    step_values,
 )
 
-__all__ = ["COLLECTORS", "Collector", "EvalContext", "StepRecord", "default_collectors", "make_collectors",
-           "metric_catalog"]
+__all__ = ["COLLECTORS", "Collector", "EvalContext", "StepRecord", "collectors_config", "default_collectors",
+           "evaluation_values", "make_collectors", "metric_catalog", "step_values"]

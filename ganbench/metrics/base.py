@@ -65,6 +65,35 @@ class Collector:
         return {}
 
 
+def step_values(collectors: list[Collector], record: StepRecord) -> dict[str, float]:
+    """Every collector's values for a logging step, brought to the host with one device sync."""
+    values: dict[str, Tensor | float] = {}
+    for collector in collectors:
+        values.update(collector.on_step(record))
+    if not values:
+        return {}
+    device = collectors[0].device
+    stacked = torch.stack([torch.as_tensor(v, dtype=torch.float64, device=device) for v in values.values()])
+    return dict(zip(values, stacked.tolist()))
+
+
+def evaluation_values(collectors: list[Collector], ctx: EvalContext) -> dict[str, float]:
+    """Every collector's values for one evaluation of the fixed latents."""
+    values: dict[str, float] = {}
+    for collector in collectors:
+        values.update(collector.evaluate(ctx))
+    return values
+
+
+def collectors_config(collectors: list[Collector]) -> dict[str, Any]:
+    """What a run's config records of its collectors: their settings, and the metadata of every metric they log
+    (what the report and the gate read)."""
+    settings: dict[str, Any] = {}
+    for collector in collectors:
+        settings.update(collector.describe())
+    return {"collectors": settings, "metrics": {m.name: m.to_json() for c in collectors for m in c.metrics}}
+
+
 def default_collectors(dataset: Dataset) -> tuple[str, ...]:
     names = ["losses", "d_outputs", "grad_norms", "fid", "sliced_wasserstein"]
     if len(dataset.sample_shape) == 3:  # images: what StudioGAN reports beside FID
