@@ -48,12 +48,27 @@ def test_a_grid_gives_every_variant_its_points_and_refuses_unequal_budgets():
         parse_suite(doc)
 
 
+def test_sobol_trials_cover_every_stratum_of_each_axis_and_stay_reproducible():
+    doc = swept(method="sobol", trials=8, space={"d_lr": {"log_uniform": [1.0e-4, 1.0e-2]}, "n_critic": [1, 2]},
+                variants={})
+    trials = trials_of(doc)
+    assert trials == trials_of(yaml.safe_load(yaml.safe_dump(doc)))
+    for variant in ("nonsaturating", "wgan-gp"):
+        settings = [s for _, v, s in trials if v == variant]
+        # a balanced Sobol set of 8 puts exactly one point in each eighth of every axis (log scale for d_lr)
+        eighths = sorted(int(8 * math.log(s["d_lr"] / 1.0e-4) / math.log(100)) for s in settings)
+        assert eighths == list(range(8))
+        assert [s["n_critic"] for s in settings].count(1) == 4
+    assert trials_of(swept(method="sobol", trials=8, seed=1)) != trials_of(swept(method="sobol", trials=8))
+
+
 @pytest.mark.parametrize("sweep, message", [
     ({"trials": 3, "space": {"d_lrr": [1.0]}}, "unknown key 'd_lrr'"),
     ({"trials": 3, "space": {"d_lr": {"normal": [0, 1]}}}, "sweep.space.d_lr: give a list of values or one of"),
     ({"trials": 3, "space": {"d_lr": {"log_uniform": [0, 1]}}}, "need 0 < low < high for log_uniform"),
     ({"space": {"d_lr": {"log_uniform": [1e-4, 1e-3]}}}, "sweep.trials: how many random trials"),
     ({"trials": 3, "space": {"n_critic": [0, 1]}}, "n_critic"),
+    ({"trials": 6, "method": "sobol", "space": {"d_lr": [1e-3]}}, "powers of 2 (4, 8, 16, ...), not 6"),
     ({"trials": 3, "space": {"d_lr": [1e-3]}, "selection_seeds": [0, 5]}, "overlap at [0]"),
     ({"trials": 3, "space": {"d_lr": [1e-3]}, "variants": {"lsgan": {"d_lr": [1e-3]}}}, "sweep.variants.lsgan"),
 ])
