@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ganbench.suite import parse_suite
 from tests.conftest import tiny_suite
@@ -116,13 +115,26 @@ def test_debug_shows_the_traceback(write_suite):
     assert result.exit_code != 0 and "lsgn" in str(result.exception)
 
 
-def test_quick_suite_is_valid():
+def test_quick_suite_runs_each_mission_variant_at_a_sweep_ring_trial_on_seeds_that_did_not_choose_it():
+    import dataclasses
     from pathlib import Path
 
-    suite = parse_suite(yaml.safe_load(Path("suites/quick.yaml").read_text()))
-    names = {name for name, _ in suite.variants}
-    assert {"vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "label-smoothing"} <= names
-    assert {d.name for d in suite.datasets} == {"ring", "grid"} and len(suite.seeds) >= 2
+    from ganbench.suite import load_suite
+
+    def settings(recipe):
+        return dataclasses.replace(recipe, description="")
+
+    quick, sweep = load_suite(Path("suites/quick.yaml")), load_suite(Path("suites/sweep-ring.yaml"))
+    wgan_sweep = load_suite(Path("suites/sweep-ring-wgan.yaml"))  # its second 16 trials, stated in quick.yaml
+    recipes = dict(quick.variants)
+    assert set(recipes) == {"vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "label-smoothing"}
+    assert quick.datasets == sweep.datasets and quick.architecture == sweep.architecture
+    assert quick.train.steps == sweep.train.steps and len(quick.seeds) >= 4
+    assert not set(quick.seeds) & set(sweep.sweep.selection_seeds)  # no winner's luck in the quick table
+    assert wgan_sweep.sweep.selection_seeds == sweep.sweep.selection_seeds
+    for name, recipe in recipes.items():  # each recipe is one of the sweeps' trials, not a hand-set one
+        assert any(t.variant == name and settings(s.trial_recipe(t)) == settings(recipe)
+                   for s in (sweep, wgan_sweep) for t in s.trials()), name
 
 
 SUITES = Path(__file__).parent.parent / "suites"
