@@ -95,6 +95,7 @@ class ImageDataset(Dataset):
         self.num_modes = classes if classes >= 2 else None
         self._classifier = None
         self._placed: dict[torch.device, Classifier] = {}
+        self._inception: dict[tuple[torch.device, str], InceptionFeatures] = {}
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return self.images[torch.randint(len(self.images), (n,), generator=generator)]
@@ -126,9 +127,17 @@ class ImageDataset(Dataset):
         label, confidence = self._predict(samples)
         return label, (confidence >= self.confidence) & torch.isfinite(samples.flatten(1)).all(1)
 
+    def inception_on(self, device: torch.device, output: str) -> InceptionFeatures:
+        """Inception from the local weights on ``device``, loaded once per device and output in a process (FID,
+        KID and the manifold metrics read the same one)."""
+        key = (torch.device(device), output)
+        if key not in self._inception:
+            self._inception[key] = InceptionFeatures(self.inception_weights, output).to(key[0])
+        return self._inception[key]
+
     def fid_features(self, device: torch.device) -> tuple[nn.Module, str]:
         if self.inception_weights:
-            return InceptionFeatures(self.inception_weights), "inception-v3 pool3 (torchmetrics, local weights)"
+            return self.inception_on(device, "2048"), "inception-v3 pool3 (torchmetrics, local weights)"
         model = self.classifier_on(device)
         return ClassifierFeatures(model), f"classifier:{self.key['dataset']} (penultimate layer, 128-d)"
 
@@ -139,7 +148,7 @@ class ImageDataset(Dataset):
     def class_logits(self, device: torch.device) -> tuple[nn.Module, str]:
         """What the Inception Score reads: Inception's logits from local weights, else the domain classifier's."""
         if self.inception_weights:
-            return InceptionFeatures(self.inception_weights, "logits_unbiased"), "inception-v3 logits (local weights)"
+            return self.inception_on(device, "logits_unbiased"), "inception-v3 logits (local weights)"
         name = f"classifier:{self.key['dataset']} ({self.classes} classes)"
         return ClassifierLogits(self.classifier_on(device)), name
 

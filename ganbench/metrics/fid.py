@@ -29,8 +29,18 @@ def feature_extractor(dataset, device: torch.device) -> tuple[nn.Module, str]:
     """The dataset's own FID features on ``device`` when it has them, otherwise its raw coordinates."""
     own = getattr(dataset, "fid_features", None)
     if own is not None:
-        return own(device)
+        features, space = own(device)
+        return features.to(device), space  # a no-op for the built-in datasets; a plugin's may come on the CPU
     return Coordinates(math.prod(dataset.sample_shape)), "coordinates"
+
+
+def fake_features(ctx: EvalContext, features: nn.Module, space: str) -> Tensor:
+    """The generated samples' features in ``space``, extracted once per evaluation for every collector reading
+    that space (FID, KID, precision/recall, density/coverage)."""
+    key = ("fake features", space)
+    if key not in ctx.shared:
+        ctx.shared[key] = features(ctx.fake)
+    return ctx.shared[key]
 
 
 def gaussian(features: Tensor) -> tuple[Tensor, Tensor]:
@@ -63,7 +73,6 @@ class FID(Collector):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.features, self.feature_space = feature_extractor(self.dataset, self.device)
-        self.features = self.features.to(self.device)
         self._real_stats: tuple[Tensor, Tensor] | None = None  # kept across this run's evaluations
 
     @torch.no_grad()
@@ -83,7 +92,8 @@ class FID(Collector):
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
         if not torch.isfinite(ctx.fake).all():
             return {"fid": float("nan")}
-        return {"fid": frechet_distance(*gaussian(self.features(ctx.fake)), *self._real(ctx))}
+        fake = fake_features(ctx, self.features, self.feature_space)
+        return {"fid": frechet_distance(*gaussian(fake), *self._real(ctx))}
 
     def describe(self) -> dict[str, Any]:
         return {"fid": {"feature_space": self.feature_space, "implementation": "ganbench.metrics.fid "
@@ -129,7 +139,7 @@ class KID(Collector):
             return {"kid": float("nan")}
         if self._real is None:
             self._real = self.features(ctx.real).double()
-        fake = self.features(ctx.fake).double()
+        fake = fake_features(ctx, self.features, self.feature_space).double()
         scores = kid_subsets(self._real, fake, self.subsets, min(self.subset_size, len(fake), len(self._real)))
         return {"kid": float(scores.mean()), "kid_std": float(scores.std(unbiased=False))}
 

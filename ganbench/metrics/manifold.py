@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
-from ganbench.metrics.fid import feature_extractor
+from ganbench.metrics.fid import fake_features, feature_extractor
 
 
 def knn_radii(distances: Tensor, k: int) -> Tensor:
@@ -75,7 +75,7 @@ class _Manifold(Collector):
         real, radii = self._real
         key = ("manifold distances", self.feature_space)
         if key not in ctx.shared:
-            fake = self.features(ctx.fake).float()
+            fake = fake_features(ctx, self.features, self.feature_space).float()
             ctx.shared[key] = torch.cdist(real, fake), torch.cdist(fake, fake)
         values = from_distances(*ctx.shared[key], radii, self.k)
         return {name: values[name] for name in self.names}
