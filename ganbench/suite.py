@@ -21,6 +21,7 @@ from ganbench.errors import GanbenchError
 from ganbench.gate import Rules, parse_rules
 from ganbench.reproduction import Reference, parse_references
 from ganbench.sweep import Sweep, Trial, parse_sweep
+from ganbench.sweep import expand as expand_trials
 
 if TYPE_CHECKING:  # the registries import torch: a malformed suite is reported without loading it
     from ganbench.variants import Recipe
@@ -143,9 +144,7 @@ class Suite:
                            device)
 
     def trials(self) -> list[Trial]:
-        from ganbench.sweep import expand
-
-        return expand(self.sweep, [name for name, _ in self.variants]) if self.sweep else []
+        return expand_trials(self.sweep, [name for name, _ in self.variants]) if self.sweep else []
 
     def trial_recipe(self, trial: Trial) -> Recipe:
         from ganbench.variants import compose

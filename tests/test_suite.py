@@ -117,7 +117,6 @@ def test_debug_shows_the_traceback(write_suite):
 
 def test_quick_suite_runs_each_mission_variant_at_a_sweep_ring_trial_on_seeds_that_did_not_choose_it():
     import dataclasses
-    from pathlib import Path
 
     from ganbench.suite import load_suite
 
