@@ -12,7 +12,8 @@ from typing import Any
 from ganbench.errors import GanbenchError
 from ganbench.meta import directed
 
-FORMAT = "ganbench-baseline/2"
+FORMAT = "ganbench-baseline/3"
+READS = ("ganbench-baseline/2", FORMAT)  # /2 has no not_learned count: the learning rule then has no baseline
 Cell = tuple[str, str]  # (variant, dataset)
 # What must agree for final metrics and event rates to compare: the evaluation's feature space and sample
 # count, the data, the budget and the networks.
@@ -22,7 +23,8 @@ MEASUREMENT = ("feature_space", "eval_samples", "dataset", "steps", "architectur
 @dataclass
 class Baseline:
     values: dict[Cell, dict[str, list[float]]] = field(default_factory=dict)  # metric -> final value per seed
-    events: dict[Cell, dict[str, int]] = field(default_factory=dict)  # "seeds" and kind -> seeds with it
+    # "seeds", "not_learned" (seeds whose state is not converged) and event kind -> seeds with it
+    events: dict[Cell, dict[str, int]] = field(default_factory=dict)
     measured: dict[Cell, dict[str, Any]] = field(default_factory=dict)  # MEASUREMENT field -> value
 
     def to_json(self, suite: str) -> dict[str, Any]:
@@ -47,11 +49,17 @@ def final_values(results, metrics: list[str]) -> dict[Cell, dict[str, list[float
 
 
 def event_counts(results) -> dict[Cell, dict[str, int]]:
-    """Per variant x dataset: the number of seeds, and of seeds that raised each event kind."""
+    """Per variant x dataset: the number of seeds, of seeds that did not learn, and of seeds that raised each
+    event kind."""
+    from ganbench.verdicts import NOT_CONVERGED, run_states
+
+    states = run_states(results)
     out = {}
     for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"]):
         ev = results.events[results.events.run_id.isin(set(runs.run_id))]
-        out[variant, dataset] = {"seeds": len(runs), **ev.groupby("kind").run_id.nunique().to_dict()}
+        not_learned = int((states.reindex(runs.run_id) == NOT_CONVERGED).sum())
+        out[variant, dataset] = {"seeds": len(runs), "not_learned": not_learned,
+                                 **ev.groupby("kind").run_id.nunique().to_dict()}
     return out
 
 
@@ -72,7 +80,7 @@ def load_baseline(path: str | Path) -> Baseline:
     from ganbench.store import read_json
 
     doc = read_json(path)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in READS:
         raise GanbenchError(f"{path} is not a ganbench baseline in format {FORMAT} (write one with "
                             "ganbench check --write-baseline)")
     try:

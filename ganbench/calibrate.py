@@ -11,8 +11,12 @@ run per scenario (seeds trained together), then split into builds by seed set.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import inspect
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,20 +39,21 @@ class Injection:
     name: str
     overrides: dict[str, Any]
 
-    def apply(self, recipe) -> dict[str, Any]:
+    def apply(self, recipe, base: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        """The overrides for ``recipe`` (a variant's recipe; or, with ``base``, the value of each axis)."""
         out = {}
         for axis, value in self.overrides.items():
             if isinstance(value, str) and value.startswith("x"):
                 factor = float(value[1:])
-                base = getattr(recipe, axis)
-                out[axis] = max(1, round(base * factor)) if axis == "n_critic" else base * factor
+                own = getattr(recipe, axis) if base is None else base(axis)
+                out[axis] = max(1, round(own * factor)) if isinstance(own, int) else own * factor
             else:
                 out[axis] = value
         return out
 
 
-def parse_injection(text: str) -> Injection:
-    """``NAME: axis=value, axis=xFACTOR, ...`` (values read as YAML)."""
+def parse_injection(text: str, scalable: tuple[str, ...] | None = SCALED) -> Injection:
+    """``NAME: axis=value, axis=xFACTOR, ...`` (values read as YAML); ``scalable`` None lets any axis scale."""
     name, sep, rest = text.partition(":")
     name = name.strip()
     if not sep or not name or not rest.strip():
@@ -60,8 +65,8 @@ def parse_injection(text: str) -> Injection:
             raise GanbenchError(f"--inject {text!r}: {item.strip()!r} is not AXIS=VALUE")
         axis, value = axis.strip(), value.strip()
         if value.startswith("x"):
-            if axis not in SCALED:
-                raise GanbenchError(f"--inject {text!r}: only {', '.join(SCALED)} can be scaled with xFACTOR")
+            if scalable is not None and axis not in scalable:
+                raise GanbenchError(f"--inject {text!r}: only {', '.join(scalable)} can be scaled with xFACTOR")
             try:
                 float(value[1:])
             except ValueError:
@@ -149,6 +154,122 @@ def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] 
     for injection in injections:
         results, wall = run(f"{suite.name}-calibrate-{injection.name}", injection, False)
         calibration.injected.append(Scenario(injection.name, check(results), wall))
+    return calibration
+
+
+def load_callable(target: str) -> Callable[..., Any]:
+    """``path/to/file.py:function`` or ``package.module:function``."""
+    where, sep, name = target.rpartition(":")
+    if not sep or not where or not name:
+        raise GanbenchError(f"--loop {target!r}: expected FILE.py:FUNCTION or MODULE:FUNCTION")
+    if where.endswith(".py"):
+        path = Path(where).resolve()
+        if not path.is_file():
+            raise GanbenchError(f"--loop {target!r}: no file {where}")
+        module_name = f"_ganbench_loop_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        sys.path.insert(0, str(path.parent))  # the script's own imports, as when it runs as a script
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(path.parent))
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as exc:
+            raise GanbenchError(f"--loop {target!r}: cannot import {where}: {exc}") from None
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise GanbenchError(f"--loop {target!r}: {where} has no function {name}")
+    return fn
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A user's training loop: ``target`` names a callable ``train(seed=, out=, suite=, **knobs)`` that tracks
+    itself into ``out/suite``; ``params`` are keyword arguments every run gets."""
+
+    target: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        accepted = inspect.signature(load_callable(self.target)).parameters
+        missing = [k for k in ("seed", "out", "suite", *self.params) if k not in accepted]
+        if missing and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            raise GanbenchError(f"--loop {self.target}: the function takes no {', '.join(missing)} (it must accept "
+                                "seed, out and suite, and every knob set or injected)")
+
+    def default(self, knob: str) -> Any:
+        """The value a run gets for ``knob`` without an injection: ``params``, else the function's default."""
+        if knob in self.params:
+            return self.params[knob]
+        parameter = inspect.signature(load_callable(self.target)).parameters.get(knob)
+        if parameter is None or parameter.default is inspect.Parameter.empty:
+            raise GanbenchError(f"--inject: {knob}=xF scales the loop's own value, but {self.target} has no default "
+                                f"for {knob} (give it with --set {knob}=VALUE)")
+        return parameter.default
+
+
+def _train_loop(target: str, kwargs: dict[str, Any], threads: int | None) -> str | None:
+    """One run of a loop, in a worker process; the error, if it raised (the tracker recorded it as failed)."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        load_callable(target)(**kwargs)
+    except Exception as exc:  # a run that fails is a measured outcome, not the calibration's end
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterable[Injection] = (),
+                   out: str | Path = "results", workers: int = 1, name: str = "loop", echo=None,
+                   train: bool = True) -> Calibration:
+    """``loop`` over ``sets`` + 1 disjoint seed sets of ``seeds`` seeds unchanged (the first is the baseline) and
+    over the ``sets`` further ones with each injection; every build checked with the rules the loop's tracker
+    stored (its ``check=``, else the defaults), as ``ganbench check --baseline`` would. ``train`` False checks
+    the runs already stored (after new detector thresholds, say) without training."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ganbench.gate import rules_of
+    from ganbench.results import load_results
+
+    if seeds < 1 or sets < 1:
+        raise GanbenchError("--seeds and --sets must be at least 1")
+    loop.check()
+    injections = list(injections)
+    groups = seed_sets(tuple(range(seeds)), sets)
+    scenarios = [(f"{name}-calibrate", None, [s for g in groups for s in g])]
+    scenarios += [(f"{name}-calibrate-{i.name}", i, [s for g in groups[1:] for s in g]) for i in injections]
+    jobs = []
+    for suite, injection, scenario_seeds in scenarios:
+        knobs = {**loop.params, **(injection.apply(None, loop.default) if injection else {})}
+        jobs += [(suite, {**knobs, "seed": s, "out": str(out), "suite": suite}) for s in scenario_seeds]
+    began, walls = time.perf_counter(), {suite: 0.0 for suite, _, _ in scenarios}
+    threads = 1 if workers > 1 else None
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        jobs = jobs if train else []
+        futures = [(suite, kwargs, pool.submit(_train_loop, loop.target, kwargs, threads)) for suite, kwargs in jobs]
+        for suite, kwargs, future in futures:
+            error = future.result()
+            walls[suite] = time.perf_counter() - began
+            if echo:
+                echo(f"{suite} seed {kwargs['seed']}: " + (f"failed: {error}" if error else "done"))
+    results = {suite: load_results(Path(out) / suite) for suite, _, _ in scenarios}
+    clean = results[scenarios[0][0]]
+    rules = rules_of(clean)
+    baseline = from_results(clean.subset(groups[0]))
+    check = lambda r: [evaluate(r.subset(g), rules, baseline) for g in groups[1:]]  # noqa: E731
+    calibration = Calibration(f"{name} ({loop.target})", rules, seeds, Scenario("seed change only", check(clean),
+                                                                                walls[scenarios[0][0]]))
+    previous = walls[scenarios[0][0]]
+    for suite, injection, _ in scenarios[1:]:
+        calibration.injected.append(Scenario(injection.name, check(results[suite]), walls[suite] - previous))
+        previous = walls[suite]
     return calibration
 
 

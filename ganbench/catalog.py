@@ -33,7 +33,7 @@ ARCHITECTURES = Registry("architecture", {
     **_builtins("ganbench.models.resnet", "resnet"),
     **_builtins("ganbench.models.linear", "linear")})
 COLLECTORS = Registry("collector", {
-    **_builtins("ganbench.metrics.training", "losses", "d_outputs", "grad_norms"),
+    **_builtins("ganbench.metrics.training", "losses", "d_outputs", "grad_norms", "param_norms"),
     **_builtins("ganbench.metrics.fid", "fid", "kid"),
     **_builtins("ganbench.metrics.distances", "sliced_wasserstein"),
     **_builtins("ganbench.metrics.manifold", "precision_recall", "density_coverage"),
@@ -41,8 +41,8 @@ COLLECTORS = Registry("collector", {
     **_builtins("ganbench.metrics.modes", "mode_coverage"),
     **_builtins("ganbench.metrics.orbit", "dirac")})
 DETECTORS = Registry("detector", _builtins(
-    "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "oscillation",
-    "nonconvergence"))
+    "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "generator_stalled",
+    "far_from_data", "d_pinned", "oscillation", "nonconvergence"))
 EXECUTORS = Registry("executor", _builtins("ganbench.executors", "sequential", "processes", "ray"))
 LOGGERS = Registry("logger", _builtins("ganbench.loggers", "tensorboard"))
 

@@ -6,7 +6,11 @@ evidence states the test, the counts and p:
 
 - ``events:<kind>``: the share of seeds with the event, against the baseline's share (Fisher's exact test) or,
   without a comparable baseline, against the allowed ``event_rate`` (binomial test). ``hard`` kinds
-  (divergence: a loss non-finite or past its bound) fail on any seed, as do failed or missing runs.
+  (divergence: a loss non-finite or past its bound, or parameters blown up) fail on any seed, as do failed or
+  missing runs.
+- ``learning``: the share of seeds that did not learn (state "not converged": samples that never reached the
+  data's modes, a stalled G, a pinned D), tested as an event: against the baseline's share, and without a
+  baseline against ``event_rate`` unless ``require_learning: false``.
 - ``threshold:<metric>``: a sign test that the median over seeds is past the bound (seeds without a final
   value count as past it).
 - ``regression:<metric>``: the median got worse than the baseline's by more than the tolerance (the larger of
@@ -33,8 +37,9 @@ from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, EventKind, directed
 
 PASS, FAIL, INCONCLUSIVE, NOT_COMPARABLE = "pass", "fail", "inconclusive", "not comparable"
-DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence")
-RULE_KEYS = ("fail_on", "hard", "allow", "event_rate", "thresholds", "regression", "alpha", "strict")
+DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned")
+RULE_KEYS = ("fail_on", "hard", "allow", "event_rate", "thresholds", "regression", "alpha", "strict",
+             "require_learning")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Rules:
     regression: dict[str, Tolerance] = field(default_factory=dict)  # metric -> allowed worsening vs baseline
     alpha: float = 0.05  # significance level of every test
     strict: bool = False  # inconclusive and not-comparable verdicts fail the build too
+    require_learning: bool = True  # without a baseline, seeds that did not learn count against event_rate
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # every metric the rules name -> direction
 
 
@@ -125,6 +131,7 @@ def parse_rules(doc: Any, catalog: Catalog, kinds: dict[str, EventKind]) -> Rule
         event_rate=v.number(doc.get("event_rate", 0.1), "check.event_rate", minimum=0.0, maximum=1.0),
         alpha=v.number(doc.get("alpha", 0.05), "check.alpha", positive=True, maximum=0.5),
         strict=v.boolean(doc.get("strict", False), "check.strict"),
+        require_learning=v.boolean(doc.get("require_learning", True), "check.require_learning"),
         higher_is_better={m: bool(catalog[m].higher_is_better) for m in {*thresholds, *regression}},
     )
 
@@ -172,6 +179,24 @@ def _event_verdict(events, n: int, rules: Rules, cell: tuple[str, str], kind: st
     return Verdict(*cell, rule, status, f"{seen}; {test}: {reading}")
 
 
+def _learning_verdict(not_learned: list[int], n: int, rules: Rules, cell: tuple[str, str],
+                      base: dict[str, int] | None) -> Verdict:
+    """``not_learned``: the seeds whose runs did not learn; ``base``: the comparable baseline's counts."""
+    k = len(not_learned)
+    seen = f"{k} of {n} seeds did not learn" + (f" (seeds {', '.join(map(str, not_learned))})" if k else "")
+    if base is not None and "not_learned" in base:  # baselines written before this rule have no such count
+        k_base, n_base = base["not_learned"], base["seeds"]
+        p, p_min = sig.fisher(k, n, k_base, n_base)
+        test = f"Fisher's exact test against the baseline's {k_base} of {n_base} seeds"
+    elif rules.require_learning:
+        p, p_min = sig.binomial(k, n, rules.event_rate)
+        test = f"binomial test against an allowed rate of {rules.event_rate:.0%}"
+    else:
+        return Verdict(*cell, "learning", PASS, f"{seen}; not required without a baseline (require_learning: false)")
+    status, reading = _decide(p, p_min, rules.alpha)
+    return Verdict(*cell, "learning", status, f"{seen}; {test}: {reading}")
+
+
 def _threshold_verdict(values: list[float], n: int, rules: Rules, cell: tuple[str, str], metric: str,
                        bounds: dict[str, float]) -> Verdict:
     """Sign test: seeds past a bound (or without a final value) are as likely as not if the median is on it."""
@@ -217,7 +242,10 @@ def _comparable(baseline: Baseline, cell: tuple[str, str], now: dict[str, Any]) 
 
 def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
+    from ganbench.verdicts import NOT_CONVERGED, run_states
+
     values = final_values(results, list(rules.higher_is_better))
+    states = run_states(results)
     verdicts = []
     for cell, runs in results.runs.groupby(["variant", "dataset"], sort=False):
         verdicts.append(_runs_verdict(runs, *cell))
@@ -231,6 +259,8 @@ def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Ve
         events = results.events[results.events.run_id.isin(set(runs.run_id))]
         for kind in rules.fail_on:
             verdicts.append(_event_verdict(events, len(runs), rules, cell, kind, base_events))
+        not_learned = sorted(int(r.seed) for r in runs.itertuples() if states.get(r.run_id) == NOT_CONVERGED)
+        verdicts.append(_learning_verdict(not_learned, len(runs), rules, cell, base_events))
         measured = values.get(cell, {})
         for metric, bounds in rules.thresholds.items():
             verdicts.append(_threshold_verdict(measured.get(metric, []), len(runs), rules, cell, metric, bounds))

@@ -2,14 +2,18 @@
 ``ganbench report``, ``check`` and ``diagnose`` read a tracked run like any other.
 
     tracker = ganbench.track("results", g=G, d=D, data="ring", variant="my-gan", z_dim=64)
-    for step in range(1, steps + 1):
-        ...                                    # your D update
+    for step in range(1, steps + 1):           # step = the number of G updates so far
+        ...                                    # your D update(s)
         tracker.after_d(step)                  # optional: D's gradients as its own step left them
         ...                                    # your G update
         tracker.log(step, loss_d=loss_d, loss_g=loss_g, real_out=d_real, fake_out=d_fake)
         if tracker.should_stop:                # divergence (and any event named in stop_on)
             break
     tracker.close()
+
+The tracker is a pure observer: it draws from random streams of its own (torch's global state is as it found
+it after every call), restores D's buffers (BatchNorm statistics, spectral-norm vectors) after the extra D pass
+it makes for ||dD/dx||, and leaves every gradient in place, so a tracked run trains exactly as the untracked one.
 
 A tracked run is ``<out>/<suite>/runs/<variant>_<dataset>_s<seed>_<digest>/`` with the usual files; its id
 depends on the names, the seed and ``config`` only, so a restarted script appends to the same run: rows
@@ -23,6 +27,9 @@ import json
 import math
 import time
 import traceback
+import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +39,7 @@ from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
 from ganbench.data.toy import GaussianMixture2D
-from ganbench.diagnostics import run_detectors
+from ganbench.diagnostics import DETECTORS, run_detectors
 from ganbench.errors import GanbenchError
 from ganbench.loggers import make_loggers
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, make_collectors, step_values
@@ -42,6 +49,8 @@ from ganbench.seeding import make_streams
 from ganbench.store import RunStore
 from ganbench.suite import safe_name
 from ganbench.versions import versions
+
+UNIT_LOGS = 20  # logged steps of D outputs in [0, 1] before the tracker says they look like probabilities
 
 
 class OwnData(GaussianMixture2D):
@@ -90,43 +99,52 @@ class Tracker:
 
     def __init__(self, out: str | Path = "results", *, g: nn.Module, d: nn.Module,
                  data: str | dict | Dataset | Tensor, suite: str = "tracked", variant: str = "own", seed: int = 0,
-                 objective: str = "nonsaturating", z_dim: int | None = None, eval_latents: Tensor | None = None,
-                 eval_samples: int = 2500, modes: Tensor | None = None, mode_std: float | None = None,
+                 objective: str = "nonsaturating", d_outputs: str = "auto", z_dim: int | None = None,
+                 eval_latents: Tensor | None = None, eval_samples: int = 2500, modes: Tensor | None = None,
+                 mode_std: float | None = None,
                  features: nn.Module | None = None, collectors: tuple[str, ...] | None = None,
                  detectors: dict[str, dict[str, float]] | None = None, log_every: int = 10, eval_every: int = 250,
                  stop_on: tuple[str, ...] = ("divergence",), loggers: tuple[str, ...] = (),
-                 check: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> None:
+                 check: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+                 background: bool = True) -> None:
         self.g, self.d = g, d
         self.device = next(g.parameters()).device
-        self.dataset, dataset_name, dataset_params = _dataset(data, modes, mode_std, features)
-        self.objective = make_objective(objective, {})
-        self.collectors = make_collectors(collectors, self.dataset, self.objective, self.device)
-        self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
-        self.log_every, self.eval_every = log_every, eval_every
-        streams = make_streams(seed)  # the evaluation batch a `ganbench run` with this seed would use
-        if eval_latents is None:
-            if z_dim is None:
-                raise GanbenchError("give z_dim (latents are N(0, 1) of that size) or eval_latents")
-            eval_latents = torch.randn(eval_samples, z_dim, generator=streams.eval)
-        self.eval_z = eval_latents.to(self.device)
-        self.eval_real = self.dataset.sample(len(self.eval_z), streams.eval).to(self.device)
-        self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)], sort_keys=True,
-                                   default=str)
-        spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
-                "seed": seed, "objective": objective, "log_every": log_every, "eval_every": eval_every,
-                "config": config or {}}
-        digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:8]
-        self.run_id = f"{safe_name(variant, 'variant')}_{safe_name(dataset_name, 'data')}_s{seed}_{digest}"
-        self.entry = {"id": self.run_id, "variant": variant, "dataset": dataset_name, "seed": seed}
-        self.store = RunStore(out, safe_name(suite, "suite"))
-        self._prepare(spec, check)
-        self.loggers = make_loggers(loggers, self.store.root / "tensorboard" / self.run_id)
-        self.writer = None  # opened at the first logged step: a restart keeps the rows before it
-        self.status, self.step, self.last_eval = "running", 0, 0
-        self.should_stop = False
-        self._began = time.perf_counter()
-        self._d_grads: list[Tensor | None] | None = None
-        self.events: list = []
+        with self._observing():  # building collectors and data may draw from the global RNG
+            self.dataset, dataset_name, dataset_params = _dataset(data, modes, mode_std, features)
+            self.objective = make_objective(objective, {})
+            self.collectors = make_collectors(collectors, self.dataset, self.objective, self.device)
+            self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
+            self.bound = DETECTORS.get("divergence")(**self.detectors.get("divergence", {})).bound
+            self.probabilities, self.d_outputs = _d_outputs(d_outputs, d)
+            self._warned, self._unit_logs = self.probabilities, 0
+            self.log_every, self.eval_every = log_every, eval_every
+            streams = make_streams(seed)  # the evaluation batch a `ganbench run` with this seed would use
+            if eval_latents is None:
+                if z_dim is None:
+                    raise GanbenchError("give z_dim (latents are N(0, 1) of that size) or eval_latents")
+                eval_latents = torch.randn(eval_samples, z_dim, generator=streams.eval)
+            self.eval_z = eval_latents.to(self.device)
+            self.eval_real = self.dataset.sample(len(self.eval_z), streams.eval).to(self.device)
+            self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)],
+                                       sort_keys=True, default=str)
+            spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
+                    "seed": seed, "objective": objective, "log_every": log_every, "eval_every": eval_every,
+                    "config": config or {}}
+            digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:8]
+            self.run_id = f"{safe_name(variant, 'variant')}_{safe_name(dataset_name, 'data')}_s{seed}_{digest}"
+            self.entry = {"id": self.run_id, "variant": variant, "dataset": dataset_name, "seed": seed}
+            self.store = RunStore(out, safe_name(suite, "suite"))
+            self._prepare(spec, check)
+            self.loggers = make_loggers(loggers, self.store.root / "tensorboard" / self.run_id)
+            self.writer = None  # opened at the first logged step: a restart keeps the rows before it
+            self.status, self.step, self.last_eval = "running", 0, 0
+            self.should_stop = False
+            self._began = time.perf_counter()
+            self._d_grads: list[Tensor | None] | None = None
+            self.events: list = []
+            # evaluations measured beside the training loop; their rows are written at the next evaluation
+            self._evaluator = ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval") if background else None
+            self._pending: tuple[int, Future] | None = None
 
     def _prepare(self, spec: dict[str, Any], check: dict[str, Any] | None) -> None:
         root = self.store.root
@@ -138,7 +156,8 @@ class Tracker:
         self.store.upsert_manifest({**self.entry, "status": "running"})
         self.store.write_config(self.run_id, {
             "run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors_config(self.collectors),
-            "dataset": self.dataset.describe(), "detectors": self.detectors, "versions": versions(self.device)})
+            "dataset": self.dataset.describe(), "detectors": self.detectors, "d_outputs": self.d_outputs,
+            "versions": versions(self.device)})
         self.store.set_status(self.run_id, "running", step=0)
 
     def _log_step(self, step: int) -> bool:
@@ -152,30 +171,59 @@ class Tracker:
 
     def log(self, step: int, *, loss_d: Tensor | float, loss_g: Tensor | float, real_out: Tensor, fake_out: Tensor,
             real: Tensor | None = None, fake: Tensor | None = None) -> None:
-        """Call once per G step, after it. ``real_out`` / ``fake_out``: D's raw outputs (B, 1) in its last step;
-        ``real`` / ``fake``: a batch of each, to measure ||dD/dx|| (one extra D pass on logging steps)."""
+        """Call once per G step, after it, with ``step`` the number of G updates so far (a loop that updates G on
+        every n-th batch counts G updates, not batches). ``real_out`` / ``fake_out``: D's outputs (B, 1) on the
+        real and generated batch of its last D step (logits or scores; probabilities where D ends in a sigmoid,
+        see ``d_outputs``); ``real`` / ``fake``: a batch of each, to measure ||dD/dx|| (one extra D pass on
+        logging steps)."""
         if self.status != "running":
             return
+        with self._observing():
+            self._log(step, loss_d, loss_g, real_out, fake_out, real, fake)
+
+    def _log(self, step: int, loss_d, loss_g, real_out: Tensor, fake_out: Tensor, real: Tensor | None,
+             fake: Tensor | None) -> None:
         self._open(step)
         self.step = step
         losses = torch.stack([torch.as_tensor(loss_d, dtype=torch.float64).detach().cpu(),
                               torch.as_tensor(loss_g, dtype=torch.float64).detach().cpu()])
-        bound = float(self.detectors.get("divergence", {}).get("bound", 1e6))
-        if not torch.isfinite(losses).all() or losses.abs().max() > bound:
+        if not torch.isfinite(losses).all() or losses.abs().max() > self.bound:
             self._write(step, {"loss_d": float(losses[0]), "loss_g": float(losses[1])})
             self._finish("diverged")
             return
         if self._log_step(step):
+            real_out, fake_out = self._as_logits(real_out), self._as_logits(fake_out)
             self._write(step, self._collect(step, losses, real_out, fake_out, real, fake))
         if step % self.eval_every == 0:
-            self.evaluate(step)
+            self._evaluate(step, background=True)
+
+    def _as_logits(self, out: Tensor) -> Tensor:
+        """D's outputs as the objectives read them: probabilities become logits (clamped off 0 and 1)."""
+        out = out.detach()
+        if self.probabilities:
+            return torch.logit(out.double().clamp(1e-12, 1 - 1e-12)).to(out.dtype)
+        if not self._warned:  # logits leave [0, 1] as D learns; probabilities never do
+            varied = out.numel() > 1 and bool(out.max() > out.min())  # a constant (a dead D) says nothing
+            unit = bool(((out >= 0) & (out <= 1)).all())
+            self._unit_logs = -1 if not unit else self._unit_logs + varied
+            if self._unit_logs < 0 or self._unit_logs >= 2 * UNIT_LOGS:  # 2: real and fake each log
+                self._warned = True
+            if self._unit_logs >= 2 * UNIT_LOGS:
+                warnings.warn(f"ganbench.track: D's outputs stayed in [0, 1] for {UNIT_LOGS} logged steps and are "
+                              "read as logits; if D ends in a sigmoid, pass d_outputs='probabilities'", stacklevel=5)
+        return out
 
     def _collect(self, step: int, losses: Tensor, real_out: Tensor, fake_out: Tensor, real: Tensor | None,
                  fake: Tensor | None) -> dict[str, float]:
         grads = (None, None)
         if real is not None and fake is not None and any(c.needs_input_grad for c in self.collectors):
+            buffers = [b.detach().clone() for b in self.d.buffers()]  # BatchNorm statistics, spectral-norm u
             x = [real.detach().requires_grad_(True), fake.detach().requires_grad_(True)]
-            g_real, g_fake = torch.autograd.grad([self.d(x[0]).sum(), self.d(x[1]).sum()], x)
+            with torch.enable_grad():
+                g_real, g_fake = torch.autograd.grad([self.d(x[0]).sum(), self.d(x[1]).sum()], x)
+            with torch.no_grad():
+                for b, saved_b in zip(self.d.buffers(), buffers):
+                    b.copy_(saved_b)
             grads = (g_real.flatten(1), g_fake.flatten(1))
         record = StepRecord(step, losses[0], losses[1], real_out.detach(), fake_out.detach(), self.d, self.g,
                             *grads)
@@ -192,27 +240,59 @@ class Tracker:
                     p.grad = grad
                 self._d_grads = None
 
-    @torch.no_grad()
     def evaluate(self, step: int) -> dict[str, float]:
         """Evaluate G on the fixed latents now (``log`` does it every ``eval_every`` steps), write the sample
         picture, and run the detectors over the metrics so far."""
+        with self._observing():
+            return self._evaluate(step)
+
+    @contextmanager
+    def _observing(self):
+        """Whatever the tracker draws comes from torch's global RNG state, which is put back afterwards."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            yield
+
+    def _evaluate(self, step: int, background: bool = False) -> dict[str, float] | None:
+        """G's samples on the fixed latents now; their metrics measured now, or beside the loop (``background``
+        and the tracker's own ``background``), then written when the next evaluation (or close) comes."""
         self._open(step)
         self.step = max(self.step, step)
         was_training = self.g.training
         self.g.eval()
-        fake = self.g(self.eval_z)
+        with torch.no_grad():
+            fake = self.g(self.eval_z)
         self.g.train(was_training)
-        values = evaluation_values(self.collectors, EvalContext(step, fake, self.eval_real, self.dataset,
-                                                                self.eval_key))
+        self._record_pending()  # the previous evaluation's rows come first
+        self.last_eval = step
+        if background and self._evaluator is not None:
+            self._pending = step, self._evaluator.submit(self._measure, step, fake)
+            return None
+        return self._record(step, *self._measure(step, fake))
+
+    def _measure(self, step: int, fake: Tensor) -> tuple[dict[str, float], bytes]:
+        """The evaluation metrics and the sample picture: a pure function of G's samples (no global RNG), so it
+        may run on the evaluation thread."""
+        with torch.no_grad():  # grad mode is per thread
+            values = evaluation_values(self.collectors, EvalContext(step, fake, self.eval_real, self.dataset,
+                                                                    self.eval_key))
+        title = f"{self.entry['variant']} · {self.entry['dataset']} · step {step}"
+        return values, render_samples(fake, self.dataset, title)
+
+    def _record(self, step: int, values: dict[str, float], png: bytes) -> dict[str, float]:
         self._write(step, values)
-        png = render_samples(fake, self.dataset, f"{self.entry['variant']} · {self.entry['dataset']} · step {step}")
         self.store.write_sample_image(self.run_id, step, png)
         for logger in self.loggers:
             logger.image(step, png)
-        self.last_eval = step
         self._detect()
-        self.store.set_status(self.run_id, "running", step=step)
+        self.store.set_status(self.run_id, "running", step=self.step)
         return values
+
+    def _record_pending(self) -> None:
+        if self._pending is not None:
+            step, future = self._pending
+            self._pending = None
+            self._record(step, *future.result())
 
     def _open(self, step: int) -> None:
         """The metrics file, at the first step this process writes: rows before it are kept, the rest replaced."""
@@ -237,6 +317,11 @@ class Tracker:
             self.should_stop = True
 
     def _finish(self, status: str, **extra: Any) -> None:
+        try:
+            self._record_pending()
+        finally:
+            if self._evaluator is not None:
+                self._evaluator.shutdown(wait=True, cancel_futures=True)
         if self.writer is not None:
             self._detect()
             self.writer.close()
@@ -251,11 +336,14 @@ class Tracker:
 
     def close(self) -> None:
         """End the run: the last logged step is evaluated, events written, status ``completed`` (or
-        ``diverged``, as recorded when the loss exploded)."""
+        ``diverged``: the loss exploded, or the divergence detector saw the parameters blow up)."""
         if self.status == "running":
-            if self.writer is not None and self.step > self.last_eval:
-                self.evaluate(self.step)  # the last step is always evaluated
-            self._finish("completed")
+            with self._observing():
+                if self.writer is not None and self.step > self.last_eval:
+                    self._evaluate(self.step)  # the last step is always evaluated
+                self._record_pending()
+                blew_up = any(e.kind == "divergence" for e in self.events)
+                self._finish("diverged" if blew_up else "completed")
 
     def __enter__(self) -> Tracker:
         return self
@@ -269,6 +357,18 @@ class Tracker:
             self._finish("interrupted")
         else:
             self._finish("failed", error="".join(traceback.format_exception_only(kind, error)).strip())
+
+
+def _d_outputs(given: str, d: nn.Module) -> tuple[bool, dict[str, str]]:
+    """Whether D's outputs are probabilities, and what the run's config says of it."""
+    if given not in ("auto", "logits", "probabilities"):
+        raise GanbenchError(f"d_outputs must be 'auto', 'logits' or 'probabilities'; got {given!r}")
+    if given != "auto":
+        return given == "probabilities", {"read_as": given, "because": "d_outputs given"}
+    last = list(d.modules())[-1]
+    if isinstance(last, nn.Sigmoid):
+        return True, {"read_as": "probabilities", "because": "D's last module is a Sigmoid"}
+    return False, {"read_as": "logits", "because": "D's last module is no Sigmoid (auto)"}
 
 
 def track(out: str | Path = "results", **options: Any) -> Tracker:

@@ -5,8 +5,9 @@ A run is
 - ``failed`` / ``diverged``: its status says so;
 - ``not converged``: on data with known modes, its samples never reached them -- at no evaluation were at least
   ``QUALITY_FLOOR`` of them high-quality members of a mode. Its mode coverage then measures the budget, not the
-  recipe, and is not ranked as a measured quality. Also a run with a nonconvergence event (an event kind
-  marked ``nonconvergence``: its parameters orbit the equilibrium instead of settling);
+  recipe, and is not ranked as a measured quality. Also a run with an event of a kind marked
+  ``nonconvergence``: it did not learn (a stalled G, a pinned D, samples that ended far from the data) or its
+  parameters orbit the equilibrium instead of settling;
 - ``collapsed``: a collapse event (mode_collapse, d_overpowering, or a plugin kind marked as collapse);
 - ``healthy``: none of these.
 A variant takes the state most of its runs are in (ties go to the worse state).

@@ -10,11 +10,12 @@ from tests.test_scenarios import SCENARIOS
 
 
 def gate_suite(check: dict | None = None, variants=("overpowered-minimax", "healthy-ns")) -> dict:
+    """400 steps: too few for the healthy recipe to reach the ring's modes, so these rules do not require the
+    runs to learn (the learning rule has its own tests)."""
     doc = {**SCENARIOS, "name": "gate", "seeds": 2,
            "variants": [v for v in SCENARIOS["variants"] if v["name"] in variants],
            "train": {**SCENARIOS["train"], "steps": 400, "eval_every": 100}}
-    if check is not None:
-        doc["check"] = check
+    doc["check"] = {"require_learning": False, **(check or {})}
     return doc
 
 
@@ -36,13 +37,15 @@ def test_collapsing_recipe_fails_with_junit_naming_it(invoke, out):
     assert "FAIL  overpowered-minimax on ring  events:d_overpowering: d_overpowering in 2 of 2 seeds" in result.output
     assert "PASS  healthy-ns on ring  events:d_overpowering" in result.output
     failures = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
-    assert [c.get("classname") for c in failures] == ["ganbench.overpowered-minimax"]
+    assert {c.get("classname") for c in failures} == {"ganbench.overpowered-minimax"}
     assert "grad_norm_g_rel" in failures[0].find("failure").get("message")
     assert "❌" in summary.read_text() and "overpowered-minimax" in summary.read_text()
 
 
 def test_allowed_events_pass(invoke, out):
-    result = run_check(invoke, out, gate_suite({"allow": {"overpowered-minimax": ["d_overpowering"]}}))
+    # D overpowers G, and G, without gradient, stops moving: both are this recipe's known behaviour
+    allowed = ["d_overpowering", "generator_stalled"]
+    result = run_check(invoke, out, gate_suite({"allow": {"overpowered-minimax": allowed}}))
     assert result.exit_code == 0, result.output
     assert "allowed for this variant" in result.output
 

@@ -34,7 +34,9 @@ def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
                     "mode_collapse.quality=0", "--set", "mode_collapse.patience=1")
     assert result.exit_code == 0
     events = [json.loads(line) for line in result.output.splitlines()]
-    assert events and all(e["kind"] == "mode_collapse" for e in events)
+    # the thresholds set make every evaluation a collapse; far_from_data: 40 steps have not learned the ring
+    assert {e["kind"] for e in events} == {"mode_collapse", "far_from_data"}
+    assert [e["step"] for e in events if e["kind"] == "mode_collapse"] == [40]  # at 20 coverage is growing from nothing
     bad = invoke("diagnose", tmp_path / "tiny", "--set", "mode_colapse.coverage=2")
     assert bad.exit_code == 2 and "did you mean 'mode_collapse'" in bad.output
 

@@ -124,3 +124,81 @@ def test_thresholds_are_overridable():
     assert run_detectors(stream(rows, steps)) == []
     events = run_detectors(stream(rows, steps), {"mode_collapse": {"coverage": 0.7}})
     assert kinds(events) == [("mode_collapse", 500)]
+
+
+def test_a_stalled_generator_far_from_the_data_is_flagged_where_it_stopped_moving():
+    evals = [250, 500, 750, 1000, 1250, 1500]
+    sw = [0.90, 0.60, 0.601, 0.6012, 0.6011, 0.6013]  # moves once, then sits still
+    events = run_detectors(stream({"sliced_wasserstein": sw, "sliced_wasserstein_rel": [0.95, 0.7, 0.7, 0.7, 0.7, 0.7],
+                                   "sample_spread": [0.05] * 6}, evals))
+    assert kinds(events) == [("generator_stalled", 500)]
+    assert events[0].evidence["sliced_wasserstein_rel"] == pytest.approx(0.7)
+
+
+def test_a_converged_generator_sits_still_close_to_the_data_and_is_not_stalled():
+    evals = [250, 500, 750, 1000, 1250]
+    events = run_detectors(stream({"sliced_wasserstein": [0.5, 0.1, 0.1, 0.1, 0.1],
+                                   "sliced_wasserstein_rel": [0.8, 0.15, 0.15, 0.15, 0.15]}, evals))
+    assert events == []
+
+
+def test_a_generator_still_moving_far_from_the_data_is_not_stalled():
+    evals = [250, 500, 750, 1000, 1250]
+    events = run_detectors(stream({"sliced_wasserstein": [0.9, 0.85, 0.8, 0.76, 0.7],
+                                   "sliced_wasserstein_rel": [0.9] * 5}, evals))
+    assert "generator_stalled" not in {e.kind for e in events}  # (it ends far from the data: far_from_data)
+
+
+def test_a_pinned_discriminator_answers_every_input_alike():
+    steps = healthy_steps(10)
+    std = [0.5, 0.4, 0.3] + [0.0] * 7  # D's outputs stop depending on the input at step 40
+    events = run_detectors(stream({"d_out_std": std, "grad_norm_g": [0.3] * 10}, steps))
+    assert kinds(events) == [("d_pinned", 40)] and events[0].evidence["reason"] == "outputs constant"
+
+
+def test_no_gradient_reaching_g_pins_d_too():
+    steps = healthy_steps(10)
+    events = run_detectors(stream({"d_out_std": [0.5] * 10, "grad_norm_g": [1.0] * 4 + [0.0] * 6}, steps))
+    assert kinds(events) == [("d_pinned", 50)] and events[0].evidence["reason"] == "no gradient reaches G"
+
+
+def test_a_short_flat_spell_does_not_pin_d():
+    steps = healthy_steps(10)
+    events = run_detectors(stream({"d_out_std": [0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5, 0.5],
+                                   "grad_norm_g": [1.0] * 10}, steps))
+    assert events == []
+
+
+def test_a_blow_up_under_a_bounded_loss_is_divergence():
+    """nn.BCELoss caps each term at 100: the loss stays bounded while the weights explode."""
+    steps = healthy_steps(10)
+    rms = [0.05, 0.06, 0.4, 3.0, 40.0, 300.0, 300.0, 300.0, 300.0, 300.0]
+    events = run_detectors(stream({"loss_d": [1.3] * 4 + [50.0] * 6, "loss_g": [0.7] * 4 + [0.0] * 6,
+                                   "param_rms_d": rms, "param_rms_g": [0.05] * 10}, steps))
+    assert kinds(events) == [("divergence", 50)]  # the first past 100 x the first logged 0.05 and past rms 10
+    assert events[0].evidence["metric"] == "param_rms_d" and events[0].evidence["value"] == 40.0
+
+
+def test_parameters_that_grew_a_hundredfold_or_went_non_finite_are_divergence():
+    steps = healthy_steps(5)
+    grew = run_detectors(stream({"param_rms_g": [0.01, 0.02, 0.5, 1.2, 1.2]}, steps))
+    assert kinds(grew) == [("divergence", 40)]  # 1.2 >= 100 x 0.01, though below rms 10
+    nan = run_detectors(stream({"param_rms_d": [0.1, 0.1, float("nan"), 0.1, 0.1]}, steps))
+    assert kinds(nan) == [("divergence", 30)]
+
+
+def test_parameters_initialised_to_zero_have_not_blown_up():
+    events = run_detectors(stream({"param_rms_d": [0.0, 0.0, 1e-3, 0.01, 0.02]}, healthy_steps(5)))
+    assert events == []
+
+
+def test_a_run_that_ends_far_from_the_data_is_flagged_from_its_final_far_streak():
+    evals = [250, 500, 750, 1000, 1250]
+    rel = [0.9, 0.6, 0.8, 0.95, 0.9]  # came closer, then drifted away for good
+    events = run_detectors(stream({"sliced_wasserstein_rel": rel}, evals))
+    assert kinds(events) == [("far_from_data", 750)] and events[0].evidence["evaluations_far"] == 3
+
+
+def test_being_far_early_on_is_learning_not_failing():
+    events = run_detectors(stream({"sliced_wasserstein_rel": [1.0, 0.9, 0.7, 0.3, 0.2]}, [1, 2, 3, 4, 5]))
+    assert events == []

@@ -131,11 +131,45 @@ def test_outputs_show_the_new_verdicts():
     verdicts = evaluate(results({"mode_coverage": [0.0, 0.0]}, {0: ["divergence"]}),
                         rules(fail_on=("mode_collapse", "divergence"),
                               regression={"mode_coverage": Tolerance(rel=0.1)}), base)
-    assert counts(verdicts) == "1 passed, 1 failed, 2 inconclusive"
+    # runs: pass; divergence: fail; mode_collapse, learning (Fisher at 2 vs 2 seeds), regression: inconclusive
+    assert counts(verdicts) == "1 passed, 1 failed, 3 inconclusive"
     cases = ET.fromstring(junit_xml(verdicts, "s")).iter("testcase")
     kinds = {c.get("name"): [child.tag for child in c] for c in cases}
     assert kinds["ring: regression:mode_coverage"] == ["skipped"] and kinds["ring: events:divergence"] == ["failure"]
     strict = ET.fromstring(junit_xml(verdicts, "s", strict=True))
-    assert strict.find("testsuite").get("failures") == "3"
+    assert strict.find("testsuite").get("failures") == "4"
     text = markdown(verdicts, "s")
     assert "❔ | inconclusive" in text and "❌ | fail" in text
+
+
+def test_runs_that_did_not_learn_fail_the_learning_rule_without_a_baseline():
+    """Every seed 'not converged' (no evaluation put a fifth of the samples on a mode): P = 0.1^4 < alpha."""
+    stuck = results({"mode_coverage": [0.0] * 4, "high_quality": [0.05] * 4})
+    verdict = only(evaluate(stuck, rules()), "learning")
+    assert verdict.status == FAIL and "4 of 4 seeds did not learn" in verdict.evidence
+    assert f"p = {0.1 ** 4:.3g}" in verdict.evidence
+    relaxed = only(evaluate(stuck, rules(require_learning=False)), "learning")
+    assert relaxed.status == PASS and "not required" in relaxed.evidence
+    learned = results({"mode_coverage": [1.0] * 4, "high_quality": [0.9] * 4})
+    assert only(evaluate(learned, rules()), "learning").status == PASS
+
+
+def test_runs_that_stop_learning_where_the_baseline_learned_fail_by_fishers_test():
+    base = from_results(results({"mode_coverage": [1.0] * 4, "high_quality": [0.9] * 4}))
+    assert base.events["v", "ring"]["not_learned"] == 0
+    stuck = results({"mode_coverage": [0.0] * 4, "high_quality": [0.05] * 4})
+    verdict = only(evaluate(stuck, rules(require_learning=False), base), "learning")
+    # [[4, 0], [0, 4]] one-sided: 1 / C(8, 4)
+    assert verdict.status == FAIL and f"p = {1 / math.comb(8, 4):.3g}" in verdict.evidence
+    # a baseline that did not learn either: the same runs are no evidence of a change
+    stuck_base = from_results(stuck)
+    assert only(evaluate(stuck, rules(), stuck_base), "learning").status != FAIL
+
+
+def test_stalled_generator_and_pinned_discriminator_are_default_gate_events():
+    from ganbench.diagnostics import event_kinds
+    from ganbench.gate import DEFAULT_FAIL_ON
+
+    kinds = event_kinds()
+    assert {"generator_stalled", "d_pinned"} <= set(DEFAULT_FAIL_ON)
+    assert kinds["generator_stalled"].nonconvergence and kinds["d_pinned"].nonconvergence

@@ -106,16 +106,16 @@ def test_own_samples_with_known_modes(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_loop_whose_d_overpowers_fails_the_gate_and_the_unchanged_one_passes(tmp_path, invoke):
+def test_a_loop_whose_generator_stalls_fails_the_gate_and_the_unchanged_one_passes(tmp_path, invoke):
     for seed in range(4):
         own_loop.main(["--out", str(tmp_path / "same"), "--seed", str(seed), "--steps", "1500"])
-        own_loop.main(["--out", str(tmp_path / "harder"), "--seed", str(seed), "--steps", "1500",
-                       "--d-lr-scale", "10", "--n-critic", "5"])
+        own_loop.main(["--out", str(tmp_path / "stalled"), "--seed", str(seed), "--steps", "1500",
+                       "--g-lr-scale", "0.001"])
     same = invoke("check", tmp_path / "same" / "own-loop")
     assert same.exit_code == 0, same.output
-    harder = invoke("check", tmp_path / "harder" / "own-loop")
-    assert harder.exit_code == 1, harder.output
-    assert "FAIL" in harder.output and ("mode_collapse" in harder.output or "d_overpowering" in harder.output)
+    stalled = invoke("check", tmp_path / "stalled" / "own-loop")
+    assert stalled.exit_code == 1, stalled.output
+    assert "FAIL  own-gan on ring  learning: 4 of 4 seeds did not learn" in stalled.output
 
 
 def test_tensorboard_gets_scalars_images_and_events(tmp_path):

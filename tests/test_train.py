@@ -97,7 +97,7 @@ def test_a_loss_past_the_divergence_bound_ends_the_run_there(tmp_path):
     on = parse_suite(tiny_suite(variants=[boom], detectors=detectors,
                                 train={**TINY_TRAIN, "stop_on_divergence": False}))
     results = load_results(run_suite(on, out=tmp_path / "on").root)
-    assert list(results.runs.status) == ["completed"] and list(results.events.kind) == ["divergence"]
+    assert list(results.runs.status) == ["completed"] and "divergence" in set(results.events.kind)
 
 
 def test_a_run_that_errors_is_failed_and_exit_code_is_1(tmp_path, write_suite, invoke, monkeypatch):

@@ -9,6 +9,8 @@ import hashlib
 import io
 import json
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +119,12 @@ def cached_classifier(key: dict[str, Any], train: tuple[Tensor, Tensor], test: t
         model = Classifier(train[0].shape[1], train[0].shape[2], classes)
         model.load_state_dict(state["model"])
         return model.eval(), float(state["accuracy"])
+    print(f"ganbench: training the evaluation classifier for {json.dumps(key, sort_keys=True)} once; it is cached "
+          f"in {path.parent}", file=sys.stderr, flush=True)
+    began = time.perf_counter()
     model, accuracy = train_classifier(train, test, classes, epochs)
+    print(f"ganbench: classifier trained in {time.perf_counter() - began:.0f} s (test accuracy {accuracy:.3f})",
+          file=sys.stderr, flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "accuracy": accuracy, "key": json.dumps(key)}, buffer)

@@ -80,7 +80,12 @@ class ImageDataset(Dataset):
     """Images with class labels, a train/test split for the evaluation classifier, and class modes."""
 
     default_architecture = {"name": "dcgan"}
-    confidence = 0.9  # a sample is a high-quality member of a class when the classifier is this sure of it
+    # A sample is a high-quality member of a class when the classifier is ``confidence`` sure of it *and* its
+    # features lie inside the k-NN ball of one of that class's real images (the precision test of Kynkaanniemi
+    # et al. 2019, per class): a classifier can be sure of noise it never saw, but noise is far from every digit.
+    confidence = 0.9
+    manifold_k = 3
+    manifold_per_class = 300  # real images per class that span its manifold (a seeded choice)
     classifier_epochs = 10
 
     def __init__(self, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], classes: int,
@@ -95,6 +100,7 @@ class ImageDataset(Dataset):
         self.num_modes = classes if classes >= 2 else None
         self._classifier = None
         self._placed: dict[torch.device, Classifier] = {}
+        self._manifolds: dict[torch.device, tuple[Tensor, Tensor, Tensor]] = {}
         self._inception: dict[tuple[torch.device, str], InceptionFeatures] = {}
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
@@ -116,16 +122,44 @@ class ImageDataset(Dataset):
             self._placed[device] = model if device == torch.device("cpu") else copy.deepcopy(model).to(device)
         return self._placed[device]
 
+    def _class_manifolds(self, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+        """Features (M, F), labels (M,) and k-NN radii (M,) of up to ``manifold_per_class`` real training images
+        of each class, on ``device``."""
+        device = torch.device(device)
+        if device not in self._manifolds:  # built on the CPU once, then copied to each device
+            cpu = torch.device("cpu")
+            if cpu not in self._manifolds:
+                order = torch.randperm(len(self.labels), generator=torch.Generator().manual_seed(0))
+                keep = torch.cat([order[self.labels[order] == c][: self.manifold_per_class]
+                                  for c in range(self.classes)])
+                with torch.no_grad():
+                    features = self.classifier_on(cpu).conv(self.images[keep]).double()
+                labels = self.labels[keep]
+                radii = torch.zeros(len(keep), dtype=torch.float64)
+                for c in range(self.classes):
+                    idx = (labels == c).nonzero().squeeze(1)
+                    k = min(self.manifold_k, len(idx) - 1)
+                    if k >= 1:  # the k-th neighbour other than the image itself
+                        radii[idx] = torch.cdist(features[idx], features[idx]).kthvalue(k + 1, dim=1).values
+                self._manifolds[cpu] = features, labels, radii
+            self._manifolds[device] = tuple(t.to(device) for t in self._manifolds[cpu])
+        return self._manifolds[device]
+
     @torch.no_grad()
-    def _predict(self, samples: Tensor) -> tuple[Tensor, Tensor]:
-        """Class and confidence per sample, on the samples' device."""
+    def _members(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+        """The class of each sample, and whether it is a high-quality member of it (see ``confidence``)."""
         model = self.classifier_on(samples.device)
-        confidence, label = model.head(model.features(samples)).softmax(1).max(dim=1)
-        return label, confidence
+        features = model.features(samples)
+        confidence, label = model.head(features).softmax(1).max(dim=1)
+        good = torch.isfinite(samples.flatten(1)).all(1)
+        if self.confidence == 0:  # every sample counts (PacGAN's stacked-MNIST protocol)
+            return label, good
+        real, real_label, radii = self._class_manifolds(samples.device)
+        inside = (torch.cdist(features.double(), real) <= radii) & (label[:, None] == real_label)
+        return label, good & (confidence >= self.confidence) & inside.any(1)
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
-        label, confidence = self._predict(samples)
-        return label, (confidence >= self.confidence) & torch.isfinite(samples.flatten(1)).all(1)
+        return self._members(samples)
 
     def inception_on(self, device: torch.device, output: str) -> InceptionFeatures:
         """Inception from the local weights on ``device``, loaded once per device and output in a process (FID,
@@ -155,7 +189,8 @@ class ImageDataset(Dataset):
     def describe(self) -> dict[str, Any]:
         _, accuracy = self.classifier()
         return {"classifier_test_accuracy": round(accuracy, 4), "classes": self.classes,
-                "train_images": len(self.images), "mode_confidence": self.confidence}
+                "train_images": len(self.images), "mode_confidence": self.confidence,
+                "mode_manifold": {"k": self.manifold_k, "per_class": self.manifold_per_class}}
 
 
 class ClassifierLogits(nn.Module):
@@ -213,10 +248,10 @@ class StackedChannels(ImageDataset):
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         n = samples.shape[0]
-        label, confidence = self._predict(samples.reshape(n * 3, 1, *samples.shape[2:]))
-        label, confidence = label.view(n, 3), confidence.view(n, 3)
+        label, good = self._members(samples.reshape(n * 3, 1, *samples.shape[2:]))
+        label, good = label.view(n, 3), good.view(n, 3)
         mode = (label[:, 0] * self.classes + label[:, 1]) * self.classes + label[:, 2]
-        return mode, (confidence >= self.confidence).all(dim=1) & torch.isfinite(samples.flatten(1)).all(1)
+        return mode, good.all(dim=1)
 
     def fid_features(self, device: torch.device) -> tuple[nn.Module, str]:
         if self.inception_weights:

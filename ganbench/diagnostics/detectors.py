@@ -129,24 +129,129 @@ class ModeCollapse:
 @DETECTORS.register("divergence")
 @dataclass(frozen=True)
 class Divergence:
-    """A non-finite loss, or a loss whose magnitude exceeds ``bound``; fires once, at the first such step."""
+    """A blow-up, whatever the loss function: a non-finite loss or one whose magnitude exceeds ``bound``; or
+    non-finite parameters, a root mean square parameter (D's or G's) past ``rms``, or one grown to ``growth`` x
+    its first logged value -- what a clamped loss (``nn.BCELoss`` caps each term at 100) hides. Fires once, at
+    the first such step."""
 
-    events: ClassVar = (EventKind("divergence", "a loss went non-finite or past the bound"),)
+    events: ClassVar = (EventKind("divergence", "a loss went non-finite or past the bound, or the parameters "
+                                                "blew up"),)
     bound: float = 1e6
+    rms: float = 10.0
+    growth: float = 100.0
 
     def detect(self, stream: Stream) -> list[Event]:
-        first: tuple[int, str, float] | None = None
-        for name in ("loss_d", "loss_g"):
-            loss = stream.get(name)
-            if loss is None:
+        first: tuple[int, str, float, dict] | None = None
+        for name in ("loss_d", "loss_g", "param_rms_d", "param_rms_g"):
+            values = stream.get(name)
+            if values is None or values.empty:
                 continue
-            bad = loss[~np.isfinite(loss) | (loss.abs() > self.bound)]
-            if not bad.empty and (first is None or bad.index[0] < first[0]):
-                first = (int(bad.index[0]), name, float(bad.iloc[0]))
+            if name.startswith("loss"):
+                bad, limit = ~np.isfinite(values) | (values.abs() > self.bound), {"bound": self.bound}
+            else:
+                start = float(values.iloc[0])
+                grown = (values >= self.growth * start) if start > 0 else False  # an all-zero init cannot grow
+                bad = ~np.isfinite(values) | (values >= self.rms) | grown
+                limit = {"rms": self.rms, "first_logged": _r(start), "growth": self.growth}
+            found = values[bad]
+            if not found.empty and (first is None or found.index[0] < first[0]):
+                first = (int(found.index[0]), name, float(found.iloc[0]), limit)
         if first is None:
             return []
-        step, name, value = first
-        return [Event("divergence", step, {"metric": name, "value": value, "bound": self.bound})]
+        step, name, value, limit = first
+        return [Event("divergence", step, {"metric": name, "value": value, **limit})]
+
+
+@DETECTORS.register("generator_stalled")
+@dataclass(frozen=True)
+class GeneratorStalled:
+    """G stopped moving far from the data: for ``patience`` evaluations in a row the sliced Wasserstein distance
+    to the real samples changed by at most ``flat`` (relative) from one evaluation to the next while it stayed at
+    or above ``far`` x the distance of a generator that always draws the data's mean (``sliced_wasserstein_rel``).
+    A G that learns moves; one that has converged sits close to the data. A stalled G (no learning rate, no
+    gradient through a dead D) sits still where it began. The event begins at the last evaluation before the
+    flat streak."""
+
+    events: ClassVar = (EventKind("generator_stalled", "G's samples stopped changing far from the data",
+                                  nonconvergence=True),)
+    flat: float = 0.01
+    far: float = 0.5
+    patience: int = 3
+
+    def detect(self, stream: Stream) -> list[Event]:
+        sw = _values(stream, "sliced_wasserstein")
+        rel = _values(stream, "sliced_wasserstein_rel").reindex(sw.index)
+        if len(sw) < self.patience + 1:
+            return []
+        change = (sw - sw.shift(1)).abs() / sw.shift(1)
+        stalled = (change <= self.flat) & (rel >= self.far)
+        for start, end in streaks(stalled, self.patience):
+            steps = list(sw.index)
+            began = steps[steps.index(start) - 1]
+            w = slice(began, end)
+            spread = _values(stream, "sample_spread").reindex(sw.index).loc[w]
+            return [Event("generator_stalled", int(began), {
+                "window": [int(began), int(end)], "sliced_wasserstein_rel": _r(rel.loc[w].mean()),
+                "largest_change": _r(change.loc[start:end].max()),
+                "sample_spread": _r(spread.mean()) if spread.notna().any() else None})]
+        return []
+
+
+@DETECTORS.register("far_from_data")
+@dataclass(frozen=True)
+class FarFromData:
+    """The run ended far from the data: its last ``patience`` evaluations all had ``sliced_wasserstein_rel`` at
+    or above ``far`` (three quarters of the distance of a generator that always draws the data's mean). Whatever
+    the sample pictures' mode labels say, such samples have not learned the data. The event begins at the first
+    evaluation of that final streak; it marks the run not converged.
+
+    ``far`` was set on the corpus of independently written loops (README): their healthy-looking runs end at
+    0.07-0.6, their visibly failed ones at 0.66 and above (most near 1)."""
+
+    events: ClassVar = (EventKind("far_from_data", "the last evaluations' samples are far from the data",
+                                  nonconvergence=True),)
+    far: float = 0.75
+    patience: int = 2
+
+    def detect(self, stream: Stream) -> list[Event]:
+        rel = _values(stream, "sliced_wasserstein_rel")
+        if len(rel) < self.patience or not (rel.iloc[-self.patience:] >= self.far).all():
+            return []
+        below = rel[rel < self.far]
+        began = int(rel.index[0]) if below.empty else int(rel.index[rel.index > below.index[-1]][0])
+        return [Event("far_from_data", began, {"sliced_wasserstein_rel": _r(rel.iloc[-1]),
+                                               "evaluations_far": int((rel.index >= began).sum()), "far": self.far})]
+
+
+@DETECTORS.register("d_pinned")
+@dataclass(frozen=True)
+class DPinned:
+    """D stuck at one answer: for ``window`` logged steps in a row its outputs on the real and generated batch
+    have a standard deviation of at most ``spread`` (it tells no input from another), or G's gradient norm is at
+    most ``floor`` (nothing flows back to G). Whatever the loss and its clamping, G cannot learn from such a D."""
+
+    events: ClassVar = (EventKind("d_pinned", "D's outputs stuck at a constant, or no gradient reaches G",
+                                  nonconvergence=True),)
+    spread: float = 1e-4
+    floor: float = 1e-8
+    window: int = 5
+
+    def detect(self, stream: Stream) -> list[Event]:
+        std = _values(stream, "d_out_std")
+        g = _values(stream, "grad_norm_g")
+        index = std.index.union(g.index)
+        if index.empty:
+            return []
+        flat = std.reindex(index) <= self.spread
+        no_grad = g.reindex(index) <= self.floor
+        for start, end in streaks(flat | no_grad, self.window):
+            w = slice(start, end)
+            return [Event("d_pinned", int(start), {
+                "window": [int(start), int(end)],
+                "d_out_std": _r(std.loc[w].max()) if not std.loc[w].empty else None,
+                "grad_norm_g": _r(g.loc[w].max()) if not g.loc[w].empty else None,
+                "reason": "outputs constant" if flat.loc[w].all() else "no gradient reaches G"})]
+        return []
 
 
 @DETECTORS.register("oscillation")

@@ -95,7 +95,7 @@ def collectors_config(collectors: list[Collector]) -> dict[str, Any]:
 
 
 def default_collectors(dataset: Dataset) -> tuple[str, ...]:
-    names = ["losses", "d_outputs", "grad_norms", "fid", "sliced_wasserstein"]
+    names = ["losses", "d_outputs", "grad_norms", "param_norms", "fid", "sliced_wasserstein"]
     if len(dataset.sample_shape) == 3:  # images: what StudioGAN reports beside FID
         names += ["kid", "precision_recall", "density_coverage"]
         if dataset.has_class_logits:

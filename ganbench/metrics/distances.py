@@ -58,25 +58,37 @@ class SlicedWasserstein(Collector):
 
     metrics = (MetricInfo("sliced_wasserstein", "sliced 1-Wasserstein distance to the real samples, in FID's "
                                                 "feature space: sees the whole distribution, so blur does not "
-                                                "win it", False, 2, True),)
+                                                "win it", False, 2, True),
+               MetricInfo("sliced_wasserstein_rel", "sliced_wasserstein over the same distance for a generator that "
+                                                    "always draws the real samples' mean: 1 is no closer to the "
+                                                    "data than its mean", False, None, True),
+               MetricInfo("sample_spread", "std of the generated samples over that of the real ones (per "
+                                           "coordinate, averaged): near 0 when G draws one picture", None, None,
+                          True))
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.features, self.feature_space = feature_extractor(self.dataset, self.device)
-        self._real: tuple[Tensor, Tensor] | None = None  # (projections (d, P), real sorted projections (N, P))
+        # (projections (d, P), real sorted projections (N, P), SW_1 from the real mean to the real samples)
+        self._real: tuple[Tensor, Tensor, float] | None = None
 
     @torch.no_grad()
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
         if not torch.isfinite(ctx.fake).all():
-            return {"sliced_wasserstein": float("nan")}
+            return {"sliced_wasserstein": float("nan"), "sliced_wasserstein_rel": float("nan"),
+                    "sample_spread": float("nan")}
         if self._real is None:  # the real samples are fixed for the run: project and sort them once
             real = self.features(ctx.real).double()
             projections = random_projections(real.shape[1]).to(real.device)
-            self._real = projections, sorted_projections(real, projections)
-        projections, real_sorted = self._real
+            real_sorted = sorted_projections(real, projections)
+            to_mean = float((real_sorted - real.mean(0) @ projections).abs().mean())
+            self._real = projections, real_sorted, to_mean
+        projections, real_sorted, to_mean = self._real
         # fake and real are both eval_samples long (the trainer draws them so)
-        return {"sliced_wasserstein": sorted_distance(sorted_projections(self.features(ctx.fake), projections),
-                                                      real_sorted)}
+        distance = sorted_distance(sorted_projections(self.features(ctx.fake), projections), real_sorted)
+        spread = ctx.fake.flatten(1).double().std(0).mean() / ctx.real.flatten(1).double().std(0).mean()
+        return {"sliced_wasserstein": distance, "sliced_wasserstein_rel": distance / to_mean if to_mean > 0 else
+                float("nan"), "sample_spread": float(spread)}
 
     def describe(self) -> dict[str, Any]:
         return {"sliced_wasserstein": {"feature_space": self.feature_space, "projections": PROJECTIONS,

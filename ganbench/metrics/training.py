@@ -28,14 +28,17 @@ class DOutputs(Collector):
     metrics = (MetricInfo("d_real", "mean D output on real data (a probability where the objective has one)"),
                MetricInfo("d_fake", "mean D output on generated data (a probability where the objective has one)"),
                MetricInfo("d_accuracy", "D's accuracy at its objective's decision threshold, real and fake averaged"),
-               MetricInfo("d_gap", "D(x) - D(G(z)) as probabilities (BCE-type objectives only)"))
+               MetricInfo("d_gap", "D(x) - D(G(z)) as probabilities (BCE-type objectives only)"),
+               MetricInfo("d_out_std", "std of D's raw outputs over the real and generated batch together: 0 when "
+                                       "D answers every input alike (a dead or pinned D)"))
 
     def on_step(self, record: StepRecord) -> dict[str, Tensor]:
         real = self.objective.score(record.d_real_out)
         fake = self.objective.score(record.d_fake_out)
         t = self.objective.threshold
         accuracy = ((real > t).float().mean() + (fake < t).float().mean()) / 2
-        out = {"d_real": real.mean(), "d_fake": fake.mean(), "d_accuracy": accuracy}
+        raw = torch.cat([record.d_real_out.flatten(), record.d_fake_out.flatten()]).double()
+        out = {"d_real": real.mean(), "d_fake": fake.mean(), "d_accuracy": accuracy, "d_out_std": raw.std()}
         if self.objective.probabilities:
             out["d_gap"] = out["d_real"] - out["d_fake"]
         return out
@@ -81,3 +84,24 @@ class GradNorms(Collector):
             out["grad_norm_d_input_fake"] = record.d_input_grad_fake.norm(dim=1).mean()
             out["grad_norm_d_input"] = (out["grad_norm_d_input_real"] + out["grad_norm_d_input_fake"]) / 2
         return out
+
+
+def _param_rms(module: nn.Module) -> Tensor:
+    """Root mean square of a module's parameters (non-finite when any parameter is)."""
+    params = [p.detach() for p in module.parameters()]
+    if not params:
+        return torch.tensor(0.0)
+    count = sum(p.numel() for p in params)
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(params))) / count ** 0.5
+
+
+@COLLECTORS.register("param_norms")
+class ParamNorms(Collector):
+    """The root mean square of D's and of G's parameters: a blow-up shows here even when a clamped loss
+    (``nn.BCELoss`` caps each log term at 100) keeps the loss bounded. Trained weights rarely pass 1."""
+
+    metrics = (MetricInfo("param_rms_d", "root mean square of D's parameters"),
+               MetricInfo("param_rms_g", "root mean square of G's parameters"))
+
+    def on_step(self, record: StepRecord) -> dict[str, Tensor]:
+        return {"param_rms_d": _param_rms(record.d), "param_rms_g": _param_rms(record.g)}

@@ -1,0 +1,198 @@
+"""The gate on loops ganbench did not write: every loop of ``examples/corpus`` on the ring and on 28-px digits,
+healthy and with injected failures, over seed sets; then detection and false alarms per run and per build.
+
+    python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (about 40 min, 2 cores)
+    python benchmarks/corpus.py table                      # re-detects with today's detectors, prints tables
+
+Each run's label (failed or not, judged from its samples) is in ``examples/corpus/labels.yaml``; ``sheets`` draws
+the final samples of every loop x data x case into one picture per loop and data to label them from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ganbench.calibrate import Loop, calibrate_loop, parse_injection  # noqa: E402
+
+LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan")
+DATA = {"ring": {"steps": 2000, "g_lr": 1e-3, "d_lr": 1e-3}, "digits": {"steps": 1200}}
+INJECTIONS = ("stalled-g: g_lr=x0.001", "dead-d: d_init=zeros", "blow-up: g_lr=10, d_lr=10",
+              "strong-d: d_lr=x10")
+SEEDS, SETS = 4, 1
+
+
+def _calibrations(args, train: bool):
+    injections = [parse_injection(text, scalable=None) for text in INJECTIONS]
+    for data, params in DATA.items():
+        if data not in args.data:
+            continue
+        for loop in args.loops:
+            began = time.perf_counter()
+            calibration = calibrate_loop(Loop(f"{ROOT}/examples/corpus/{loop}.py:train", {"data": data, **params}),
+                                         SEEDS, SETS, injections, args.out, args.workers, f"{loop}-{data}",
+                                         echo=lambda line: print(line, flush=True) if args.verbose else None,
+                                         train=train)
+            if train:
+                print(f"{loop} {data}: {time.perf_counter() - began:.0f} s", flush=True)
+            yield loop, data, calibration
+
+
+CASES = ("healthy", *(text.partition(":")[0] for text in INJECTIONS))
+
+
+def _case_runs(out: Path, loop: str, data: str) -> dict[str, list]:
+    """case -> its runs (rows of the results' runs table), seed order; 'healthy' holds the unchanged runs."""
+    from ganbench.results import load_results
+
+    found = {}
+    for case in CASES:
+        root = out / (f"{loop}-{data}-calibrate" + ("" if case == "healthy" else f"-{case}"))
+        if (root / "manifest.json").exists():
+            results = load_results(root)
+            found[case] = (results, sorted(results.runs.itertuples(), key=lambda r: r.seed))
+    return found
+
+
+def sheets(args) -> None:
+    """One picture per loop x data: a row per case, the final samples of each seed, to label the runs from."""
+    from PIL import Image, ImageDraw
+
+    size, width = 250, 4
+    for data in args.data:
+        for loop in args.loops:
+            rows = []  # (case, [(run, results), ...]) with at most `width` runs a row
+            for case, (results, runs) in _case_runs(args.out, loop, data).items():
+                rows += [(case, [(r, results) for r in runs[i:i + width]]) for i in range(0, len(runs), width)]
+            sheet = Image.new("RGB", (120 + width * size, len(rows) * size), "white")
+            draw = ImageDraw.Draw(sheet)
+            for i, (case, runs) in enumerate(rows):
+                draw.text((5, i * size + size // 2), case, fill="black")
+                for j, (run, results) in enumerate(runs):
+                    pictures = sorted((results.root / "runs" / run.run_id / "samples").glob("step_*.png"),
+                                      key=lambda p: int(p.stem.split("_")[1]))
+                    if pictures:
+                        picture = Image.open(pictures[-1]).convert("RGB")
+                        picture.thumbnail((size - 8, size - 8))
+                        sheet.paste(picture, (120 + j * size, i * size + 5))
+                    draw.text((125 + j * size, i * size + 5), f"s{run.seed} {run.status} @{run.step}", fill="red")
+            path = args.out / f"sheet-{loop}-{data}.png"
+            sheet.save(path)
+            print(path)
+
+
+def redetect(root: Path) -> None:
+    """Today's detectors over the stored metrics of every run under ``root``, written back as its events."""
+    from ganbench.diagnostics import run_detectors
+    from ganbench.results import load_results
+    from ganbench.store import RunStore
+
+    store = RunStore.at(root)
+    for run_id, metrics in load_results(root).metrics.groupby("run_id", sort=True):
+        store.write_events(run_id, run_detectors(metrics[["step", "name", "value"]]))
+
+
+def flagged(results) -> dict[str, str]:
+    """run id -> why the gate flags it ('' when it does not): a default gate event, or a state other than
+    healthy or collapsed (did not learn, diverged, failed)."""
+    from ganbench.gate import DEFAULT_FAIL_ON
+    from ganbench.verdicts import HEALTHY, run_states
+
+    states = run_states(results)
+    out = {}
+    for run in results.runs.itertuples():
+        ev = results.events[(results.events.run_id == run.run_id) & results.events.kind.isin(DEFAULT_FAIL_ON)]
+        reasons = [f"{k} @{int(ev[ev.kind == k].step.min())}" for k in dict.fromkeys(ev.sort_values("step").kind)]
+        if states[run.run_id] not in (HEALTHY, "collapsed"):
+            reasons.append(states[run.run_id])
+        out[run.run_id] = ", ".join(dict.fromkeys(reasons))
+    return out
+
+
+def _labels(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+def _label(labels: dict, loop: str, data: str, case: str, seed: int) -> str:
+    value = labels[loop][data][case]
+    return value[seed] if isinstance(value, dict) else value
+
+
+def table(args) -> None:
+    """Per loop x data x case: failed runs caught, healthy runs flagged (false alarms), and the gate's verdict
+    on the build (4 seeds against the unchanged loop's 4 baseline seeds). Re-detects first."""
+    from ganbench.significance import clopper_pearson
+
+    labels = _labels(args.labels)
+    for path in sorted(args.out.glob("*-calibrate*")):
+        if (path / "manifest.json").exists():
+            redetect(path)
+    totals = {"caught": [0, 0], "false": [0, 0]}
+    lines = ["| loop | data | case | labelled failed (of 4) | caught | false alarms | gate on the build | "
+             "what flagged them |", "|---|---|---|---|---|---|---|---|"]
+    detail = []
+    for loop, data, calibration in _calibrations(args, train=False):
+        cases = _case_runs(args.out, loop, data)
+        builds = {"healthy": calibration.clean, **{s.name: s for s in calibration.injected}}
+        for case, (results, runs) in cases.items():
+            flags = flagged(results)
+            if case == "healthy":
+                runs = [r for r in runs if r.seed >= SEEDS]  # the build; its baseline seeds are counted below
+                runs += [r for r in sorted(results.runs.itertuples(), key=lambda r: r.seed) if r.seed < SEEDS]
+            failed = [r for r in runs if _label(labels, loop, data, case, r.seed) == "failed"]
+            ok = [r for r in runs if r not in failed]
+            caught = [r for r in failed if flags[r.run_id]]
+            false = [r for r in ok if flags[r.run_id]]
+            totals["caught"][0] += len(caught)
+            totals["caught"][1] += len(failed)
+            totals["false"][0] += len(false)
+            totals["false"][1] += len(ok)
+            strict = calibration.rules.strict
+            build = builds[case].builds[0]
+            verdict = "fail" if any(v.fails(strict) for v in build) else "pass"
+            rules = sorted({v.rule for v in build if v.fails(strict)})
+            why = sorted({part.split(" @")[0] for r in runs for part in flags[r.run_id].split(", ") if part})
+            lines.append(f"| {loop} | {data} | {case} | {len(failed)} of {len(runs)} | {len(caught)} of "
+                         f"{len(failed)} | {len(false)} of {len(ok)} | {verdict}"
+                         f"{' (' + ', '.join(rules) + ')' if rules else ''} | {', '.join(why) or '—'} |")
+            detail += [f"{loop} {data} {case} seed {r.seed}: "
+                       f"{_label(labels, loop, data, case, r.seed)}; {flags[r.run_id] or 'not flagged'}"
+                       for r in runs]
+    (c, nc), (f, nf) = totals["caught"], totals["false"]
+    lo, hi = clopper_pearson(c, nc)
+    flo, fhi = clopper_pearson(f, nf)
+    lines += ["", f"Visibly failed runs caught: {c} of {nc} = {c / nc:.0%} [{lo:.0%}, {hi:.0%}]; healthy-looking runs "
+              f"flagged: {f} of {nf} = {f / nf:.0%} [{flo:.0%}, {fhi:.0%}] (exact 95% intervals)."]
+    print("\n".join(lines))
+    (args.out / "corpus-table.md").write_text("\n".join(lines) + "\n")
+    (args.out / "corpus-runs.txt").write_text("\n".join(detail) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["train", "table", "sheets"])
+    parser.add_argument("--out", default="results/corpus", type=Path)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--loops", nargs="+", default=list(LOOPS))
+    parser.add_argument("--data", nargs="+", default=list(DATA))
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--labels", type=Path, default=ROOT / "examples" / "corpus" / "labels.yaml")
+    args = parser.parse_args()
+    if args.command == "train":
+        for _ in _calibrations(args, train=True):
+            pass
+    elif args.command == "sheets":
+        sheets(args)
+    else:
+        table(args)
+
+
+if __name__ == "__main__":
+    main()

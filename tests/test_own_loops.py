@@ -1,0 +1,182 @@
+"""The gate on loops ganbench did not write: the corpus of independently written loops (examples/corpus),
+tracked without changing a single step; D outputs read as what they are; both Lightning names; calibrating
+the gate on a user's own loop."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import ganbench
+from ganbench.results import load_results
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
+
+LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan")
+
+
+@pytest.mark.parametrize("name", LOOPS)
+def test_a_tracked_loop_trains_exactly_as_the_untracked_one(name, tmp_path):
+    """Same seed, same losses at every step (across an evaluation at step 250 for the first loop): the tracker
+    draws from its own random streams and puts back D's buffers after its extra D pass."""
+    loop = importlib.import_module(f"corpus.{name}")
+    steps = {"bce_mlp": 260, "wgan_gp": 30}.get(name, 60)
+    bare = loop.train(data="ring", seed=3, steps=steps, g_lr=1e-3, d_lr=1e-3, track=False)
+    tracked = loop.train(data="ring", seed=3, steps=steps, g_lr=1e-3, d_lr=1e-3, out=str(tmp_path), track=True)
+    assert len(bare) == steps and tracked == bare
+    (run,) = load_results(next(tmp_path.iterdir())).runs.itertuples()
+    assert run.status == "completed" and run.step == steps
+
+
+class _SigmoidAtTheEnd(nn.Module):
+    def forward(self, x):
+        return torch.sigmoid(x)
+
+
+def _watched(tmp_path, d, **options):
+    g = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    return g, ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4, eval_samples=200, **options)
+
+
+def test_a_sigmoid_discriminator_is_read_as_probabilities_and_the_config_says_so(tmp_path):
+    d = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
+    _, tracker = _watched(tmp_path, d)
+    assert tracker.d_outputs == {"read_as": "probabilities", "because": "D's last module is a Sigmoid"}
+    for step in range(1, 21):  # a D sure of both: 0.99 on real, 0.01 on fake
+        tracker.log(step, loss_d=0.02, loss_g=4.6, real_out=torch.full((8, 1), 0.99),
+                    fake_out=torch.full((8, 1), 0.01))
+    tracker.close()
+    results = load_results(tmp_path / "tracked")
+    acc = results.metrics[results.metrics.name == "d_accuracy"].value
+    assert (acc == 1.0).all()  # as logits these would all be positive: accuracy 0.5
+    assert results.configs[results.runs.run_id[0]]["d_outputs"]["read_as"] == "probabilities"
+
+
+def test_outputs_that_never_leave_zero_one_are_taken_for_logits_with_a_warning(tmp_path):
+    d = nn.Sequential(nn.Linear(2, 1), _SigmoidAtTheEnd())  # a sigmoid the tracker cannot see
+    _, tracker = _watched(tmp_path, d)
+    with pytest.warns(UserWarning, match="d_outputs='probabilities'"):
+        for step in range(1, 250):
+            tracker.log(step, loss_d=1.0, loss_g=1.0, real_out=torch.linspace(0.6, 0.9, 8)[:, None],
+                        fake_out=torch.linspace(0.1, 0.4, 8)[:, None])
+    tracker.close()
+
+
+def test_logits_that_leave_zero_one_bring_no_warning(tmp_path):
+    _, tracker = _watched(tmp_path, nn.Linear(2, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in range(1, 250):
+            tracker.log(step, loss_d=1.0, loss_g=1.0, real_out=torch.full((8, 1), 0.7 + step / 100),
+                        fake_out=torch.full((8, 1), 0.3))
+    tracker.close()
+
+
+def test_the_extra_d_pass_leaves_batchnorm_dropout_and_spectral_norm_as_they_were(tmp_path):
+    torch.manual_seed(0)
+    d = nn.Sequential(nn.utils.parametrizations.spectral_norm(nn.Linear(2, 16)), nn.BatchNorm1d(16), nn.ReLU(),
+                      nn.Dropout(0.3), nn.Linear(16, 1))
+    _, tracker = _watched(tmp_path, d)
+    before = {k: v.clone() for k, v in d.state_dict().items()}
+    rng = torch.get_rng_state()
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    tracker.log(10, loss_d=1.0, loss_g=1.0, real_out=d(real).detach(), fake_out=d(fake).detach(), real=real,
+                fake=fake)
+    after_own_pass = {k: v.clone() for k, v in d.state_dict().items()}  # the loop's own D calls above
+    torch.set_rng_state(rng)
+    d.load_state_dict(before)
+    d(real), d(fake)  # the same two calls, untracked
+    assert all(torch.equal(after_own_pass[k], v) for k, v in d.state_dict().items())
+    tracker.close()
+
+
+def test_one_callback_serves_both_lightning_names():
+    import lightning.pytorch
+    import pytorch_lightning
+
+    from ganbench.lightning import GanbenchCallback
+
+    assert issubclass(GanbenchCallback, lightning.pytorch.Callback)
+    assert issubclass(GanbenchCallback, pytorch_lightning.Callback)
+
+
+LOOP = '''
+import torch
+from torch import nn
+import ganbench
+
+
+def train(seed, out, suite, lr=2e-3, steps=60):
+    torch.manual_seed(seed)
+    g = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 2))
+    d = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 1))
+    opt_g, opt_d = torch.optim.Adam(g.parameters(), lr), torch.optim.Adam(d.parameters(), lr)
+    tracker = ganbench.track(out, g=g, d=d, data="ring", z_dim=4, suite=suite, seed=seed, eval_samples=200,
+                             eval_every=20, log_every=5)
+    for step in range(1, steps + 1):
+        real = 2 * torch.randn(32, 2)
+        d_real, d_fake = d(real), d(g(torch.randn(32, 4)).detach())
+        loss_d = nn.functional.softplus(-d_real).mean() + nn.functional.softplus(d_fake).mean()
+        opt_d.zero_grad(); loss_d.backward(); opt_d.step()
+        loss_g = nn.functional.softplus(-d(g(torch.randn(32, 4)))).mean()
+        opt_g.zero_grad(); loss_g.backward(); opt_g.step()
+        tracker.log(step, loss_d=loss_d, loss_g=loss_g, real_out=d_real, fake_out=d_fake)
+    tracker.close()
+'''
+
+
+def test_calibrate_measures_the_gate_on_a_users_own_loop(tmp_path, invoke):
+    (tmp_path / "my_loop.py").write_text(LOOP)
+    result = invoke("calibrate", "--loop", f"{tmp_path}/my_loop.py:train", "--seeds", "2", "--sets", "1",
+                    "--set", "steps=40", "--inject", "frozen: lr=x0.0", "--out", tmp_path / "res")
+    assert result.exit_code == 0, result.output
+    assert "| **whole gate** |" in result.output and "| frozen |" in result.output
+    frozen = load_results(tmp_path / "res" / "my_loop-calibrate-frozen")
+    assert sorted(frozen.runs.seed) == [2, 3] and (frozen.runs.step == 40).all()
+    assert set(load_results(tmp_path / "res" / "my_loop-calibrate").runs.seed) == {0, 1, 2, 3}
+
+
+def test_calibrate_names_what_is_wrong_with_a_loop(tmp_path, invoke):
+    (tmp_path / "my_loop.py").write_text("def train(seed):\n    pass\n")
+    result = invoke("calibrate", "--loop", f"{tmp_path}/my_loop.py:train", "--out", tmp_path)
+    assert result.exit_code == 2 and "takes no out, suite" in result.output
+    scaled = invoke("calibrate", "--loop", f"{tmp_path}/my_loop.py:nope", "--out", tmp_path)
+    assert scaled.exit_code == 2 and "has no function nope" in scaled.output
+
+
+def _tiny_tracked_loop(out, background: bool) -> None:
+    torch.manual_seed(0)
+    g, d = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2)), nn.Linear(2, 1)
+    opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-2), torch.optim.Adam(d.parameters(), 1e-2)
+    tracker = ganbench.track(out, g=g, d=d, data="ring", z_dim=4, eval_samples=200, eval_every=20,
+                             background=background)
+    for step in range(1, 71):
+        d_real, d_fake = d(2 * torch.randn(16, 2)), d(g(torch.randn(16, 4)).detach())
+        loss_d = nn.functional.softplus(-d_real).mean() + nn.functional.softplus(d_fake).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = nn.functional.softplus(-d(g(torch.randn(16, 4)))).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        tracker.log(step, loss_d=loss_d, loss_g=loss_g, real_out=d_real, fake_out=d_fake)
+    tracker.close()
+
+
+def test_evaluations_beside_the_loop_measure_what_evaluations_in_it_measure(tmp_path):
+    """The tracker measures each evaluation on a thread of its own and writes it at the next one: the same
+    values as measuring in the loop, rows in a fixed order (so the same bytes every time)."""
+    for name, background in (("fg", False), ("bg", True), ("bg2", True)):
+        _tiny_tracked_loop(tmp_path / name, background)
+    tidy = {name: load_results(tmp_path / name / "tracked").metrics.sort_values(["step", "name"])
+            [["step", "name", "value"]].reset_index(drop=True) for name in ("fg", "bg")}
+    assert tidy["fg"].equals(tidy["bg"]) and sorted(tidy["bg"][tidy["bg"].name == "fid"].step) == [20, 40, 60, 70]
+    files = [next((tmp_path / name / "tracked" / "runs").iterdir()) / "metrics.csv" for name in ("bg", "bg2")]
+    assert files[0].read_bytes() == files[1].read_bytes()
