@@ -123,12 +123,13 @@ def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, c
     shown["verdict"] = rank.verdict
     report.heading("Ranking")
     collapse = " or ".join(k for k, kind in event_kinds().items() if kind.collapse)
+    unlearned = ", ".join(k for k, kind in event_kinds().items() if kind.nonconvergence)
     report.text(f"Sorted by {primary or 'collapse rate (no metric may head a ranking)'} (IQM over every seed and "
                 "dataset; the 95% CI is a percentile bootstrap stratified over datasets). Collapse rate: share of "
                 f"seeds with a {collapse} event; time to collapse: median step the first such event began. State: "
                 "what most seeds became — healthy, collapsed (a collapse event), not converged (at no evaluation "
-                f"were {QUALITY_FLOOR:.0%} of the samples on a mode: the budget, not the recipe, decided its "
-                "metrics, which are therefore left out of the IQMs), diverged or failed; variants are grouped by "
+                f"were {QUALITY_FLOOR:.0%} of the samples on a mode, or a {unlearned} event: the run did not "
+                "learn, and its metrics are left out of the IQMs), diverged or failed; variants are grouped by "
                 "state, then sorted.", "note")
     report.table(shown)
     return list(rank.variant)
