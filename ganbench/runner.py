@@ -38,9 +38,14 @@ def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: st
     """Train every run of ``suite`` into ``out/<suite name>/``; finished runs are skipped unless ``fresh``.
     ``executor``: a registered executor (``ganbench list executors``); by default ``sequential`` with one
     worker and ``processes`` (that many local processes) with more."""
-    run_jobs = EXECUTORS.get(executor or ("processes" if workers > 1 else "sequential"), "--executor")
+    executor = executor or ("processes" if workers > 1 else "sequential")
+    run_jobs = EXECUTORS.get(executor, "--executor")
     options = Options(workers, address)
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    if executor != "ray":  # a Ray cluster's nodes may have devices the driver lacks
+        from ganbench.train import check_device
+
+        check_device(device or suite.device)
     reporter = reporter or ProgressReporter()
     store = RunStore(out, suite.name)
     execute = lambda todo: run_jobs(jobs_of(todo), store, reporter, options)  # noqa: E731

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
 from ganbench.diagnostics import run_detectors
+from ganbench.errors import GanbenchError
 from ganbench.loggers import Logger, make_loggers
 from ganbench.metrics import (
     Collector,
@@ -95,6 +96,18 @@ class StepOutput:
     input_grads: tuple[Tensor, Tensor] | None = None  # (M, B, features) dD/dx on real and fake, when asked
 
 
+def check_device(name: str) -> None:
+    """Raise GanbenchError when the device ``name`` cannot be had here: before any run starts, not in each."""
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise GanbenchError(f"device {name!r}: CUDA is not available on this machine (use auto or cpu)")
+        index = torch.device(name).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise GanbenchError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif name == "mps" and not torch.backends.mps.is_available():
+        raise GanbenchError("device 'mps': Apple's Metal backend is not available on this machine (use auto or cpu)")
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -109,7 +122,9 @@ def make_optimizer(name: str, params, lr: float, betas: tuple[float, float]) -> 
         return torch.optim.Adam(params, lr=lr, betas=betas)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    raise GanbenchError(f"unknown optimizer {name!r}: adam, rmsprop or sgd")
 
 
 def build_run(spec: RunSpec, device: torch.device) -> Run:

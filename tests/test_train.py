@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from ganbench.runner import run_suite
 from ganbench.suite import parse_suite
@@ -148,3 +149,24 @@ def test_determinism_flags_are_set_and_reported():
             assert state["use_deterministic_algorithms"] is mode and state["cudnn_deterministic"] is mode
     finally:
         apply_determinism(before, torch.device("cpu"))
+
+
+def test_a_device_this_machine_lacks_is_refused_before_any_run(tmp_path, write_suite, invoke, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = invoke("run", write_suite(tiny_suite(device="cuda")), "--out", tmp_path)
+    assert result.exit_code == 2 and "CUDA is not available on this machine" in result.output
+    assert not (tmp_path / "tiny" / "runs").exists()
+
+
+def test_an_unknown_optimizer_is_an_error_not_sgd():
+    import torch
+
+    from ganbench.errors import GanbenchError
+    from ganbench.train import make_optimizer
+
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    assert isinstance(make_optimizer("sgd", params, 0.1, (0.5, 0.999)), torch.optim.SGD)
+    with pytest.raises(GanbenchError, match="unknown optimizer 'adamw'"):
+        make_optimizer("adamw", params, 0.1, (0.5, 0.999))
