@@ -11,6 +11,7 @@ run per scenario (seeds trained together), then split into builds by seed set.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -157,6 +158,7 @@ def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] 
     return calibration
 
 
+@functools.cache  # a file's module runs once per process, however many runs and checks ask for it
 def load_callable(target: str) -> Callable[..., Any]:
     """``path/to/file.py:function`` or ``package.module:function``."""
     where, sep, name = target.rpartition(":")
@@ -251,8 +253,8 @@ def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterab
         jobs += [(suite, {**knobs, "seed": s, "out": str(out), "suite": suite}) for s in scenario_seeds]
     began, walls = time.perf_counter(), {suite: 0.0 for suite, _, _ in scenarios}
     threads = 1 if workers > 1 else None
+    jobs = jobs if train else []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        jobs = jobs if train else []
         futures = [(suite, kwargs, pool.submit(_train_loop, loop.target, kwargs, threads)) for suite, kwargs in jobs]
         for suite, kwargs, future in futures:
             error = future.result()

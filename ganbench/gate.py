@@ -168,10 +168,16 @@ def _event_verdict(events, n: int, rules: Rules, cell: tuple[str, str], kind: st
         return Verdict(*cell, rule, PASS, f"allowed for this variant: {seen}")
     if kind in rules.hard:
         return Verdict(*cell, rule, FAIL if k else PASS, f"{seen} (hard rule: any seed fails)" if k else f"no {kind}")
-    if base is not None:
-        k_base, n_base = base.get(kind, 0), base["seeds"]
-        p, p_min = sig.fisher(k, n, k_base, n_base)
-        test = f"Fisher's exact test against the baseline's {k_base} of {n_base} seeds"
+    return _share_verdict(k, n, None if base is None else base.get(kind, 0), base, rules, cell, rule, seen)
+
+
+def _share_verdict(k: int, n: int, k_base: int | None, base: dict[str, int] | None, rules: Rules,
+                   cell: tuple[str, str], rule: str, seen: str) -> Verdict:
+    """``k`` of ``n`` seeds showed something: more than the baseline's ``k_base`` of its seeds (Fisher's exact
+    test), or without a baseline (``k_base`` None) more than ``event_rate`` allows (binomial test)."""
+    if k_base is not None:
+        p, p_min = sig.fisher(k, n, k_base, base["seeds"])
+        test = f"Fisher's exact test against the baseline's {k_base} of {base['seeds']} seeds"
     else:
         p, p_min = sig.binomial(k, n, rules.event_rate)
         test = f"binomial test against an allowed rate of {rules.event_rate:.0%}"
@@ -184,17 +190,10 @@ def _learning_verdict(not_learned: list[int], n: int, rules: Rules, cell: tuple[
     """``not_learned``: the seeds whose runs did not learn; ``base``: the comparable baseline's counts."""
     k = len(not_learned)
     seen = f"{k} of {n} seeds did not learn" + (f" (seeds {', '.join(map(str, not_learned))})" if k else "")
-    if base is not None and "not_learned" in base:  # baselines written before this rule have no such count
-        k_base, n_base = base["not_learned"], base["seeds"]
-        p, p_min = sig.fisher(k, n, k_base, n_base)
-        test = f"Fisher's exact test against the baseline's {k_base} of {n_base} seeds"
-    elif rules.require_learning:
-        p, p_min = sig.binomial(k, n, rules.event_rate)
-        test = f"binomial test against an allowed rate of {rules.event_rate:.0%}"
-    else:
+    k_base = None if base is None else base.get("not_learned")  # baselines before this rule have no such count
+    if k_base is None and not rules.require_learning:
         return Verdict(*cell, "learning", PASS, f"{seen}; not required without a baseline (require_learning: false)")
-    status, reading = _decide(p, p_min, rules.alpha)
-    return Verdict(*cell, "learning", status, f"{seen}; {test}: {reading}")
+    return _share_verdict(k, n, k_base, base, rules, cell, "learning", seen)
 
 
 def _threshold_verdict(values: list[float], n: int, rules: Rules, cell: tuple[str, str], metric: str,

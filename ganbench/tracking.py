@@ -116,7 +116,8 @@ class Tracker:
             self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
             self.bound = DETECTORS.get("divergence")(**self.detectors.get("divergence", {})).bound
             self.probabilities, self.d_outputs = _d_outputs(d_outputs, d)
-            self._warned, self._unit_logs = self.probabilities, 0
+            # logged outputs seen in [0, 1] so far; None once decided (probabilities, a value outside, or warned)
+            self._unit_logs: int | None = None if self.probabilities else 0
             self.log_every, self.eval_every = log_every, eval_every
             streams = make_streams(seed)  # the evaluation batch a `ganbench run` with this seed would use
             if eval_latents is None:
@@ -202,13 +203,12 @@ class Tracker:
         out = out.detach()
         if self.probabilities:
             return torch.logit(out.double().clamp(1e-12, 1 - 1e-12)).to(out.dtype)
-        if not self._warned:  # logits leave [0, 1] as D learns; probabilities never do
+        if self._unit_logs is not None:  # logits leave [0, 1] as D learns; probabilities never do
             varied = out.numel() > 1 and bool(out.max() > out.min())  # a constant (a dead D) says nothing
             unit = bool(((out >= 0) & (out <= 1)).all())
-            self._unit_logs = -1 if not unit else self._unit_logs + varied
-            if self._unit_logs < 0 or self._unit_logs >= 2 * UNIT_LOGS:  # 2: real and fake each log
-                self._warned = True
-            if self._unit_logs >= 2 * UNIT_LOGS:
+            self._unit_logs = self._unit_logs + varied if unit else None
+            if self._unit_logs is not None and self._unit_logs >= 2 * UNIT_LOGS:  # 2: real and fake each log
+                self._unit_logs = None
                 warnings.warn(f"ganbench.track: D's outputs stayed in [0, 1] for {UNIT_LOGS} logged steps and are "
                               "read as logits; if D ends in a sigmoid, pass d_outputs='probabilities'", stacklevel=5)
         return out

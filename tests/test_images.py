@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from ganbench.data import make_dataset
+from ganbench.data.images import ImageDataset
 from ganbench.errors import GanbenchError
 from ganbench.metrics.modes import mode_statistics
 from ganbench.models import build_models
@@ -167,7 +168,7 @@ def test_stacked_mnist_loads_from_torchvision_files_with_1000_modes(tiny_mnist):
     assert batch.shape == (8, 3, 16, 16)
     # three images as the channels: the mode is the classifier's three readings as a three-digit number
     picks = data.images[[data.labels.tolist().index(c) for c in (7, 0, 4)]]  # (3, 1, 16, 16)
-    read, _ = data._members(picks)
+    read, _ = ImageDataset.assign_modes(data, picks)  # each image alone
     mode, _ = data.assign_modes(picks.squeeze(1).unsqueeze(0))
     assert mode.tolist() == [100 * read[0] + 10 * read[1] + read[2]]
 

@@ -146,7 +146,7 @@ class ImageDataset(Dataset):
         return self._manifolds[device]
 
     @torch.no_grad()
-    def _members(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+    def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         """The class of each sample, and whether it is a high-quality member of it (see ``confidence``)."""
         model = self.classifier_on(samples.device)
         features = model.features(samples)
@@ -157,9 +157,6 @@ class ImageDataset(Dataset):
         real, real_label, radii = self._class_manifolds(samples.device)
         inside = (torch.cdist(features.double(), real) <= radii) & (label[:, None] == real_label)
         return label, good & (confidence >= self.confidence) & inside.any(1)
-
-    def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
-        return self._members(samples)
 
     def inception_on(self, device: torch.device, output: str) -> InceptionFeatures:
         """Inception from the local weights on ``device``, loaded once per device and output in a process (FID,
@@ -248,7 +245,7 @@ class StackedChannels(ImageDataset):
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         n = samples.shape[0]
-        label, good = self._members(samples.reshape(n * 3, 1, *samples.shape[2:]))
+        label, good = super().assign_modes(samples.reshape(n * 3, 1, *samples.shape[2:]))  # one image a channel
         label, good = label.view(n, 3), good.view(n, 3)
         mode = (label[:, 0] * self.classes + label[:, 1]) * self.classes + label[:, 2]
         return mode, good.all(dim=1)

@@ -69,8 +69,9 @@ class SlicedWasserstein(Collector):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.features, self.feature_space = feature_extractor(self.dataset, self.device)
-        # (projections (d, P), real sorted projections (N, P), SW_1 from the real mean to the real samples)
-        self._real: tuple[Tensor, Tensor, float] | None = None
+        # (projections (d, P), real sorted projections (N, P), SW_1 from the real mean to the real samples,
+        # the real samples' mean per-coordinate std)
+        self._real: tuple[Tensor, Tensor, float, float] | None = None
 
     @torch.no_grad()
     def evaluate(self, ctx: EvalContext) -> dict[str, float]:
@@ -82,11 +83,11 @@ class SlicedWasserstein(Collector):
             projections = random_projections(real.shape[1]).to(real.device)
             real_sorted = sorted_projections(real, projections)
             to_mean = float((real_sorted - real.mean(0) @ projections).abs().mean())
-            self._real = projections, real_sorted, to_mean
-        projections, real_sorted, to_mean = self._real
+            self._real = projections, real_sorted, to_mean, float(ctx.real.flatten(1).double().std(0).mean())
+        projections, real_sorted, to_mean, real_spread = self._real
         # fake and real are both eval_samples long (the trainer draws them so)
         distance = sorted_distance(sorted_projections(self.features(ctx.fake), projections), real_sorted)
-        spread = ctx.fake.flatten(1).double().std(0).mean() / ctx.real.flatten(1).double().std(0).mean()
+        spread = ctx.fake.flatten(1).double().std(0).mean() / real_spread
         return {"sliced_wasserstein": distance, "sliced_wasserstein_rel": distance / to_mean if to_mean > 0 else
                 float("nan"), "sample_spread": float(spread)}
 
