@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ganbench.calibrate import Loop, calibrate_loop, parse_injection  # noqa: E402
+from ganbench.execution.calibrate import Loop, calibrate_loop, parse_injection  # noqa: E402
 
 LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan")
 DATA = {"ring": {"steps": 2000, "g_lr": 1e-3, "d_lr": 1e-3}, "digits": {"steps": 1200}}
@@ -90,7 +90,7 @@ def redetect(root: Path) -> None:
     """Today's detectors over the stored metrics of every run under ``root``, written back as its events."""
     from ganbench.diagnostics import run_detectors
     from ganbench.results import load_results
-    from ganbench.store import RunStore
+    from ganbench.results.store import RunStore
 
     store = RunStore.at(root)
     for run_id, metrics in load_results(root).metrics.groupby("run_id", sort=True):
@@ -100,8 +100,8 @@ def redetect(root: Path) -> None:
 def flagged(results) -> dict[str, str]:
     """run id -> why the gate flags it ('' when it does not): a default gate event, or a state other than
     healthy or collapsed (did not learn, diverged, failed)."""
-    from ganbench.gate import DEFAULT_FAIL_ON
-    from ganbench.verdicts import HEALTHY, run_states
+    from ganbench.evidence.gate import DEFAULT_FAIL_ON
+    from ganbench.evidence.states import HEALTHY, run_states
 
     states = run_states(results)
     out = {}
@@ -128,7 +128,7 @@ def _label(labels: dict, loop: str, data: str, case: str, seed: int) -> str:
 def table(args) -> None:
     """Per loop x data x case: failed runs caught, healthy runs flagged (false alarms), and the gate's verdict
     on the build (4 seeds against the unchanged loop's 4 baseline seeds). Re-detects first."""
-    from ganbench.significance import clopper_pearson
+    from ganbench.evidence.statistics import clopper_pearson
 
     labels = _labels(args.labels)
     for path in sorted(args.out.glob("*-calibrate*")):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.diagnostics import DETECTORS, run_detectors
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
 
 HERE = Path(__file__).parent
 # scenario -> the event kind it must raise (None: healthy, must raise nothing)

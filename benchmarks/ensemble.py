@@ -20,9 +20,9 @@ import pandas as pd
 import torch
 from scipy.stats import mannwhitneyu
 
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 
 
 def suite(variant: str, seeds: int, steps: int, ensemble: bool) -> dict:

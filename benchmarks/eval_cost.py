@@ -10,8 +10,8 @@ import argparse
 import tempfile
 
 from ganbench.data import make_dataset
-from ganbench.runner import run_suite
-from ganbench.suite import TrainConfig, parse_suite
+from ganbench.execution.runner import run_suite
+from ganbench.spec.suite import TrainConfig, parse_suite
 
 
 def main() -> None:

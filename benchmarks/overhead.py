@@ -20,10 +20,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ganbench.jobs import ProgressReporter
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
-from ganbench.train import SingleTrainer, build_run
+from ganbench.execution.jobs import ProgressReporter
+from ganbench.execution.runner import run_suite
+from ganbench.spec.suite import parse_suite
+from ganbench.training.loop import SingleTrainer, build_run
 
 
 def suite(collectors: list[str] | None, steps: int) -> dict:

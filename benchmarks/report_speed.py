@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ganbench.diagnostics import Event
-from ganbench.gate import check
+from ganbench.evidence.gate import check
 from ganbench.report.render import write_report
-from ganbench.store import RunStore
+from ganbench.results.store import RunStore
 
 STEP_NAMES = ["loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "grad_norm_d", "grad_norm_g",
               "grad_norm_d_input", "d_gap", "grad_norm_d_input_real", "grad_norm_d_input_fake"]

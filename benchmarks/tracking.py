@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-TIMED = ("import json, sys, time; sys.path.insert(0, sys.argv[1]); import importlib, ganbench.tracking; "
+TIMED = ("import json, sys, time; sys.path.insert(0, sys.argv[1]); import importlib, ganbench.training.tracking; "
          "loop = importlib.import_module('corpus.' + sys.argv[2]); kw = json.loads(sys.argv[3]); "
          "began = time.perf_counter(); loop.train(**kw); print(time.perf_counter() - began)")
 

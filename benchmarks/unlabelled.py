@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 from ganbench.data.images import _sklearn_digits
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 
 METRICS = ("precision", "recall", "density", "coverage", "fid", "mode_coverage")
 

@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.execution.runner import run_suite
+from ganbench.spec.suite import parse_suite
 
 
 def timed(doc: dict, workers: int) -> float:

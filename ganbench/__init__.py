@@ -9,17 +9,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 # name -> the module that defines it; imported on first use, so `import ganbench` stays cheap
-_API = {"run_suite": "ganbench.runner", "load_suite": "ganbench.suite", "load_results": "ganbench.results",
-        "check": "ganbench.gate", "write_report": "ganbench.report.render", "track": "ganbench.tracking"}
+_API = {"run_suite": "ganbench.execution.runner", "load_suite": "ganbench.spec.suite",
+        "load_results": "ganbench.results", "check": "ganbench.evidence.gate", "write_report": "ganbench.report.render",
+        "track": "ganbench.training.tracking"}
 __all__ = ["run_suite", "load_suite", "load_results", "check", "write_report", "track"]
 
 if TYPE_CHECKING:
-    from ganbench.gate import check
+    from ganbench.evidence.gate import check
+    from ganbench.execution.runner import run_suite
     from ganbench.report.render import write_report
     from ganbench.results import load_results
-    from ganbench.runner import run_suite
-    from ganbench.suite import load_suite
-    from ganbench.tracking import track
+    from ganbench.spec.suite import load_suite
+    from ganbench.training.tracking import track
 
 
 def __getattr__(name: str) -> Any:

@@ -15,13 +15,13 @@ def _builtins(module: str, *names: str) -> dict[str, str]:
 
 
 VARIANTS = Registry("variant", _builtins(
-    "ganbench.variants", "vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "hinge", "rsgan",
+    "ganbench.recipes.variants", "vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "hinge", "rsgan",
     "ragan", "dragan", "label-smoothing"))
 OBJECTIVES = Registry("objective", _builtins(
-    "ganbench.objectives", "minimax", "nonsaturating", "least_squares", "wasserstein", "hinge", "relativistic",
+    "ganbench.recipes.objectives", "minimax", "nonsaturating", "least_squares", "wasserstein", "hinge", "relativistic",
     "relativistic_average"))
 REGULARIZERS = Registry("regularizer", _builtins(
-    "ganbench.regularizers", "gradient_penalty", "dragan", "r1", "weight_clip"))
+    "ganbench.recipes.regularizers", "gradient_penalty", "dragan", "r1", "weight_clip"))
 DATASETS = Registry("dataset", {
     **_builtins("ganbench.data.toy", "ring", "grid"),
     **_builtins("ganbench.data.dirac", "dirac"),
@@ -43,8 +43,8 @@ COLLECTORS = Registry("collector", {
 DETECTORS = Registry("detector", _builtins(
     "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "generator_stalled",
     "far_from_data", "d_pinned", "oscillation", "nonconvergence"))
-EXECUTORS = Registry("executor", _builtins("ganbench.executors", "sequential", "processes", "ray"))
-LOGGERS = Registry("logger", _builtins("ganbench.loggers", "tensorboard"))
+EXECUTORS = Registry("executor", _builtins("ganbench.execution.executors", "sequential", "processes", "ray"))
+LOGGERS = Registry("logger", _builtins("ganbench.training.loggers", "tensorboard"))
 
 # kind (as `ganbench list` names it) -> registry
 REGISTRIES = {"variants": VARIANTS, "objectives": OBJECTIVES, "regularizers": REGULARIZERS, "datasets": DATASETS,

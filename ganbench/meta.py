@@ -3,12 +3,15 @@ emits the event, and read by the report and the gate, so a plugin's metric can b
 like a built-in one. Runs record the metadata of their metrics in config.json, so reports read it from the
 store even where the plugin that logged a metric is not installed.
 
-Torch-free: the gate and the report import it without the training stack.
+Also what names a run (``make_run_id``), which the suite and the tracker share. Torch-free: the gate and the
+report import it without the training stack.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,3 +62,10 @@ def directed(catalog: Catalog) -> list[str]:
     names = [m for m, info in catalog.items()
              if info.evaluation and info.higher_is_better is not None and not m.endswith("/*")]
     return sorted(names, key=lambda m: (catalog[m].rank is None, catalog[m].rank or 0, m))
+
+
+def make_run_id(variant: str, dataset: str, seed: int, fields: dict[str, Any]) -> str:
+    """``<variant>_<dataset>_s<seed>_<digest of fields>``: readable, and stable for as long as ``fields`` (what
+    can change the run's numbers) is."""
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{variant}_{dataset}_s{seed}_{digest}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ganbench.calibrate import Injection, calibrate, parse_injection, seed_sets, table
 from ganbench.errors import GanbenchError
-from ganbench.suite import parse_suite
+from ganbench.execution.calibrate import Injection, calibrate, parse_injection, seed_sets, table
+from ganbench.spec.suite import parse_suite
 from tests.conftest import TINY_TRAIN, tiny_suite
 
 
@@ -47,3 +47,25 @@ def test_calibrate_counts_builds_against_the_baseline(write_suite, tmp_path):
     assert "| blowup |" in text
     with pytest.raises(GanbenchError, match="--sets"):
         calibrate(write_suite(doc), sets=0, out=tmp_path)
+
+
+def test_graded_injections_give_the_smallest_effect_caught():
+    from ganbench.evidence.gate import FAIL, PASS, Rules, Verdict
+    from ganbench.execution.calibrate import Calibration, Scenario
+
+    def scenario(name: str, failed: int, overrides: dict) -> Scenario:
+        builds = [[Verdict("v", "ring", "learning", FAIL if b < failed else PASS, "")] for b in range(5)]
+        return Scenario(name, builds, 1.0, overrides)
+
+    injected = [scenario("d-x2", 1, {"d_lr": "x2"}), scenario("d-x5", 4, {"d_lr": "x5"}),
+                scenario("d-x3", 3, {"d_lr": "x3"}), scenario("d-x10", 5, {"d_lr": "x10"}),
+                scenario("g-x0.5", 0, {"g_lr": "x0.5"}), scenario("g-x0.1", 2, {"g_lr": "x0.1"}),
+                scenario("both", 5, {"d_lr": "x10", "n_critic": 3})]  # two axes: not a step of a ladder
+    text = table(Calibration("s", Rules(), 4, scenario("seed change only", 0, {}), injected))
+    power = text[text.index("Power"):]
+    # d_lr: 1/5, 3/5, 4/5, 5/5 from x2 to x10; x5 is the weakest with 80 % there and above
+    assert "| d_lr | ×2 | 1/5 = 20% [1%, 72%] | ×5 |" in power
+    assert power.index("| d_lr | ×3 |") < power.index("| d_lr | ×5 |") < power.index("| d_lr | ×10 |")
+    # g_lr scaled down: the weakest step is x0.5, and no step reaches 80 %
+    assert "| g_lr | ×0.5 | 0/5 = 0% [0%, 52%] | none up to ×0.1 |" in power
+    assert "both" not in power and "| both |" in text

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 
 SUITE = Path(__file__).parent.parent / "suites" / "papers" / "dirac.yaml"
 
@@ -40,7 +40,7 @@ def test_the_detector_says_when_the_orbit_stopped_approaching(dirac):
 
 
 def test_the_suite_and_its_gate(dirac):
-    from ganbench.gate import evaluate, rules_of
+    from ganbench.evidence.gate import evaluate, rules_of
 
     verdicts = evaluate(dirac, rules_of(dirac))
     assert not any(v.fails() for v in verdicts)  # one seed: the rate tests are inconclusive, nothing fails
@@ -55,7 +55,7 @@ def test_the_report_holds_each_method_against_the_paper(dirac):
     assert set(rows.index) == {"gan", "wgan", "wgan-gp", "gan-r1-0.3", "gan-r1-1", "gan-instance-noise"}
     assert (rows.steps == 500).all() and (rows.seeds == 1).all()
     assert rows.measured["gan-r1-1"] < 1e-5 and rows.measured["gan"] > 0.5
-    assert set(rows.verdict) == {"inconclusive at these seeds"}  # one seed here; the shipped suite runs five
+    assert set(rows.outcome) == {"inconclusive at these seeds"}  # one seed here; the shipped suite runs five
     assert "Reproduction" in build_report(dirac).markdown()
 
 
@@ -66,4 +66,4 @@ def test_the_methods_that_orbit_are_not_converged_in_the_ranking(dirac):
     states = dict(zip(rank.variant, rank.state))
     assert {states[m] for m in ("gan", "wgan", "wgan-gp")} == {"not converged"}
     assert {states[m] for m in ("gan-r1-0.3", "gan-r1-1", "gan-instance-noise")} == {"healthy"}
-    assert "orbit the equilibrium" in rank.set_index("variant").verdict["gan"]
+    assert "orbit the equilibrium" in rank.set_index("variant").summary["gan"]

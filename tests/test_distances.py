@@ -13,7 +13,7 @@ import torch
 from ganbench.data import make_dataset
 from ganbench.metrics import EvalContext, metric_catalog
 from ganbench.metrics.distances import random_projections, sliced_wasserstein
-from ganbench.objectives import make_objective
+from ganbench.recipes.objectives import make_objective
 from ganbench.report import tables
 
 CPU = torch.device("cpu")

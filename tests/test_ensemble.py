@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
-from ganbench.jobs import ProgressReporter, jobs_of
+from ganbench.execution.jobs import ProgressReporter, jobs_of
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.store import read_metrics
-from ganbench.suite import parse_suite
-from ganbench.train import _first_diverged
+from ganbench.results.store import read_metrics
+from ganbench.spec.suite import parse_suite
+from ganbench.training.loop import _first_diverged
 from tests.conftest import TINY_TRAIN, tiny_suite
 
 ENSEMBLE = {**TINY_TRAIN, "ensemble": True}
@@ -158,9 +158,9 @@ def test_processes_train_ensembles_to_the_same_numbers_as_sequential(tmp_path):
 @pytest.mark.parametrize("name", ["gradient_penalty", "r1", "dragan"])
 def test_a_stacked_penalty_is_each_members_own_penalty(name):
     """One double backward through the stacked critic gives every member the penalty it gets alone."""
-    from ganbench.ensemble import Stacked
     from ganbench.models import build_models
-    from ganbench.regularizers import make_regularizer
+    from ganbench.recipes.regularizers import make_regularizer
+    from ganbench.training.ensemble import Stacked
 
     torch.manual_seed(0)
     critics = [build_models("mlp", {"width": 16, "depth": 2}, (2,), 4, "d")[1] for _ in range(3)]

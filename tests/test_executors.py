@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from ganbench.jobs import ProgressReporter
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.execution.jobs import ProgressReporter
+from ganbench.execution.runner import run_suite
+from ganbench.spec.suite import parse_suite
 from tests.conftest import TINY_TRAIN, install_plugin, tiny_suite
 
 
@@ -72,7 +72,7 @@ def test_jobs_asking_for_cuda_go_round_robin_over_gpus(monkeypatch):
 
     import torch
 
-    from ganbench.executors import _gpu_for
+    from ganbench.execution.executors import _gpu_for
 
     spec = parse_suite(tiny_suite()).expand()[0]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

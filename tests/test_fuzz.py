@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ganbench.errors import GanbenchError
-from ganbench.suite import SUITE_KEYS, parse_suite
+from ganbench.spec.suite import SUITE_KEYS, parse_suite
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
                     st.text(max_size=12), st.sampled_from(["ring", "grid", "mlp", "lsgan", "wgan-gp", "../x",

@@ -8,12 +8,12 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 
-from ganbench import significance as sig
-from ganbench.baseline import Baseline, from_results
-from ganbench.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Rules, Tolerance, evaluate
-from ganbench.gate_output import counts, junit_xml, markdown
+from ganbench.cli.gate_output import counts, junit_xml, markdown
+from ganbench.evidence import statistics as sig
+from ganbench.evidence.baseline import Baseline, from_results
+from ganbench.evidence.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Rules, Tolerance, evaluate
 from ganbench.results import Results
-from ganbench.store import RunStore
+from ganbench.results.store import RunStore
 
 CONFIG = {"spec": {"train": {"eval_samples": 2500, "steps": 2000}, "dataset": {"name": "ring", "params": {}},
                    "architecture": {"name": "mlp", "params": {}}},
@@ -168,8 +168,43 @@ def test_runs_that_stop_learning_where_the_baseline_learned_fail_by_fishers_test
 
 def test_stalled_generator_and_pinned_discriminator_are_default_gate_events():
     from ganbench.diagnostics import event_kinds
-    from ganbench.gate import DEFAULT_FAIL_ON
+    from ganbench.evidence.gate import DEFAULT_FAIL_ON
 
     kinds = event_kinds()
     assert {"generator_stalled", "d_pinned"} <= set(DEFAULT_FAIL_ON)
     assert kinds["generator_stalled"].nonconvergence and kinds["d_pinned"].nonconvergence
+
+
+def test_the_report_states_the_gates_regression_test_on_the_same_pair():
+    """The report's baseline table is the gate's regression rule, at the suite's alpha and tolerance: a pair the
+    gate fails is called regressed, a pair it passes is not called significant either way."""
+    from ganbench.report.tables import baseline_deltas
+
+    gate = rules(regression={"mode_coverage": Tolerance(abs=0.1)}, alpha=0.01)
+    base = results({"mode_coverage": [0.90, 0.92, 0.88, 0.95, 0.91, 0.89, 0.93, 0.94]})
+    cases = {  # final coverages now -> (gate's status, the report's reading)
+        "much worse": ([0.50, 0.55, 0.45, 0.60, 0.52, 0.48, 0.58, 0.51], FAIL, "regressed"),
+        # the median dropped past the tolerance, but two seeds still beat the baseline: p = 0.0104 >= 0.01
+        "worse, not significantly": ([0.50, 0.55, 0.45, 0.60, 0.52, 0.48, 0.96, 0.97], PASS, "no clear change"),
+        "within tolerance": ([0.85, 0.86, 0.84, 0.83, 0.87, 0.82, 0.88, 0.81], PASS, "no clear change"),
+    }
+    for name, (now, status, change) in cases.items():
+        found = results({"mode_coverage": now})
+        verdict = only(evaluate(found, gate, from_results(base)), "regression:mode_coverage")
+        row = baseline_deltas(found, base, gate).set_index("metric").loc["mode_coverage"]
+        assert (verdict.status, row.change) == (status, change), name
+        assert f"p = {row.p_worse:.3g}" in verdict.evidence or status == PASS and row.change == "no clear change"
+    # the mirror image is an improvement, by the same test in the other direction
+    row = baseline_deltas(base, results({"mode_coverage": cases["much worse"][0]}), gate).set_index("metric")
+    assert row.loc["mode_coverage", "change"] == "improved"
+
+
+def test_a_baseline_measured_differently_is_not_compared_by_the_report_either():
+    from ganbench.report.tables import baseline_deltas
+
+    other = {**CONFIG, "spec": {**CONFIG["spec"], "train": {"eval_samples": 2500, "steps": 500}}}
+    base = results({"mode_coverage": [0.9] * 8}, config=other)
+    now = results({"mode_coverage": [0.1] * 8})
+    assert only(evaluate(now, rules(regression={"mode_coverage": Tolerance(abs=0.1)}), from_results(base)),
+                "baseline").status == NOT_COMPARABLE
+    assert set(baseline_deltas(now, base, rules()).change) == {"not comparable"}

@@ -11,10 +11,10 @@ import yaml
 from ganbench.data import make_dataset
 from ganbench.data.images import ImageDataset
 from ganbench.errors import GanbenchError
+from ganbench.execution.runner import run_suite
 from ganbench.metrics.modes import mode_statistics
 from ganbench.models import build_models
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 
 
 def write_idx_images(path: Path, images: torch.Tensor) -> None:
@@ -176,7 +176,7 @@ def test_stacked_mnist_loads_from_torchvision_files_with_1000_modes(tiny_mnist):
 def test_classifier_fid_separates_real_from_noise():
     from ganbench.metrics import EvalContext
     from ganbench.metrics.fid import FID, KID
-    from ganbench.objectives import make_objective
+    from ganbench.recipes.objectives import make_objective
 
     data = make_dataset("digits", {"size": 16})
     cpu = torch.device("cpu")

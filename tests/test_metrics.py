@@ -13,7 +13,7 @@ from ganbench.metrics import EvalContext, StepRecord
 from ganbench.metrics.fid import FID, Coordinates
 from ganbench.metrics.modes import mode_statistics
 from ganbench.metrics.training import DOutputs, GradNorms
-from ganbench.objectives import make_objective
+from ganbench.recipes.objectives import make_objective
 
 CPU = torch.device("cpu")
 
@@ -158,8 +158,8 @@ def test_gradient_norms_are_total_l2_and_per_layer():
 
 def test_trainer_input_gradient_is_dd_dx():
     """grad_norm_d_input from a run equals ||dD/dx|| recomputed by hand for a linear D."""
-    from ganbench.suite import parse_suite
-    from ganbench.train import SingleTrainer, build_run
+    from ganbench.spec.suite import parse_suite
+    from ganbench.training.loop import SingleTrainer, build_run
     from tests.conftest import tiny_suite
 
     spec = parse_suite(tiny_suite(architecture={"name": "mlp", "width": 8, "depth": 0})).expand()[0]

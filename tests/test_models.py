@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganbench.execution.runner import run_suite
 from ganbench.models import build_models
 from ganbench.models.mlp import Maxout
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
 

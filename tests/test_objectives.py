@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganbench.errors import GanbenchError
-from ganbench.objectives import OBJECTIVES, make_objective
+from ganbench.recipes.objectives import OBJECTIVES, make_objective
 
 REAL = torch.tensor([[2.0], [0.0]])
 FAKE = torch.tensor([[-1.0], [1.0]])
@@ -109,7 +109,7 @@ def test_relativistic_losses_by_hand():
 def test_relativistic_losses_per_ensemble_member(name):
     """What the ensemble trainer computes (vmap over members) equals each member's own loss: the batch mean of
     RaSGAN stays within a member."""
-    from ganbench.ensemble import EnsembleTrainer
+    from ganbench.training.ensemble import EnsembleTrainer
 
     obj = make_objective(name, {})
     real, fake = torch.randn(3, 5, 1), torch.randn(3, 5, 1)
@@ -124,7 +124,7 @@ def test_relativistic_losses_per_ensemble_member(name):
 
 
 def test_dragan_penalty_by_hand():
-    from ganbench.regularizers import make_regularizer
+    from ganbench.recipes.regularizers import make_regularizer
 
     dragan = make_regularizer("dragan", 10.0)
     real = torch.tensor([[1.0, 0.0], [0.0, 3.0]])  # std over the batch's 4 values

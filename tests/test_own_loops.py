@@ -100,7 +100,7 @@ def test_one_callback_serves_both_lightning_names():
     import lightning.pytorch
     import pytorch_lightning
 
-    from ganbench.lightning import GanbenchCallback
+    from ganbench.training.lightning import GanbenchCallback
 
     assert issubclass(GanbenchCallback, lightning.pytorch.Callback)
     assert issubclass(GanbenchCallback, pytorch_lightning.Callback)

@@ -2,8 +2,8 @@ import pytest
 
 from ganbench.catalog import REGISTRIES
 from ganbench.errors import GanbenchError
+from ganbench.recipes.variants import VARIANTS
 from ganbench.registry import Registry
-from ganbench.variants import VARIANTS
 
 
 def test_duplicate_names_are_errors():

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ganbench.evidence import statistics as stats
+from ganbench.execution.runner import run_suite
 from ganbench.metrics import metric_catalog
-from ganbench.report import stats, tables
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.report import tables
+from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
 
@@ -67,7 +68,7 @@ def test_ranking_pools_datasets_and_sorts_best_first():
     assert list(rank.variant) == ["a", "b"]
     assert rank.loc[0, "mode_coverage"] == pytest.approx(stats.iqm(np.array([1.0, 0.5, 0.2, 0.4])))
     assert rank.loc[1, "collapse_rate"] == pytest.approx(0.75) and rank.loc[1, "time_to_collapse"] == 625
-    assert rank.loc[1, "verdict"].startswith("collapses in 75% of seeds")
+    assert rank.loc[1, "summary"].startswith("collapses in 75% of seeds")
 
 
 def test_beat_matrix_averages_over_datasets():

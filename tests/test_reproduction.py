@@ -7,8 +7,15 @@ import math
 import pytest
 
 from ganbench.errors import GanbenchError
+from ganbench.evidence.reproduction import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Reference,
+    outcome,
+    parse_references,
+)
 from ganbench.metrics import metric_catalog
-from ganbench.reproduction import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Reference, parse_references, verdict
 from tests.conftest import tiny_suite
 
 MODES = Reference("paper", "gan", "ring", "modes_hit", value=6.3, pm=0.5, steps=1000)
@@ -24,7 +31,7 @@ MODES = Reference("paper", "gan", "ring", "modes_hit", value=6.3, pm=0.5, steps=
     (1, (math.nan, math.nan), INCONCLUSIVE),
 ])
 def test_a_published_value_and_its_spread(n, ci, expected):
-    assert verdict(MODES, n, ci, steps=1000) == expected
+    assert outcome(MODES, n, ci, steps=1000) == expected
 
 
 @pytest.mark.parametrize("ref, ci, expected", [
@@ -35,12 +42,12 @@ def test_a_published_value_and_its_spread(n, ci, expected):
     (Reference("p", "a", "d", "m", min=0.5), (0.1, 0.4), NOT_REPRODUCED),
 ])
 def test_a_published_bound(ref, ci, expected):
-    assert verdict(ref, 5, ci, steps=10) == expected
+    assert outcome(ref, 5, ci, steps=10) == expected
 
 
 def test_a_shorter_run_is_compared_but_never_called_a_reproduction():
-    assert verdict(MODES, 5, (6.0, 6.6), steps=999) == "reduced budget (999 of 1,000 steps): agrees"
-    assert verdict(MODES, 5, (7.0, 7.4), steps=50) == "reduced budget (50 of 1,000 steps): differs"
+    assert outcome(MODES, 5, (6.0, 6.6), steps=999) == "reduced budget (999 of 1,000 steps): agrees"
+    assert outcome(MODES, 5, (7.0, 7.4), steps=50) == "reduced budget (50 of 1,000 steps): differs"
 
 
 def _parse(rows, **block):
@@ -77,5 +84,5 @@ def test_a_bad_reference_block_is_a_usage_error(write_suite, invoke):
 
 def test_other_data_is_compared_but_never_called_a_reproduction():
     ref = Reference("paper", "gan", "ring", "modes_hit", value=6.3, pm=0.5, steps=1000, other_data=True)
-    assert verdict(ref, 5, (6.0, 6.6), steps=1000) == "other data: agrees"
-    assert verdict(ref, 5, (6.0, 6.6), steps=10) == "other data, reduced budget (10 of 1,000 steps): agrees"
+    assert outcome(ref, 5, (6.0, 6.6), steps=1000) == "other data: agrees"
+    assert outcome(ref, 5, (6.0, 6.6), steps=10) == "other data, reduced budget (10 of 1,000 steps): agrees"

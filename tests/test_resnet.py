@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from ganbench.errors import GanbenchError
+from ganbench.execution.runner import run_suite
 from ganbench.models import build_models
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 
 SUITES = Path(__file__).parent.parent / "suites"
 

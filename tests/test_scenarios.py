@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 
 SCENARIOS = yaml.safe_load((Path(__file__).parent.parent / "benchmarks" / "scenarios.yaml").read_text())
 

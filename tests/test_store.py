@@ -4,7 +4,7 @@ import os
 import pytest
 
 from ganbench.errors import GanbenchError
-from ganbench.store import RunStore, atomic_write, read_json, read_metrics
+from ganbench.results.store import RunStore, atomic_write, read_json, read_metrics
 
 
 def test_atomic_write_leaves_no_partial_file_on_error(tmp_path, monkeypatch):
@@ -65,9 +65,9 @@ def test_checkpoints_load_with_weights_only(tmp_path):
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_results_and_report_get_the_umasks_file_mode(umask, tmp_path):
     """Not mkstemp's 0600: a teammate or a web server publishing the report must be able to read them."""
+    from ganbench.execution.runner import run_suite
     from ganbench.report.render import write_report
-    from ganbench.runner import run_suite
-    from ganbench.suite import parse_suite
+    from ganbench.spec.suite import parse_suite
     from tests.conftest import tiny_suite
 
     old = os.umask(umask)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
 
@@ -118,7 +118,7 @@ def test_debug_shows_the_traceback(write_suite):
 def test_quick_suite_runs_each_mission_variant_at_a_sweep_ring_trial_on_seeds_that_did_not_choose_it():
     import dataclasses
 
-    from ganbench.suite import load_suite
+    from ganbench.spec.suite import load_suite
 
     def settings(recipe):
         return dataclasses.replace(recipe, description="")
@@ -143,7 +143,7 @@ NEEDS_DATA = {"mnist", "stacked-mnist", "cifar10"}  # tested on tiny fake files 
 @pytest.mark.parametrize("path", sorted(p for p in SUITES.rglob("*.yaml") if p.stem not in NEEDS_DATA),
                          ids=lambda p: p.stem)
 def test_shipped_suites_are_valid(path):
-    from ganbench.suite import load_suite
+    from ganbench.spec.suite import load_suite
 
     suite = load_suite(path)
     assert suite.name == path.stem and suite.expand()
@@ -152,8 +152,8 @@ def test_shipped_suites_are_valid(path):
 def test_seeds16_trains_as_ensembles_of_16():
     from pathlib import Path
 
-    from ganbench.jobs import jobs_of
-    from ganbench.suite import load_suite
+    from ganbench.execution.jobs import jobs_of
+    from ganbench.spec.suite import load_suite
 
     jobs = jobs_of(load_suite(Path(__file__).parent.parent / "suites" / "seeds16.yaml").expand())
     assert len(jobs) == 5 and {len(job) for job in jobs} == {16}
@@ -169,7 +169,7 @@ def test_a_dataset_is_built_once_per_process_for_the_same_parameters():
 def test_run_ids_change_only_with_what_changes_results():
     import dataclasses
 
-    from ganbench.suite import result_fields
+    from ganbench.spec.suite import result_fields
 
     spec = parse_suite(tiny_suite()).expand()[0]
     same = [dataclasses.replace(spec, recipe=dataclasses.replace(spec.recipe, description="reworded")),

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from ganbench.errors import GanbenchError
+from ganbench.evidence.statistics import expected_max
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
-from ganbench.sweep import expected_max
+from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
 SWEEP = {"trials": 3, "selection_seeds": 2,

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 import ganbench
+from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
@@ -142,7 +142,7 @@ def test_a_lightning_module_with_manual_optimization_is_watched_unchanged(tmp_pa
     pl = pytest.importorskip("pytorch_lightning", reason="the lightning extra is not installed")
     import torch.nn.functional as F
 
-    from ganbench.lightning import GanbenchCallback
+    from ganbench.training.lightning import GanbenchCallback
 
     class GAN(pl.LightningModule):
         def __init__(self):
@@ -208,3 +208,46 @@ def test_a_tracker_with_evaluation_collectors_only_logs_and_closes(tmp_path):
     tracker.close()
     assert tracker.status == "completed"
     assert "fid" in set(load_results(tmp_path / "tracked").metrics.name)
+
+
+def _tracked(out, data, steps: int, seeds=range(4), **options):
+    """A tiny tracked loop (a linear G, never trained) for ``steps`` steps per seed."""
+    for seed in seeds:
+        g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+        with ganbench.track(out, g=g, d=d, data=data, z_dim=4, seed=seed, eval_samples=100, eval_every=10,
+                            **options) as tracker:
+            for step in range(1, steps + 1):
+                tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=torch.randn(8, 1), fake_out=torch.randn(8, 1))
+    return out / "tracked"
+
+
+@pytest.mark.parametrize("change", ["dataset", "steps", "generator"])
+def test_a_tracked_baseline_measured_differently_is_not_comparable(tmp_path, invoke, change):
+    """A tracked run records how it was measured (data, step budget, networks, evaluation), as a trained run
+    does: ``ganbench check`` then refuses to compare it with a baseline measured otherwise."""
+    base = _tracked(tmp_path / "base", {"name": "ring", "std": 0.05}, 20)
+    assert invoke("check", base, "--baseline", base).exit_code == 0
+    now = _tracked(tmp_path / "now", {"name": "ring", "std": 0.1 if change == "dataset" else 0.05},
+                   40 if change == "steps" else 20)
+    for config_path in (now / "runs").glob("*/config.json") if change == "generator" else ():  # another G
+        config = json.loads(config_path.read_text())
+        config["measurement"]["architecture"]["g"]["parameters"] += 1
+        config_path.write_text(json.dumps(config))
+    result = invoke("check", now, "--baseline", base)
+    assert "not comparable" in result.output and "the baseline was measured differently" in result.output
+    assert {"dataset": "dataset", "steps": "steps 20 (now 40)", "generator": "architecture"}[change] in result.output
+    # the same measurement compares
+    assert "not comparable" not in invoke("check", base, "--baseline", base).output
+
+
+def test_a_tracked_run_that_stopped_early_states_no_budget_unless_told(tmp_path):
+    out = _tracked(tmp_path, "ring", 20, seeds=[0])
+    config = json.loads(next((out / "runs").glob("*/config.json")).read_text())
+    assert config["measurement"]["steps"] == 20 and config["measurement"]["eval_samples"] == 100
+    assert config["measurement"]["feature_space"] == "coordinates"
+    g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+    with ganbench.track(tmp_path / "told", g=g, d=d, data="ring", z_dim=4, steps=500) as tracker:
+        tracker.log(1, loss_d=float("nan"), loss_g=0.7, real_out=torch.zeros(8, 1), fake_out=torch.zeros(8, 1))
+    assert tracker.status == "diverged"
+    config = json.loads(next((tmp_path / "told" / "tracked" / "runs").glob("*/config.json")).read_text())
+    assert config["measurement"]["steps"] == 500

@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from ganbench.runner import run_suite
-from ganbench.suite import parse_suite
+from ganbench.execution.runner import run_suite
+from ganbench.spec.suite import parse_suite
 from tests.conftest import TINY_TRAIN, tiny_suite
 
 STEP_METRICS = {"loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "grad_norm_d", "grad_norm_g",
@@ -47,7 +47,7 @@ def test_same_suite_twice_is_bit_identical(tmp_path):
 
 
 def test_same_seed_gives_same_eval_batch_across_variants_and_seeds_differ(tmp_path):
-    from ganbench.seeding import make_streams
+    from ganbench.training.seeding import make_streams
 
     a, b, c = make_streams(0), make_streams(0), make_streams(1)
     assert all(int(x.initial_seed()) == int(y.initial_seed()) for x, y in zip(
@@ -102,16 +102,16 @@ def test_a_loss_past_the_divergence_bound_ends_the_run_there(tmp_path):
 
 
 def test_a_run_that_errors_is_failed_and_exit_code_is_1(tmp_path, write_suite, invoke, monkeypatch):
-    import ganbench.train
+    import ganbench.training.loop
 
-    real_build = ganbench.train.build_run
+    real_build = ganbench.training.loop.build_run
 
     def flaky(spec, device):
         if spec.variant == "lsgan":
             raise RuntimeError("out of memory (simulated)")
         return real_build(spec, device)
 
-    monkeypatch.setattr(ganbench.train, "build_run", flaky)
+    monkeypatch.setattr(ganbench.training.loop, "build_run", flaky)
     result = invoke("run", write_suite(tiny_suite(variants=["lsgan", "hinge"])), "--out", tmp_path)
     assert result.exit_code == 1
     assert "failed" in result.output and "out of memory (simulated)" in result.output
@@ -139,7 +139,7 @@ def test_determinism_flags_are_set_and_reported():
     inductor), so what the run's config reports must be what torch has in force."""
     import torch
 
-    from ganbench.seeding import apply_determinism
+    from ganbench.training.seeding import apply_determinism
 
     before = torch.are_deterministic_algorithms_enabled()
     try:
@@ -164,7 +164,7 @@ def test_an_unknown_optimizer_is_an_error_not_sgd():
     import torch
 
     from ganbench.errors import GanbenchError
-    from ganbench.train import make_optimizer
+    from ganbench.training.loop import make_optimizer
 
     params = [torch.nn.Parameter(torch.zeros(1))]
     assert isinstance(make_optimizer("sgd", params, 0.1, (0.5, 0.999)), torch.optim.SGD)

@@ -1,10 +1,10 @@
 import pytest
 
 from ganbench.errors import GanbenchError
-from ganbench.runner import run_suite
-from ganbench.store import read_metrics
-from ganbench.suite import parse_suite
-from ganbench.variants import VARIANTS, Recipe, compose
+from ganbench.execution.runner import run_suite
+from ganbench.recipes.variants import VARIANTS, Recipe, compose
+from ganbench.results.store import read_metrics
+from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
 

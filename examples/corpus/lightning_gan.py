@@ -15,7 +15,7 @@ try:
 except ImportError:
     import data as corpus_data
 
-from ganbench.lightning import GanbenchCallback
+from ganbench.training.lightning import GanbenchCallback
 
 
 class GAN(L.LightningModule):

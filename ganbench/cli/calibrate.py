@@ -46,9 +46,9 @@ def calibrate(suite_file: Path | None, loop: str | None, settings: tuple[str, ..
     """
     import yaml
 
-    from ganbench.calibrate import Loop, calibrate_loop, parse_injection, table
-    from ganbench.calibrate import calibrate as run_calibration
-    from ganbench.store import atomic_write
+    from ganbench.execution.calibrate import Loop, calibrate_loop, parse_injection, table
+    from ganbench.execution.calibrate import calibrate as run_calibration
+    from ganbench.results.store import atomic_write
 
     if (suite_file is None) == (loop is None):
         raise GanbenchError("give a SUITE_FILE or --loop FILE.py:FUNCTION (one of them)")

@@ -36,15 +36,15 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     `strict: true`), 1 when a check fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set, the Markdown
     summary is appended there too.
     """
-    from ganbench.baseline import from_results, load_baseline
-    from ganbench.gate import evaluate, rules_of
-    from ganbench.gate_output import counts, junit_xml, line, markdown
+    from ganbench.cli.gate_output import counts, junit_xml, line, markdown
+    from ganbench.evidence.baseline import from_results, load_baseline
+    from ganbench.evidence.gate import evaluate, rules_of
     from ganbench.results import load_results
-    from ganbench.store import atomic_write
+    from ganbench.results.store import atomic_write
 
     if target.is_file() or target.suffix in (".yaml", ".yml"):  # a suite: run it first (load_suite reports a
-        from ganbench.runner import run_suite  # missing file)
-        from ganbench.suite import load_suite
+        from ganbench.execution.runner import run_suite  # missing file)
+        from ganbench.spec.suite import load_suite
 
         suite = load_suite(target)
         results = load_results(run_suite(suite, out=out, workers=workers, reporter=ConsoleProgress()).root)

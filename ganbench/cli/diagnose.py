@@ -22,8 +22,8 @@ def diagnose(results_dir: Path, settings: tuple[str, ...], write: bool) -> None:
     """Run the detectors over RESULTS_DIR's stored metrics and print the events, one JSON object a line."""
     from ganbench.diagnostics import run_detectors
     from ganbench.results import load_results
-    from ganbench.store import RunStore
-    from ganbench.suite import parse_detectors
+    from ganbench.results.store import RunStore
+    from ganbench.spec.suite import parse_detectors
 
     overrides: dict[str, dict[str, float]] = {}
     for setting in settings:

@@ -41,7 +41,7 @@ def show(name: str, suite_file: Path | None) -> None:
         recipe = VARIANTS.get(name)
     else:
         from ganbench.errors import GanbenchError, did_you_mean
-        from ganbench.suite import load_suite
+        from ganbench.spec.suite import load_suite
 
         recipes = dict(load_suite(suite_file).variants)
         if name not in recipes:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ganbench.jobs import ProgressReporter
+from ganbench.execution.jobs import ProgressReporter
 
 if TYPE_CHECKING:
-    from ganbench.suite import RunSpec, Suite
+    from ganbench.spec.suite import RunSpec, Suite
 
 LOG_EVERY_S = 30.0  # without a terminal, a progress line at most this often between finished runs
 
@@ -66,12 +66,12 @@ class ConsoleProgress(ProgressReporter):
         else:
             click.echo(line)
 
-    def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None:
+    def run_finished(self, spec: RunSpec, status: dict[str, Any]) -> None:
         self.done += 1
         self.finished += 1
         self.training.pop(spec.run_id, None)
-        extra = f" at step {result['step']}" if result["status"] != "completed" else ""
-        error = f": {result['error']}" if result.get("error") else ""
-        took = f" in {_duration(result['time_s'])}" if "time_s" in result else ""
-        line = f"[{self.done}/{self.total}] {spec.run_id} {result['status']}{extra}{took}{error} ({self._eta()})"
+        extra = f" at step {status['step']}" if status["status"] != "completed" else ""
+        error = f": {status['error']}" if status.get("error") else ""
+        took = f" in {_duration(status['time_s'])}" if "time_s" in status else ""
+        line = f"[{self.done}/{self.total}] {spec.run_id} {status['status']}{extra}{took}{error} ({self._eta()})"
         click.echo(("\r" + line.ljust(150)) if self.interactive else line)

@@ -31,10 +31,10 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
 
     Exit code 0 when every run completed or diverged, 1 when a run failed, 2 for bad input.
     """
-    from ganbench.suite import load_suite
+    from ganbench.spec.suite import load_suite
 
     suite = load_suite(suite_file)  # a malformed suite is reported before the training stack is imported
-    from ganbench.runner import run_suite
+    from ganbench.execution.runner import run_suite
 
     result = run_suite(suite, out=out, device=device, fresh=fresh, workers=workers, executor=executor,
                        address=address, reporter=ConsoleProgress())

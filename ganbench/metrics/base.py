@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from ganbench.catalog import COLLECTORS
 from ganbench.data.base import Dataset
 from ganbench.meta import Catalog, MetricInfo
-from ganbench.objectives import Objective
+from ganbench.recipes.objectives import Objective
 
 
 @dataclass

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ganbench.diagnostics import event_kinds
+from ganbench.evidence.gate import Rules, rules_of
+from ganbench.evidence.states import MEASURED, QUALITY_FLOOR
+from ganbench.evidence.statistics import min_attainable_p, pairwise_tests, summarize
 from ganbench.meta import Catalog
 from ganbench.report import plots, tables
-from ganbench.report.stats import min_attainable_p, pairwise_tests, summarize
 from ganbench.results import Results, load_results
-from ganbench.store import write_files
-from ganbench.verdicts import QUALITY_FLOOR
+from ganbench.results.store import write_files
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;
@@ -110,33 +111,43 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> list[str]:
-    rank = tables.ranking(final, rates, catalog)
+def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog,
+                     alpha: float) -> list[str]:
+    rank = tables.ranking(final, rates, catalog, alpha)
     primary = tables.primary_metric(final, catalog)
-    shown = pd.DataFrame({"rank": range(1, len(rank) + 1), "variant": rank.variant, "state": rank.state,
-                          "seeds": rank.states})
+    shown = pd.DataFrame({"rank": [f"{r}=" if t else str(r) for r, t in zip(rank["rank"], rank.tied)],
+                          "variant": rank.variant, "state": rank.state, "seeds": rank.states})
     for m in tables.key_metrics(final, catalog):
         arrow = "↑" if catalog[m].higher_is_better else "↓"
-        shown[f"{m} {arrow} IQM [95% CI]"] = [fmt_ci(v, ci) for v, ci in zip(rank[m], rank[f"{m}_ci"])]
+        shown[f"{m} {arrow} IQM [95% CI]"] = [
+            fmt_ci(v, ci) + (f" ({n} of {seeds} seeds)" if n < seeds and n else "") if n else "— (no measured seed)"
+            for v, ci, n, seeds in zip(rank[m], rank[f"{m}_ci"], rank.measured, rank.seeds)]
+    shown["ranked by"] = [m or "—" for m in rank.ranked_by]
+    shown["tied with"] = rank.tied.replace("", "—")
     shown["collapse rate"] = rank.collapse_rate.map(pct)
     shown["time to collapse (median step)"] = rank.time_to_collapse.map(lambda x: fmt(x, 6))
-    shown["verdict"] = rank.verdict
+    shown["summary"] = rank.summary
     report.heading("Ranking")
     collapse = " or ".join(k for k, kind in event_kinds().items() if kind.collapse)
     unlearned = ", ".join(k for k, kind in event_kinds().items() if kind.nonconvergence)
-    report.text(f"Sorted by {primary or 'collapse rate (no metric may head a ranking)'} (IQM over every seed and "
-                "dataset; the 95% CI is a percentile bootstrap stratified over datasets). Collapse rate: share of "
-                f"seeds with a {collapse} event; time to collapse: median step the first such event began. State: "
-                "what most seeds became — healthy, collapsed (a collapse event), not converged (at no evaluation "
-                f"were {QUALITY_FLOOR:.0%} of the samples on a mode, or a {unlearned} event: the run did not "
-                "learn, and its metrics are left out of the IQMs), diverged or failed; variants are grouped by "
-                "state, then sorted.", "note")
+    report.text(f"Variants are grouped by state — what most seeds became: healthy, collapsed (a {collapse} event), "
+                f"not converged (at no evaluation were {QUALITY_FLOOR:.0%} of the samples on a mode, or a "
+                f"{unlearned} event: the run did not learn), diverged or failed. Healthy and collapsed variants are "
+                f"ranked by {primary or 'nothing (no metric may head a ranking)'} over their converged seeds only "
+                "(the number says when seeds were left out); not-converged variants by "
+                f"{tables.WHOLE_DISTRIBUTION} over all seeds, which sees the whole distribution; diverged and failed "
+                "ones not at all. A variant's rank is 1 + the variants in better groups + those in its own group "
+                f"that beat it in a two-sided Mann-Whitney U test, Holm-corrected within the group, at α = {alpha} "
+                "(the suite's); \"2=\" marks a rank shared with the variants no test separates. Key metrics: IQM "
+                "over the converged seeds and datasets, 95% CI a percentile bootstrap stratified over datasets. "
+                f"Collapse rate: share of seeds with a {collapse} event; time to collapse: median step it began.",
+                "note")
     report.table(shown)
     return list(rank.variant)
 
 
 def _reproduction_section(report: Report, results: Results) -> None:
-    from ganbench.reproduction import RULE
+    from ganbench.evidence.reproduction import RULE
 
     rows = tables.reproduction(results)
     if rows.empty:
@@ -147,7 +158,7 @@ def _reproduction_section(report: Report, results: Results) -> None:
         "dataset": rows.dataset, "metric": rows.metric,
         "published": rows.published,
         "measured IQM [95% CI]": [fmt_ci(v, ci) for v, ci in zip(rows.measured, rows.ci)],
-        "seeds": rows.seeds, "steps": rows.steps.map(lambda x: f"{x:,}"), "verdict": rows.verdict})
+        "seeds": rows.seeds, "steps": rows.steps.map(lambda x: f"{x:,}"), "outcome": rows.outcome})
     report.heading("Reproduction")
     report.text("Published numbers this suite is held against (its reference: block), beside the same metric "
                 f"measured here at the final evaluation. Rule: {RULE}", "note")
@@ -185,7 +196,8 @@ def _cell_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None
 
 def _sweep_section(report: Report, results: Results, final: pd.DataFrame, colours: dict) -> None:
     """A swept suite: each variant's best trial and its settings, every trial's score, expected-max curves."""
-    from ganbench.sweep import expected_max, trial_scores
+    from ganbench.evidence.selection import trial_scores
+    from ganbench.evidence.statistics import expected_max
 
     sweep = results.sweep
     if sweep is None:
@@ -240,16 +252,23 @@ def _events_section(report: Report, rates: pd.DataFrame) -> None:
     report.table(shown.rename(columns={"instability": "any event"}))
 
 
-def _pairwise_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None:
-    metric = tables.primary_metric(final, catalog)
-    if metric is None:
+def _pairwise_section(report: Report, final: pd.DataFrame, catalog: Catalog, alpha: float) -> None:
+    """On the primary metric over converged seeds, as the ranking reads it; where no seed converged, on the
+    whole-distribution metric over all seeds (a coverage of 0.02 against 0 is no evidence of anything)."""
+    metric, seeds = tables.primary_metric(final, catalog), "converged seeds"
+    if "state" in final:
+        final = final[final.state.isin(MEASURED)] if metric and final.state.isin(MEASURED).any() else final
+        if not final.state.isin(MEASURED).any():
+            metric, seeds = (tables.WHOLE_DISTRIBUTION if tables.WHOLE_DISTRIBUTION in final else None), "all seeds"
+    if metric is None or metric not in final or final[metric].isna().all():
         return
     beats = tables.beat_matrix(final, metric, bool(catalog[metric].higher_is_better))
     if beats.empty:
         return
     report.heading(f"Pairwise comparison on {metric}")
     report.text(f"P(A beats B): the probability that a random seed of A has a better final {metric} than a random "
-                "seed of B (ties count half), averaged over datasets, with a stratified bootstrap 95% CI.", "note")
+                f"seed of B (ties count half) over {seeds}, averaged over datasets, with a stratified bootstrap 95% "
+                "CI.", "note")
     matrix = beats.pivot(index="a", columns="b", values="p")
     ci = beats.set_index(["a", "b"])
     shown = pd.DataFrame({"A \\ B": matrix.index})
@@ -259,24 +278,32 @@ def _pairwise_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> 
     report.table(shown)
     tests = pairwise_tests(final, metric)
     if not tests.empty:
-        report.text("Two-sided Mann-Whitney U tests per dataset, Holm-corrected within each dataset (α = 0.05).",
-                    "note")
+        report.text(f"Two-sided Mann-Whitney U tests per dataset, Holm-corrected within each dataset, at the "
+                    f"suite's α = {alpha} (its check.alpha, the level of every gate test).", "note")
         tests = tests.assign(p=tests.p.map(fmt), p_holm=tests.p_holm.map(fmt),
-                             significant=(tests.p_holm < 0.05).map({True: "yes", False: "no"}),
+                             significant=(tests.p_holm < alpha).map({True: "yes", False: "no"}),
                              min_possible_p=[fmt(min_attainable_p(a, b)) for a, b in zip(tests.n_a, tests.n_b)])
         report.table(tests)
 
 
-def _baseline_section(report: Report, final: pd.DataFrame, baseline: Results, catalog: Catalog) -> None:
-    base_final = tables.final_metrics(baseline)
-    deltas = tables.baseline_deltas(final, base_final, catalog)
+def _baseline_section(report: Report, results: Results, baseline: Results, rules: Rules) -> None:
+    deltas = tables.baseline_deltas(results, baseline, rules)
     report.heading(f"Against the baseline ({baseline.root})")
     if deltas.empty:
         report.text("No variant and dataset in common with the baseline.", "note")
         return
-    report.text("Δ = mean now − mean in the baseline, with a bootstrap 95% CI; a change is marked when its CI "
-                "excludes 0.", "note")
-    shown = deltas.assign(**{c: deltas[c].map(fmt) for c in ("now", "baseline", "delta", "ci_low", "ci_high")})
+    report.text(f"The gate's comparison (ganbench check --baseline): medians now and in the baseline; a metric "
+                f"regressed or improved when its median moved past the allowed change (the suite's "
+                f"check.regression tolerance for the metrics it gates, none for the others) and a one-sided "
+                f"Mann-Whitney U test at the suite's α = {rules.alpha} agrees; \"too few seeds\" when no p at "
+                "these seeds could reach α.", "note")
+    shown = pd.DataFrame({
+        "variant": deltas.variant, "dataset": deltas.dataset, "metric": deltas.metric,
+        "now": deltas.now.map(fmt), "baseline": deltas.baseline.map(fmt),
+        "better by": deltas.better_by.map(fmt), "allowed": deltas.allowed.map(fmt),
+        "p (worse)": deltas.p_worse.map(fmt), "p (better)": deltas.p_better.map(fmt),
+        "seeds": [f"{a} vs {b}" for a, b in deltas.seeds], "gated": deltas.gated.map({True: "yes", False: "no"}),
+        "change": deltas.change})
     report.table(shown)
 
 
@@ -302,6 +329,7 @@ def _environment_section(report: Report, results: Results) -> None:
 
 def build_report(results: Results, baseline: Results | None = None) -> Report:
     report = Report(f"ganbench report: {results.suite}")
+    rules = rules_of(results)  # the suite's alpha and tolerances: the report states the gate's tests
     final = tables.final_metrics(results)
     catalog = results.metric_info()
     shown = tables.present(final, catalog)
@@ -312,7 +340,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
     _reproduction_section(report, results)
-    order = _ranking_section(report, final, rates, catalog)
+    order = _ranking_section(report, final, rates, catalog, rules.alpha)
     _caveats(report, final)
     _sweep_section(report, results, final, colours)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
@@ -335,9 +363,9 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     _cell_section(report, final, catalog)
     _events_section(report, rates)
     report.image("events", plots.event_timeline(results, colours), "When each event began (one mark per seed).")
-    _pairwise_section(report, final, catalog)
+    _pairwise_section(report, final, catalog, rules.alpha)
     if baseline is not None:
-        _baseline_section(report, final, baseline, catalog)
+        _baseline_section(report, results, baseline, rules)
     _environment_section(report, results)
     return report
 

@@ -9,44 +9,22 @@ import numpy as np
 import pandas as pd
 
 from ganbench.diagnostics import event_kinds
-from ganbench.meta import Catalog, directed
-from ganbench.report import stats
-from ganbench.results import Results
-from ganbench.verdicts import (
+from ganbench.evidence import statistics as stats
+from ganbench.evidence.baseline import from_results, measured_differently, measured_run
+from ganbench.evidence.finals import final_metrics, key_metrics, present, primary_metric  # noqa: F401
+from ganbench.evidence.gate import Rules
+from ganbench.evidence.states import (
     HEALTHY,
     MEASURED,
     NOT_CONVERGED,
     ORDER,
     QUALITY_FLOOR,
     describe,
-    run_states,
     variant_state,
 )
-
-
-def present(final: pd.DataFrame, catalog: Catalog) -> list[str]:
-    """The directed evaluation metrics that ``final`` has values for, ranking candidates first."""
-    return [m for m in directed(catalog) if m in final and final[m].notna().any()]
-
-
-def key_metrics(final: pd.DataFrame, catalog: Catalog) -> list[str]:
-    """The metrics the ranking shows, by their declared rank; the first is the sort key (the primary metric)."""
-    return [m for m in present(final, catalog) if catalog[m].rank is not None]
-
-
-def primary_metric(final: pd.DataFrame, catalog: Catalog) -> str | None:
-    """What the ranking sorts by: the metric of lowest declared rank with values (mode coverage where modes
-    are known, FID otherwise); None when no metric may head a ranking."""
-    keys = key_metrics(final, catalog)
-    return keys[0] if keys else None
-
-
-def final_metrics(results: Results) -> pd.DataFrame:
-    final = results.final(directed(results.metric_info())).reset_index()
-    status = results.runs.set_index("run_id")["status"]
-    final["status"] = final["run_id"].map(status)
-    final["state"] = final["run_id"].map(run_states(results))
-    return final
+from ganbench.evidence.statistics import shift
+from ganbench.meta import Catalog, directed
+from ganbench.results import Results
 
 
 def cell_stats(final: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -82,27 +60,39 @@ def event_rates(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    """One row per variant, pooled over datasets: its state (healthy, collapsed, not converged, ...), key metrics
-    as IQM [95 % CI] over its measured runs (bootstrap stratified over datasets), collapse rate, time to
-    collapse and a one-line verdict; sorted by state, then best first. A run that never converged is not a
-    measurement of the recipe: its metrics stay out of the IQMs."""
+def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per variant, pooled over datasets, grouped by state (healthy, collapsed, not converged, ...) and
+    ranked within its group only as far as the evidence carries:
+
+    - healthy and collapsed variants by the primary metric over their *measured* runs (a run that never
+      converged measures the budget, not the recipe: ``measured`` says how many seeds the number stands on);
+    - not-converged variants by the whole-distribution metric (``sliced_wasserstein``) over all their runs,
+      or not at all without it; diverged and failed variants not at all;
+    - a variant's rank is 1 + the variants of better groups + those of its own group that beat it in a
+      two-sided Mann-Whitney U test, Holm-corrected over the group's pairs, at ``alpha`` (the suite's): variants
+      no test separates share a rank, and ``tied`` names them.
+
+    Key metrics are IQM [95 % CI] over the measured runs (bootstrap stratified over datasets)."""
     keys = key_metrics(final, catalog)
     primary = keys[0] if keys else None
+    whole = WHOLE_DISTRIBUTION if WHOLE_DISTRIBUTION in final and final[WHOLE_DISTRIBUTION].notna().any() else None
     if "state" not in final:
         final = final.assign(state=HEALTHY)
     rows = []
     for variant, frame in final.groupby("variant"):
         states = list(frame.state)
-        row: dict = {"variant": variant, "seeds": len(frame), "state": variant_state(states),
-                     "states": describe(states), "not_converged": states.count(NOT_CONVERGED)}
+        state = variant_state(states)
         measured = frame[frame.state.isin(MEASURED)]
+        row: dict = {"variant": variant, "seeds": len(frame), "state": state, "states": describe(states),
+                     "not_converged": states.count(NOT_CONVERGED), "measured": len(measured)}
         for metric in keys:
             groups = [g[metric].dropna().to_numpy() for _, g in measured.groupby("dataset")]
             pooled = np.concatenate(groups) if groups else np.array([])
-            low, high = stats.stratified_bootstrap_ci(groups)
             row[metric] = stats.iqm(pooled)
-            row[f"{metric}_ci"] = (low, high)
+            row[f"{metric}_ci"] = stats.stratified_bootstrap_ci(groups)
+        row["ranked_by"], values = _ranked_by(state, primary, whole, measured, frame)
+        row["ranked_values"] = values
+        row["ranked_value"] = stats.iqm(values) if len(values) else math.nan
         r = rates[rates.variant == variant]
         weights = r.seeds / r.seeds.sum()
         for col in ("collapse_rate", "instability_rate", "d_overpowering_rate", "mode_collapse_rate",
@@ -113,18 +103,59 @@ def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog) -> pd.Da
         rows.append(row)
     table = pd.DataFrame(rows)
     table["order"] = table.state.map(ORDER.index)
-    if primary is None:
-        table = table.sort_values(["order", "collapse_rate", "variant"])
-    else:
-        better = bool(catalog[primary].higher_is_better)
-        table = table.sort_values(["order", primary, "collapse_rate"], ascending=[True, not better, True],
-                                  na_position="last")
-    table = table.drop(columns="order")
-    table["verdict"] = [verdict(row, primary) for row in table.to_dict("records")]
+    table["better"] = [(1.0 if catalog[m].higher_is_better else -1.0) if m else 1.0 for m in table.ranked_by]
+    table["key"] = -table.better * table.ranked_value.fillna(-table.better * math.inf)
+    table = table.sort_values(["order", "key", "collapse_rate", "variant"])
+    table["rank"], table["tied"] = _ranks(table, alpha)
+    table = table.drop(columns=["order", "better", "key", "ranked_values"])
+    table["summary"] = [summary(row, primary) for row in table.to_dict("records")]
     return table.reset_index(drop=True)
 
 
-def verdict(row: dict, primary: str | None) -> str:
+WHOLE_DISTRIBUTION = "sliced_wasserstein"  # what ranks variants whose samples never reached the modes
+
+
+def _ranked_by(state: str, primary: str | None, whole: str | None, measured: pd.DataFrame, frame: pd.DataFrame
+               ) -> tuple[str, np.ndarray]:
+    """The metric a variant is ranked by within its state group ("": not ranked), and the values it is ranked
+    on."""
+    if state in MEASURED and primary is not None:
+        metric, runs = primary, measured
+    elif state == NOT_CONVERGED and whole is not None:
+        metric, runs = whole, frame
+    else:
+        return "", np.array([])
+    values = runs[metric].to_numpy(dtype=float)
+    return metric, values[np.isfinite(values)]
+
+
+def _ranks(table: pd.DataFrame, alpha: float) -> tuple[list[int], list[str]]:
+    """Per row of the sorted ``table``: 1 + the rows of better state groups + the rows of its group that beat it
+    significantly; and the rows of its group that share its rank."""
+    ranks, tied = {}, {}
+    above = 0
+    for _, group in table.groupby("order", sort=True):
+        names = list(group.variant)
+        rows = group.set_index("variant")
+        values = rows["ranked_values"]
+        ranked = [v for v in names if rows.ranked_by[v] and len(values[v]) >= 2]
+        pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1:]]
+        p_values = [stats.mann_whitney_two_sided(values[a], values[b]) for a, b in pairs]
+        beaten = {v: 0 for v in names}
+        for (a, b), p in zip(pairs, stats.holm(p_values) if p_values else []):
+            if p < alpha:  # the loser: the one a random seed of the other beats more often than not
+                higher = rows.better[a] > 0
+                a_wins = stats.probability_of_improvement(values[a], values[b], higher) > 0.5
+                beaten[b if a_wins else a] += 1
+        for v in names:
+            ranks[v] = above + 1 + beaten[v]
+        for v in names:
+            tied[v] = ", ".join(w for w in names if w != v and ranks[w] == ranks[v])
+        above += len(names)
+    return [ranks[v] for v in table.variant], [tied[v] for v in table.variant]
+
+
+def summary(row: dict, primary: str | None) -> str:
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
     if row["failed"]:
         return f"{row['failed']} run(s) failed: see the run table"
@@ -134,8 +165,11 @@ def verdict(row: dict, primary: str | None) -> str:
         return (f"does not converge in {pct(row['nonconvergence_rate'])} of seeds: its parameters orbit the "
                 "equilibrium instead of settling, so its metrics are not ranked")
     if row["state"] == NOT_CONVERGED:
-        return (f"not converged at this budget ({row['states']}): the samples never put {pct(QUALITY_FLOOR)} "
-                "on the modes, so their coverage is not ranked")
+        ranked = (f"ranked by {row['ranked_by']} instead ({row['ranked_value']:.3g}, IQM of all seeds)"
+                  if row.get("ranked_by") else "not ranked")
+        return (f"not converged at this budget ({row['states']}): the samples did not learn the data (never "
+                f"{pct(QUALITY_FLOOR)} on the modes, or a stalled G, a pinned D, samples far from the data), so "
+                f"their coverage is not a measurement; {ranked}")
     since = f"(from step ~{row['time_to_collapse']:.0f})"
     if row["d_overpowering_rate"] >= 0.5:
         return f"D overpowers G in {pct(row['d_overpowering_rate'])} of seeds {since}"
@@ -143,7 +177,8 @@ def verdict(row: dict, primary: str | None) -> str:
         return f"collapses in {pct(row['mode_collapse_rate'])} of seeds {since}"
     value = row.get(primary, math.nan) if primary else math.nan
     extra = (f"; collapse in {pct(row['collapse_rate'])} of seeds" if row["collapse_rate"] else "") + (
-        f"; {row['not_converged']} seed(s) not converged, left out" if row.get("not_converged") else "")
+        f"; {row['not_converged']} of {row['seeds']} seeds not converged, left out of the numbers"
+        if row.get("not_converged") else "")
     if primary is None:
         return f"{row['state']}: no collapse" + extra if not row["collapse_rate"] else f"{row['state']}" + extra
     if primary == "mode_coverage":
@@ -169,37 +204,42 @@ def beat_matrix(final: pd.DataFrame, metric: str, higher_is_better: bool) -> pd.
     return pd.DataFrame(rows, columns=["a", "b", "p", "ci_low", "ci_high"])
 
 
-def baseline_deltas(final: pd.DataFrame, base: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    """Per variant x dataset x metric: IQM now vs baseline, the difference of means with a bootstrap CI,
-    and whether it is an improvement or a regression (CI excludes 0) or unclear."""
+def baseline_deltas(results: Results, baseline: Results, rules: Rules) -> pd.DataFrame:
+    """Per variant x dataset x metric: the median now and in the baseline and the gate's comparison of the two
+    (``statistics.shift`` at the suite's alpha, with the tolerance of the suite's ``check.regression`` where it
+    names the metric, none otherwise): regressed exactly where ``ganbench check --baseline`` fails the
+    regression rule. A cell measured differently (another dataset, budget, feature space) is not compared."""
+    catalog = results.metric_info()
+    now_final, then_final = final_metrics(results), final_metrics(baseline)
+    then_measured = from_results(baseline).measured
     rows = []
-    rng = np.random.default_rng(stats.SEED)
-    for (variant, dataset), now in final.groupby(["variant", "dataset"]):
-        then = base[(base.variant == variant) & (base.dataset == dataset)]
+    for (variant, dataset), now in now_final.groupby(["variant", "dataset"]):
+        then = then_final[(then_final.variant == variant) & (then_final.dataset == dataset)]
+        if then.empty:
+            continue
+        runs = results.runs[(results.runs.variant == variant) & (results.runs.dataset == dataset)]
+        differs = measured_differently(then_measured.get((variant, dataset)),
+                                       results.configs.get(measured_run(runs), {}))
         for metric in directed(catalog):
             if metric not in now or metric not in then:
                 continue
-            a, b = now[metric].dropna().to_numpy(), then[metric].dropna().to_numpy()
-            if not len(a) or not len(b):
+            a, b = now[metric].dropna().tolist(), then[metric].dropna().tolist()
+            if not a or not b:
                 continue
-            delta = float(a.mean() - b.mean())
-            boots = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(1000)]
-            low, high = np.quantile(boots, [0.025, 0.975])
-            better = catalog[metric].higher_is_better
-            if low > 0 or high < 0:
-                improved = (low > 0) == better
-                mark = "improved" if improved else "regressed"
-            else:
-                mark = "no clear change"
-            rows.append({"variant": variant, "dataset": dataset, "metric": metric, "now": stats.iqm(a),
-                         "baseline": stats.iqm(b), "delta": delta, "ci_low": float(low), "ci_high": float(high),
-                         "change": mark})
+            higher = bool(catalog[metric].higher_is_better)
+            tolerance = rules.regression.get(metric)
+            found = shift(a, b, higher, tolerance.allowed(float(np.median(b))) if tolerance else 0.0)
+            rows.append({"variant": variant, "dataset": dataset, "metric": metric, "now": found.now,
+                         "baseline": found.then, "better_by": found.better_by, "allowed": found.allowed,
+                         "p_worse": found.p_worse, "p_better": found.p_better, "seeds": found.seeds,
+                         "gated": tolerance is not None,
+                         "change": "not comparable" if differs else found.direction(rules.alpha)})
     return pd.DataFrame(rows)
 
 
 def reproduction(results: Results) -> pd.DataFrame:
-    """One row per ``reference:`` row of the stored suite: published, measured IQM [95 % CI] and verdict."""
-    from ganbench.reproduction import parse_references, verdict
+    """One row per ``reference:`` row of the stored suite: published, measured IQM [95 % CI] and outcome."""
+    from ganbench.evidence.reproduction import outcome, parse_references
 
     doc = results.store.suite_doc()
     if not doc.get("reference"):
@@ -216,5 +256,5 @@ def reproduction(results: Results) -> pd.DataFrame:
         ci = stats.bootstrap_ci(values) if len(values) > 1 else (math.nan, math.nan)
         rows.append({"source": ref.source, "variant": ref.variant, "dataset": ref.dataset, "metric": ref.metric,
                      "published": ref.published(), "measured": stats.iqm(values), "ci": ci, "seeds": len(values),
-                     "steps": steps, "verdict": verdict(ref, len(values), ci, steps), "note": ref.note})
+                     "steps": steps, "outcome": outcome(ref, len(values), ci, steps), "note": ref.note})
     return pd.DataFrame(rows)

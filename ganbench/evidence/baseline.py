@@ -34,11 +34,24 @@ class Baseline:
 
 
 def measurement(config: dict[str, Any]) -> dict[str, Any]:
-    """How a run was measured, from its config.json."""
+    """How a run was measured: the ``measurement`` its recorder wrote into config.json (trained and tracked
+    runs alike), or for runs written before that, the same fields read from their spec."""
+    if "measurement" in config:
+        return {f: config["measurement"].get(f) for f in MEASUREMENT}
     spec = config.get("spec", {})
     return {"feature_space": config.get("collectors", {}).get("fid", {}).get("feature_space"),
             "eval_samples": spec.get("train", {}).get("eval_samples"), "dataset": spec.get("dataset"),
             "steps": spec.get("train", {}).get("steps"), "architecture": spec.get("architecture")}
+
+
+def measured_differently(then: dict[str, Any] | None, config: dict[str, Any]) -> list[str]:
+    """The measurement fields in which a baseline cell (``then``; None: not in the baseline) differs from a run
+    with ``config``, each as "field baseline-value (now value)"; empty when they compare."""
+    if then is None:
+        return []
+    now = measurement(config)
+    known = [f for f in MEASUREMENT if then.get(f) is not None and now.get(f) is not None]  # unknown: no evidence
+    return [f"{f} {then.get(f)!r} (now {now.get(f)!r})" for f in known if then.get(f) != now.get(f)]
 
 
 def final_values(results, metrics: list[str]) -> dict[Cell, dict[str, list[float]]]:
@@ -51,7 +64,7 @@ def final_values(results, metrics: list[str]) -> dict[Cell, dict[str, list[float
 def event_counts(results) -> dict[Cell, dict[str, int]]:
     """Per variant x dataset: the number of seeds, of seeds that did not learn, and of seeds that raised each
     event kind."""
-    from ganbench.verdicts import NOT_CONVERGED, run_states
+    from ganbench.evidence.states import NOT_CONVERGED, run_states
 
     states = run_states(results)
     out = {}
@@ -63,10 +76,17 @@ def event_counts(results) -> dict[Cell, dict[str, int]]:
     return out
 
 
+def measured_run(runs) -> str:
+    """The run whose measurement stands for its cell: a completed one where there is one (a tracked run that
+    diverged early does not know its step budget)."""
+    completed = runs[runs.status == "completed"]
+    return (completed if len(completed) else runs).run_id.iloc[0]
+
+
 def from_results(results) -> Baseline:
     measured = {}
     for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"]):
-        measured[variant, dataset] = measurement(results.configs.get(runs.run_id.iloc[0], {}))
+        measured[variant, dataset] = measurement(results.configs.get(measured_run(runs), {}))
     return Baseline(final_values(results, directed(results.metric_info())), event_counts(results), measured)
 
 
@@ -77,7 +97,7 @@ def load_baseline(path: str | Path) -> Baseline:
         from ganbench.results import load_results
 
         return from_results(load_results(path))
-    from ganbench.store import read_json
+    from ganbench.results.store import read_json
 
     doc = read_json(path)
     if not isinstance(doc, dict) or doc.get("format") not in READS:

@@ -16,7 +16,7 @@ from ganbench.errors import GanbenchError
 from ganbench.registry import Registry
 
 if TYPE_CHECKING:
-    from ganbench.objectives import Objective
+    from ganbench.recipes.objectives import Objective
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SPECTRAL_NORM = ("none", "d", "both")
@@ -41,7 +41,7 @@ class Recipe:
     description: str = ""
 
     def build_objective(self) -> Objective:
-        from ganbench.objectives import make_objective
+        from ganbench.recipes.objectives import make_objective
 
         params = dict(self.objective_params)
         if self.label_smoothing is not None:
@@ -152,7 +152,7 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
 
 
 def _check_consistent(recipe: Recipe, where: str) -> None:
-    from ganbench.objectives import param_names
+    from ganbench.recipes.objectives import param_names
 
     allowed = [p for p in param_names(recipe.objective) if p not in ("real_target", "fake_target")]
     v.check_keys(recipe.objective_params, allowed, f"{where}.objective_params")

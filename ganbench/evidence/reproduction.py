@@ -1,16 +1,16 @@
-"""Published numbers a suite is held against (its ``reference:`` block), and the verdict per row.
+"""Published numbers a suite is held against (its ``reference:`` block), and the outcome per row.
 
     reference:
       - source: Lin et al. (2018), PacGAN, Table 1, GAN row: 10 trials, mean ± std
         steps: 400000                  # the published training budget, in generator steps
-        other_data: false              # true: the paper measured on other data (the verdict says so)
+        other_data: false              # true: the paper measured on other data (the outcome says so)
         rows:
           - {variant: gan, dataset: ring, metric: modes_hit, value: 6.3, pm: 0.5}
           - {variant: gan-r1, dataset: dirac, metric: equilibrium_distance, max: 1.0e-3}
 
 A row states a value (± its published spread) or a bound (``max`` / ``min``). The measured side is the IQM of
 the final evaluation over the suite's seeds with its 95 % percentile-bootstrap CI (as everywhere in the
-report), and the verdict follows RULE.
+report), and the outcome follows RULE.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def parse_references(value: Any, variants: set[str], datasets: set[str], catalog
     return tuple(refs)
 
 
-def verdict(ref: Reference, n: int, ci: tuple[float, float], steps: int) -> str:
-    """The row's verdict under RULE from the measured CI over ``n`` seeds trained ``steps`` steps."""
+def outcome(ref: Reference, n: int, ci: tuple[float, float], steps: int) -> str:
+    """The row's outcome under RULE from the measured CI over ``n`` seeds trained ``steps`` steps."""
     low, high = ci
     if ref.value is not None:
         band = (ref.value - ref.pm, ref.value + ref.pm)

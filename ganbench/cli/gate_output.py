@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ganbench.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Verdict
+from ganbench.evidence.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Verdict
 
 ICONS = {PASS: "✅", FAIL: "❌", INCONCLUSIVE: "❔", NOT_COMPARABLE: "⚠️"}
 ORDER = {FAIL: 0, NOT_COMPARABLE: 1, INCONCLUSIVE: 2, PASS: 3}  # what a reader needs first

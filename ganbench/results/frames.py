@@ -13,7 +13,7 @@ import pandas as pd
 
 from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, MetricInfo
-from ganbench.store import RunStore, read_json
+from ganbench.results.store import RunStore, read_json
 
 RUN_KEYS = ["run_id", "variant", "dataset", "seed"]
 
@@ -28,7 +28,7 @@ class Results:
 
     @property
     def sweep(self) -> dict[str, Any] | None:
-        """A swept suite's sweep.json: its trials, seeds and each variant's best trial (ganbench.sweep)."""
+        """A swept suite's sweep.json: its trials, seeds and each variant's best trial (ganbench.spec.sweep)."""
         path = self.store.root / "sweep.json"
         return read_json(path) if path.exists() else None
 

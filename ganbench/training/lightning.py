@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.tracking import Tracker
+from ganbench.training.tracking import Tracker
 
 OUTPUTS = ("loss_d", "loss_g", "d_real", "d_fake")
 

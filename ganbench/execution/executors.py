@@ -20,8 +20,8 @@ import torch
 
 from ganbench.catalog import EXECUTORS
 from ganbench.errors import GanbenchError
-from ganbench.jobs import ForwardingReporter, Job, ProgressReporter, Result, replay, run_job
-from ganbench.store import RunStore
+from ganbench.execution.jobs import ForwardingReporter, Job, ProgressReporter, Result, replay, run_job
+from ganbench.results.store import RunStore
 
 POLL_S = 0.25  # how often a waiting executor shows forwarded progress
 
@@ -118,19 +118,19 @@ def processes(jobs: list[Job], store: RunStore, reporter: ProgressReporter, opti
     while todo:
         pending, suspects = todo, []
         todo = []
-        for job, results in _round(pending, store, workers, reporter):
-            if results is not None:
-                yield from results
+        for job, finished in _round(pending, store, workers, reporter):
+            if finished is not None:
+                yield from finished
             elif any(store.status(s.run_id)["status"] == "running" for s in job) or len(pending) == 1:
                 suspects.append(job)
             else:
                 todo.append(job)
         for job in suspects:
-            ((job, results),) = _round([job], store, 1, reporter)
-            if results is None:
-                results = [(s, store.stop(s.run_id, "failed", error="the worker process training this run died"))
-                           for s in job]
-            yield from results
+            ((job, finished),) = _round([job], store, 1, reporter)
+            if finished is None:
+                finished = [(s, store.stop(s.run_id, "failed", error="the worker process training this run died"))
+                            for s in job]
+            yield from finished
 
 
 @EXECUTORS.register("ray")

@@ -24,11 +24,11 @@ from typing import Any
 
 import yaml
 
-from ganbench.baseline import from_results
 from ganbench.errors import GanbenchError
-from ganbench.gate import PASS, Rules, Verdict, evaluate
-from ganbench.significance import clopper_pearson
-from ganbench.suite import Suite, load_suite, parse_suite
+from ganbench.evidence.baseline import from_results
+from ganbench.evidence.gate import PASS, Rules, Verdict, evaluate
+from ganbench.evidence.statistics import clopper_pearson
+from ganbench.spec.suite import Suite, load_suite, parse_suite
 
 SCALED = ("d_lr", "g_lr", "regularizer_weight", "n_critic")  # axes an injection may scale (``x10``)
 
@@ -103,6 +103,14 @@ class Scenario:
     name: str
     builds: list[list[Verdict]]
     wall_s: float
+    overrides: dict[str, Any] = field(default_factory=dict)  # the injection's (none: the seed change only)
+
+    def graded(self) -> tuple[str, float] | None:
+        """(axis, factor) when the injection scales one axis by a factor (``d_lr=x2``): a step of a ladder."""
+        if len(self.overrides) != 1:
+            return None
+        ((axis, value),) = self.overrides.items()
+        return (axis, float(value[1:])) if isinstance(value, str) and value.startswith("x") else None
 
     def failing(self, strict: bool, rule: str | None = None) -> int:
         """Builds failed by ``rule`` (a rule name like ``events:mode_collapse``; None: the whole gate)."""
@@ -128,8 +136,8 @@ class Calibration:
 def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] = (), out: str | Path = "results",
               workers: int = 1, reporter=None) -> Calibration:
     """Run the suite's clean and injected scenarios over ``sets`` + 1 disjoint seed sets and check each."""
+    from ganbench.execution.runner import run_suite
     from ganbench.results import load_results
-    from ganbench.runner import run_suite
 
     if sets < 1:
         raise GanbenchError("--sets must be at least 1")
@@ -154,7 +162,7 @@ def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] 
                                                                                wall))
     for injection in injections:
         results, wall = run(f"{suite.name}-calibrate-{injection.name}", injection, False)
-        calibration.injected.append(Scenario(injection.name, check(results), wall))
+        calibration.injected.append(Scenario(injection.name, check(results), wall, injection.overrides))
     return calibration
 
 
@@ -237,7 +245,7 @@ def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterab
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from ganbench.gate import rules_of
+    from ganbench.evidence.gate import rules_of
     from ganbench.results import load_results
 
     if seeds < 1 or sets < 1:
@@ -270,7 +278,8 @@ def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterab
                                                                                 walls[scenarios[0][0]]))
     previous = walls[scenarios[0][0]]
     for suite, injection, _ in scenarios[1:]:
-        calibration.injected.append(Scenario(injection.name, check(results[suite]), walls[suite] - previous))
+        calibration.injected.append(Scenario(injection.name, check(results[suite]), walls[suite] - previous,
+                                             injection.overrides))
         previous = walls[suite]
     return calibration
 
@@ -278,6 +287,36 @@ def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterab
 def _rate(k: int, n: int) -> str:
     low, high = clopper_pearson(k, n)
     return f"{k}/{n} = {k / n:.0%} [{low:.0%}, {high:.0%}]"
+
+
+POWER = 0.8  # the detection rate a regression must be caught at to count as within the gate's reach
+
+
+def _power(calibration: Calibration) -> list[str]:
+    """Graded injections (one axis scaled by several factors) as ladders: the detection rate per strength and
+    the smallest strength caught in at least ``POWER`` of the builds (it and every stronger one)."""
+    strict = calibration.rules.strict
+    ladders: dict[tuple[str, bool], list[tuple[float, Scenario]]] = {}
+    for scenario in calibration.injected:
+        graded = scenario.graded()
+        if graded is not None and graded[1] != 1:
+            axis, factor = graded
+            ladders.setdefault((axis, factor > 1), []).append((factor, scenario))
+    ladders = {key: steps for key, steps in ladders.items() if len(steps) >= 2}
+    if not ladders:
+        return []
+    lines = ["", f"Power: graded injections, weakest first; the smallest effect caught is the weakest strength "
+                 f"that it and every stronger one failed in at least {POWER:.0%} of the builds.", "",
+             "| axis | strength | builds failed (detection) | smallest effect caught |", "|---|---|---|---|"]
+    for (axis, up), steps in sorted(ladders.items()):
+        steps.sort(key=lambda fs: fs[0] if up else -fs[0])  # weakest first
+        rates = [s.failing(strict) / len(s.builds) for _, s in steps]
+        reach = next((i for i in range(len(steps)) if all(r >= POWER for r in rates[i:])), None)
+        smallest = f"×{steps[reach][0]:g}" if reach is not None else f"none up to ×{steps[-1][0]:g}"
+        for i, (factor, scenario) in enumerate(steps):
+            lines.append(f"| {axis} | ×{factor:g} | {_rate(scenario.failing(strict), len(scenario.builds))} | "
+                         f"{smallest if i == 0 else ''} |")
+    return lines
 
 
 def table(calibration: Calibration) -> str:
@@ -299,6 +338,7 @@ def table(calibration: Calibration) -> str:
             by_rule = ", ".join(f"{r} {scenario.failing(strict, r)}/{len(scenario.builds)}" for r in sorted(caught))
             lines.append(f"| {scenario.name} | {_rate(scenario.failing(strict), len(scenario.builds))} | "
                          f"{by_rule or '—'} |")
+    lines += _power(calibration)
     walls = [clean.wall_s] + [s.wall_s for s in calibration.injected]
     lines += ["", f"Training: {sum(walls):.0f} s ({', '.join(f'{w:.0f} s' for w in walls)})."]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """RunStore: the only code that touches ``results/``.
 
-Layout (DESIGN.md): ``<out>/<suite>/{suite.yaml, manifest.json, runs/<run-id>/{config.json, status.json,
-metrics.csv, events.jsonl, samples/step_<N>.png, checkpoint.pt}}``. Whole files are written to a temporary
+Layout (the README's "The results directory"): ``<out>/<suite>/{suite.yaml, manifest.json,
+runs/<run-id>/{config.json, status.json, metrics.csv, events.jsonl, samples/step_<N>.png, checkpoint.pt}}``. Whole
+files are written to a temporary
 name and renamed into place, so a reader never sees half a file; ``metrics.csv`` is appended and flushed at
 every evaluation, so a killed run loses at most the rows since its last flush.
 """
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 import yaml
 
 from ganbench.diagnostics.base import Event
@@ -266,6 +266,8 @@ class RunStore:
         atomic_write(self.run_dir(run_id) / "samples" / f"step_{step}.png", png)
 
     def save_checkpoint(self, run_id: str, state: dict[str, Any]) -> None:
+        import torch  # only training writes checkpoints: reading results needs no torch
+
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write(self.run_dir(run_id) / "checkpoint.pt", buffer.getvalue())
@@ -274,6 +276,8 @@ class RunStore:
         path = self.run_dir(run_id) / "checkpoint.pt"
         if not path.exists():
             return None
+        import torch
+
         return torch.load(path, map_location="cpu", weights_only=True)  # tensors only: never unpickles code
 
     def clear_run(self, run_id: str) -> None:

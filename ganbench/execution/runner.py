@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.executors import EXECUTORS, Options
-from ganbench.jobs import ProgressReporter, jobs_of
-from ganbench.store import FINISHED, RunStore
-from ganbench.suite import RunSpec, Suite, load_suite
+from ganbench.execution.executors import EXECUTORS, Options
+from ganbench.execution.jobs import ProgressReporter, jobs_of
+from ganbench.results.store import FINISHED, RunStore
+from ganbench.spec.suite import RunSpec, Suite, load_suite
 
 
 @dataclass(frozen=True)
-class SuiteResult:
+class SuiteRun:
     root: Path
     runs: list[dict[str, Any]]  # manifest entries: id, variant, dataset, seed, status
 
@@ -34,7 +34,7 @@ def _entry(spec: RunSpec, status: str, trials: frozenset[str]) -> dict[str, Any]
 
 def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: str | None = None,
               fresh: bool = False, workers: int = 1, executor: str | None = None, address: str | None = None,
-              reporter: ProgressReporter | None = None) -> SuiteResult:
+              reporter: ProgressReporter | None = None) -> SuiteRun:
     """Train every run of ``suite`` into ``out/<suite name>/``; finished runs are skipped unless ``fresh``.
     ``executor``: a registered executor (``ganbench list executors``); by default ``sequential`` with one
     worker and ``processes`` (that many local processes) with more."""
@@ -43,7 +43,7 @@ def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: st
     options = Options(workers, address)
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     if executor != "ray":  # a Ray cluster's nodes may have devices the driver lacks
-        from ganbench.train import check_device
+        from ganbench.training.loop import check_device
 
         check_device(device or suite.device)
     reporter = reporter or ProgressReporter()
@@ -53,27 +53,27 @@ def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: st
         with store.lock():
             specs = suite.expand(device)
             trials = frozenset(t.name for t in suite.trials())
-            result = _run_locked(suite, store, specs, fresh, reporter, execute, trials)
+            done = _run_locked(suite, store, specs, fresh, reporter, execute, trials)
             if suite.sweep is None:
-                return result
+                return done
             # the sweep's second phase: each variant's best trial, chosen on the selection seeds, on fresh seeds
+            from ganbench.evidence.selection import select
             from ganbench.results import load_results
-            from ganbench.sweep import select, write_sweep
 
             best, metric = select(suite, load_results(store.root, trials=True))
             winners = suite.winners(best, device)
             if fresh:
                 for spec in winners:
                     store.clear_run(spec.run_id)
-            result = _run_locked(suite, store, specs + winners, False, reporter, execute, trials)
+            done = _run_locked(suite, store, specs + winners, False, reporter, execute, trials)
             write_sweep(store.root, suite, best, metric)
-            return result
+            return done
     except OSError as exc:
         raise GanbenchError(f"cannot write results to {store.root}: {exc.strerror or exc}") from None
 
 
 def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, reporter: ProgressReporter,
-                execute, trials: frozenset[str] = frozenset()) -> SuiteResult:
+                execute, trials: frozenset[str] = frozenset()) -> SuiteRun:
     store.prepare(suite.source)
     if fresh:
         for spec in specs:
@@ -82,12 +82,26 @@ def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool
     todo = [s for s in specs if statuses[s.run_id] not in FINISHED]
     reporter.suite_started(suite, len(specs), len(specs) - len(todo))
     store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs])
-    results = execute(todo)
+    finished = execute(todo)
     try:
-        for spec, result in results:
-            statuses[spec.run_id] = result["status"]
+        for spec, status in finished:
+            statuses[spec.run_id] = status["status"]
             store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs])
-            reporter.run_finished(spec, result)
+            reporter.run_finished(spec, status)
     finally:
         store.write_manifest([_entry(s, store.status(s.run_id)["status"], trials) for s in specs])
-    return SuiteResult(store.root, [_entry(s, statuses[s.run_id], trials) for s in specs])
+    return SuiteRun(store.root, [_entry(s, statuses[s.run_id], trials) for s in specs])
+
+
+def write_sweep(root: Path, suite: Suite, best: dict[str, Any], metric: str) -> None:
+    """sweep.json beside the manifest: what was swept, which seeds chose and which scored, every trial's
+    settings and each variant's winner -- what the report's sweep section reads."""
+    from ganbench.results.store import write_json
+
+    sweep, trials = suite.sweep, suite.trials()
+    write_json(root / "sweep.json", {
+        "method": sweep.method, "trials": sweep.trials, "seed": sweep.seed, "metric": metric,
+        "selection_seeds": list(sweep.selection_seeds), "reporting_seeds": list(suite.seeds),
+        "variants": {name: {"best": best[name].name,
+                            "trials": [{"name": t.name, "settings": t.settings} for t in trials
+                                       if t.variant == name]} for name, _ in suite.variants}})

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +16,14 @@ import yaml
 
 from ganbench import validate as v
 from ganbench.errors import GanbenchError
-from ganbench.gate import Rules, parse_rules
-from ganbench.reproduction import Reference, parse_references
-from ganbench.sweep import Sweep, Trial, parse_sweep
-from ganbench.sweep import expand as expand_trials
+from ganbench.evidence.gate import Rules, parse_rules
+from ganbench.evidence.reproduction import Reference, parse_references
+from ganbench.meta import make_run_id
+from ganbench.spec.sweep import Sweep, Trial, parse_sweep
+from ganbench.spec.sweep import expand as expand_trials
 
 if TYPE_CHECKING:  # the registries import torch: a malformed suite is reported without loading it
-    from ganbench.variants import Recipe
+    from ganbench.recipes.variants import Recipe
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SUITE_KEYS = ("name", "datasets", "architecture", "variants", "seeds", "train", "device", "deterministic",
@@ -41,7 +40,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     z_dim: int = 64
     eval_samples: int = 2500  # fixed-latent samples per evaluation (2500 as in VEEGAN/PacGAN on 2D data)
-    ensemble: bool = False  # train the seeds of each variant together, parameters stacked (ganbench.ensemble)
+    ensemble: bool = False  # train the seeds of each variant together, parameters stacked (ganbench.training.ensemble)
     stop_on_divergence: bool = True  # end a run whose loss passes the divergence bound, as for a non-finite one
 
 
@@ -79,8 +78,7 @@ class RunSpec:
     def run_id(self) -> str:
         """Readable and stable: ``<variant>_<dataset>_s<seed>_<digest of result_fields>``, so a rerun finds and
         skips what is done, and only a change that changes results makes a new run."""
-        digest = hashlib.sha256(json.dumps(result_fields(self), sort_keys=True).encode()).hexdigest()[:8]
-        return f"{self.variant}_{self.dataset.name}_s{self.seed}_{digest}"
+        return make_run_id(self.variant, self.dataset.name, self.seed, result_fields(self))
 
 
 # Fields that cannot change what a run computes: names and prose. The suite's and the variant's names still
@@ -147,7 +145,7 @@ class Suite:
         return expand_trials(self.sweep, [name for name, _ in self.variants]) if self.sweep else []
 
     def trial_recipe(self, trial: Trial) -> Recipe:
-        from ganbench.variants import compose
+        from ganbench.recipes.variants import compose
 
         base = dict(self.variants)[trial.variant]
         recipe = compose(base, trial.settings, f"sweep ({trial.name})")
@@ -193,7 +191,7 @@ def _component(value: Any, where: str, registry) -> Component:
 
 
 def _variants(value: Any) -> tuple[tuple[str, Recipe], ...]:
-    from ganbench.variants import VARIANTS, compose
+    from ganbench.recipes.variants import VARIANTS, compose
 
     if not isinstance(value, list) or not value:
         raise GanbenchError("variants must be a non-empty list of variant names or {name, base, ...} mappings")

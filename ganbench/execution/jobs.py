@@ -9,8 +9,8 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports the reporter interface without the training stack
-    from ganbench.store import RunStore
-    from ganbench.suite import RunSpec, Suite
+    from ganbench.results.store import RunStore
+    from ganbench.spec.suite import RunSpec, Suite
 
 Job = tuple["RunSpec", ...]
 Result = tuple["RunSpec", dict[str, Any]]  # a run and its final status
@@ -26,7 +26,7 @@ class ProgressReporter:
 
     def step(self, spec: RunSpec, step: int, steps: int) -> None: ...
 
-    def run_finished(self, spec: RunSpec, result: dict[str, Any]) -> None: ...
+    def run_finished(self, spec: RunSpec, status: dict[str, Any]) -> None: ...
 
 
 class ForwardingReporter(ProgressReporter):
@@ -72,8 +72,8 @@ def jobs_of(specs: list[RunSpec]) -> list[Job]:
 
 def run_job(job: Job, store: RunStore, reporter: ProgressReporter, device: str | None = None) -> list[Result]:
     """Train one job; an error inside it fails its runs, never the suite. ``device`` overrides the specs'."""
-    from ganbench.ensemble import EnsembleTrainer
-    from ganbench.train import SingleTrainer, train_runs
+    from ganbench.training.ensemble import EnsembleTrainer
+    from ganbench.training.loop import SingleTrainer, train_runs
 
     def progress(spec: RunSpec):
         return lambda step, steps: reporter.step(spec, step, steps)
@@ -82,8 +82,8 @@ def run_job(job: Job, store: RunStore, reporter: ProgressReporter, device: str |
         reporter.run_started(spec)
     ensemble = len(job) > 1  # a one-member ensemble trains on its own: vmap over one member only costs time
     try:
-        results = train_runs(job, store, EnsembleTrainer if ensemble else SingleTrainer, progress, device)
-        return list(zip(job, results))
+        statuses = train_runs(job, store, EnsembleTrainer if ensemble else SingleTrainer, progress, device)
+        return list(zip(job, statuses))
     except KeyboardInterrupt:
         for spec in job:
             store.stop(spec.run_id, "interrupted")

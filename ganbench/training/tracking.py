@@ -22,10 +22,8 @@ logged at or after the first step it logs again are replaced, earlier ones kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import time
 import traceback
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,15 +37,16 @@ from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
 from ganbench.data.toy import GaussianMixture2D
-from ganbench.diagnostics import DETECTORS, run_detectors
+from ganbench.diagnostics import DETECTORS
 from ganbench.errors import GanbenchError
-from ganbench.loggers import make_loggers
+from ganbench.meta import make_run_id
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, make_collectors, step_values
-from ganbench.objectives import make_objective
-from ganbench.samples import render_samples
-from ganbench.seeding import make_streams
-from ganbench.store import RunStore
-from ganbench.suite import safe_name
+from ganbench.recipes.objectives import make_objective
+from ganbench.results.store import RunStore
+from ganbench.spec.suite import safe_name
+from ganbench.training.record import RunRecorder, divergence_bound
+from ganbench.training.samples import render_samples
+from ganbench.training.seeding import make_streams
 from ganbench.versions import versions
 
 UNIT_LOGS = 20  # logged steps of D outputs in [0, 1] before the tracker says they look like probabilities
@@ -106,7 +105,7 @@ class Tracker:
                  detectors: dict[str, dict[str, float]] | None = None, log_every: int = 10, eval_every: int = 250,
                  stop_on: tuple[str, ...] = ("divergence",), loggers: tuple[str, ...] = (),
                  check: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-                 background: bool = True) -> None:
+                 steps: int | None = None, background: bool = True) -> None:
         self.g, self.d = g, d
         self.device = next(g.parameters()).device
         with self._observing():  # building collectors and data may draw from the global RNG
@@ -114,7 +113,8 @@ class Tracker:
             self.objective = make_objective(objective, {})
             self.collectors = make_collectors(collectors, self.dataset, self.objective, self.device)
             self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
-            self.bound = DETECTORS.get("divergence")(**self.detectors.get("divergence", {})).bound
+            DETECTORS.get("divergence")(**self.detectors.get("divergence", {}))  # unknown thresholds fail here
+            self.bound = divergence_bound(self.detectors)
             self.probabilities, self.d_outputs = _d_outputs(d_outputs, d)
             # logged outputs seen in [0, 1] so far; None once decided (probabilities, a value outside, or warned)
             self._unit_logs: int | None = None if self.probabilities else 0
@@ -131,23 +131,22 @@ class Tracker:
             spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
                     "seed": seed, "objective": objective, "log_every": log_every, "eval_every": eval_every,
                     "config": config or {}}
-            digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:8]
-            self.run_id = f"{safe_name(variant, 'variant')}_{safe_name(dataset_name, 'data')}_s{seed}_{digest}"
+            self.run_id = make_run_id(safe_name(variant, "variant"), safe_name(dataset_name, "data"), seed, spec)
             self.entry = {"id": self.run_id, "variant": variant, "dataset": dataset_name, "seed": seed}
             self.store = RunStore(out, safe_name(suite, "suite"))
-            self._prepare(spec, check)
-            self.loggers = make_loggers(loggers, self.store.root / "tensorboard" / self.run_id)
-            self.writer = None  # opened at the first logged step: a restart keeps the rows before it
+            self.steps = steps
+            measurement = {"dataset": {"name": dataset_name, "params": dataset_params}, "steps": steps,
+                           "eval_samples": len(self.eval_z), "architecture": _architecture(g, d)}
+            self.recorder = self._prepare(spec, check, measurement, loggers)
             self.status, self.step, self.last_eval = "running", 0, 0
             self.should_stop = False
-            self._began = time.perf_counter()
             self._d_grads: list[Tensor | None] | None = None
-            self.events: list = []
             # evaluations measured beside the training loop; their rows are written at the next evaluation
             self._evaluator = ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval") if background else None
             self._pending: tuple[int, Future] | None = None
 
-    def _prepare(self, spec: dict[str, Any], check: dict[str, Any] | None) -> None:
+    def _prepare(self, spec: dict[str, Any], check: dict[str, Any] | None, measurement: dict[str, Any],
+                 loggers: tuple[str, ...]) -> RunRecorder:
         root = self.store.root
         suite_doc = self.store.suite_doc() if (root / "suite.yaml").exists() else {}
         suite_doc.update({"name": self.store.root.name, "tracked": True})
@@ -155,11 +154,13 @@ class Tracker:
             suite_doc["check"] = check
         self.store.prepare(yaml.safe_dump(suite_doc, sort_keys=False))
         self.store.upsert_manifest({**self.entry, "status": "running"})
-        self.store.write_config(self.run_id, {
-            "run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors_config(self.collectors),
-            "dataset": self.dataset.describe(), "detectors": self.detectors, "d_outputs": self.d_outputs,
-            "versions": versions(self.device)})
-        self.store.set_status(self.run_id, "running", step=0)
+        collectors = collectors_config(self.collectors)
+        measurement["feature_space"] = collectors.get("collectors", {}).get("fid", {}).get("feature_space")
+        config = {"run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors,
+                  "dataset": self.dataset.describe(), "detectors": self.detectors, "d_outputs": self.d_outputs,
+                  "measurement": measurement, "versions": versions(self.device)}
+        # the metrics file opens at the first logged step: a restarted script keeps the rows before it
+        return RunRecorder(self.store, self.run_id, config, loggers, self.detectors, lazy=True)
 
     def _log_step(self, step: int) -> bool:
         return step % self.log_every == 0
@@ -280,12 +281,10 @@ class Tracker:
         return values, render_samples(fake, self.dataset, title)
 
     def _record(self, step: int, values: dict[str, float], png: bytes) -> dict[str, float]:
-        self._write(step, values)
-        self.store.write_sample_image(self.run_id, step, png)
-        for logger in self.loggers:
-            logger.image(step, png)
+        self.recorder.write(step, values)
+        self.recorder.sample(step, png)
         self._detect()
-        self.store.set_status(self.run_id, "running", step=self.step)
+        self.recorder.running(self.step)
         return values
 
     def _record_pending(self) -> None:
@@ -295,25 +294,14 @@ class Tracker:
             self._record(step, *future.result())
 
     def _open(self, step: int) -> None:
-        """The metrics file, at the first step this process writes: rows before it are kept, the rest replaced."""
-        if self.writer is None:
-            self.writer = self.store.metrics_writer(self.run_id, resume_step=step - 1)
+        self.recorder.open(step)
 
     def _write(self, step: int, values: dict[str, float]) -> None:
-        self.writer.write(step, values)
-        for logger in self.loggers:
-            logger.scalars(step, values)
+        self.recorder.write(step, values)
 
     def _detect(self) -> None:
-        self.writer.flush()
-        metrics = self.store.read_metrics(self.run_id)
-        events = run_detectors(metrics, self.detectors) if metrics is not None and len(metrics) else []
-        new = events[len(self.events):] if events[:len(self.events)] == self.events else events
-        self.events = events
-        self.store.write_events(self.run_id, events)
-        for logger in self.loggers:
-            logger.events(new)
-        if any(e.kind in self.stop_on for e in events):
+        self.recorder.detect()
+        if any(e.kind in self.stop_on for e in self.recorder.events):
             self.should_stop = True
 
     def _finish(self, status: str, **extra: Any) -> None:
@@ -322,27 +310,23 @@ class Tracker:
         finally:
             if self._evaluator is not None:
                 self._evaluator.shutdown(wait=True, cancel_futures=True)
-        if self.writer is not None:
-            self._detect()
-            self.writer.close()
         self.status = status
-        if status == "diverged":
-            self.should_stop = self.should_stop or "divergence" in self.stop_on
-        self.store.set_status(self.run_id, status, step=self.step,
-                              time_s=round(time.perf_counter() - self._began, 3), **extra)
+        # the step budget, when the loop did not say: the step a run that ran to its end reached
+        measured = {"steps": self.step} if self.steps is None and status == "completed" else None
+        self.recorder.finish(status, self.step, measured=measured, **extra)
         self.store.upsert_manifest({**self.entry, "status": status})
-        for logger in self.loggers:
-            logger.close()
+        stopping = [e.kind for e in self.recorder.events] + (["divergence"] if status == "diverged" else [])
+        self.should_stop = self.should_stop or any(kind in self.stop_on for kind in stopping)
 
     def close(self) -> None:
         """End the run: the last logged step is evaluated, events written, status ``completed`` (or
         ``diverged``: the loss exploded, or the divergence detector saw the parameters blow up)."""
         if self.status == "running":
             with self._observing():
-                if self.writer is not None and self.step > self.last_eval:
+                if self.recorder.opened and self.step > self.last_eval:
                     self._evaluate(self.step)  # the last step is always evaluated
                 self._record_pending()
-                blew_up = any(e.kind == "divergence" for e in self.events)
+                blew_up = any(e.kind == "divergence" for e in self.recorder.events)
                 self._finish("diverged" if blew_up else "completed")
 
     def __enter__(self) -> Tracker:
@@ -357,6 +341,12 @@ class Tracker:
             self._finish("interrupted")
         else:
             self._finish("failed", error="".join(traceback.format_exception_only(kind, error)).strip())
+
+
+def _architecture(g: nn.Module, d: nn.Module) -> dict[str, Any]:
+    """The networks as far as comparing measurements goes: their classes and sizes."""
+    return {name: {"class": type(net).__name__, "parameters": sum(p.numel() for p in net.parameters())}
+            for name, net in (("g", g), ("d", d))}
 
 
 def _d_outputs(given: str, d: nn.Module) -> tuple[bool, dict[str, str]]:

@@ -50,7 +50,7 @@ class Trial:
 
 
 def _space(value: Any, where: str) -> dict[str, Any]:
-    from ganbench.variants import AXES
+    from ganbench.recipes.variants import AXES
 
     space = v.mapping(value, where)
     v.check_keys(space, AXES, where)
@@ -189,62 +189,3 @@ def expand(sweep: Sweep, variants: list[str]) -> list[Trial]:
             points = [{axis: _value(spec, u) for (axis, spec), u in zip(space.items(), row)} for row in quantiles]
         trials += [Trial(trial_name(variant, i, p), variant, i, p) for i, p in enumerate(points)]
     return trials
-
-
-def expected_max(scores: Any, k: int) -> tuple[float, float]:
-    """Mean and variance of the best of k trials drawn without replacement from the N trials run (Dodge et al.
-    2019's expected validation performance, over the trials actually run): with the scores sorted ascending,
-    P(best = s_i) = C(i-1, k-1) / C(N, k). k = 1 gives their mean, k = N their maximum."""
-    s = np.sort(np.asarray(scores, dtype=float))
-    n = len(s)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in 1..{n}, got {k}")
-    weights = np.array([math.comb(i, k - 1) for i in range(n)], dtype=float) / math.comb(n, k)  # i = rank - 1
-    mean = float((weights * s).sum())
-    return mean, float(max((weights * s**2).sum() - mean**2, 0.0))
-
-
-def trial_scores(results, names: list[str], metric: str | None = None) -> tuple[dict[str, float], str, bool]:
-    """Each trial's score in ``results`` (loaded with its trials): the IQM of its runs' final ``metric`` over the
-    selection seeds and datasets, NaN where none is finite. Also returns the metric (default: the ranking's
-    key) and whether higher is better."""
-    from ganbench.report import stats, tables
-
-    final = tables.final_metrics(results)
-    catalog = results.metric_info()
-    metric = metric or tables.primary_metric(final, catalog)
-    if metric is None or metric not in final:
-        raise GanbenchError(f"sweep: the trials logged no {metric or 'rankable metric'} to choose by")
-    scores = {}
-    for name in names:
-        values = final.loc[final.variant == name, metric].to_numpy(dtype=float)
-        scores[name] = stats.iqm(values[np.isfinite(values)])  # NaN when empty
-    return scores, metric, bool(catalog[metric].higher_is_better)
-
-
-def select(suite, results) -> tuple[dict[str, Trial], str]:
-    """Each variant's best trial by its score (``trial_scores``); a trial with no finite value cannot win unless
-    none has one (then the first). Returns the winners and the metric that chose them."""
-    trials = suite.trials()
-    scores, metric, higher = trial_scores(results, [t.name for t in trials], suite.sweep.metric)
-    best = {}
-    for variant, _ in suite.variants:
-        candidates = [t for t in trials if t.variant == variant]
-        keyed = [(scores[t.name] if higher else -scores[t.name], -i) for i, t in enumerate(candidates)
-                 if math.isfinite(scores[t.name])]
-        best[variant] = candidates[-max(keyed)[1]] if keyed else candidates[0]  # ties: the earlier trial
-    return best, metric
-
-
-def write_sweep(root, suite, best: dict[str, Trial], metric: str) -> None:
-    """sweep.json beside the manifest: what was swept, which seeds chose and which scored, every trial's
-    settings and each variant's winner -- what the report's sweep section reads."""
-    from ganbench.store import write_json
-
-    sweep, trials = suite.sweep, suite.trials()
-    write_json(root / "sweep.json", {
-        "method": sweep.method, "trials": sweep.trials, "seed": sweep.seed, "metric": metric,
-        "selection_seeds": list(sweep.selection_seeds), "reporting_seeds": list(suite.seeds),
-        "variants": {name: {"best": best[name].name,
-                            "trials": [{"name": t.name, "settings": t.settings} for t in trials
-                                       if t.variant == name]} for name, _ in suite.variants}})

@@ -1,7 +1,7 @@
 """The training loop: n_critic D steps, one G step, collectors on logging steps, evaluation on the fixed
 latent batch every ``eval_every`` steps, checkpoints every ``checkpoint_every`` steps.
 
-One loop drives a *trainer*: ``SingleTrainer`` trains one run; ``ganbench.ensemble.EnsembleTrainer`` trains
+One loop drives a *trainer*: ``SingleTrainer`` trains one run; ``ganbench.training.ensemble.EnsembleTrainer`` trains
 the seeds of one variant together as a seed ensemble. Either way each run (member) gets its own metrics,
 samples, events, checkpoint and status, so everything downstream reads one layout.
 
@@ -27,9 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
-from ganbench.diagnostics import run_detectors
 from ganbench.errors import GanbenchError
-from ganbench.loggers import Logger, make_loggers
 from ganbench.metrics import (
     Collector,
     EvalContext,
@@ -40,12 +38,13 @@ from ganbench.metrics import (
     step_values,
 )
 from ganbench.models import build_models
-from ganbench.objectives import Objective
-from ganbench.regularizers import Regularizer, make_regularizer
-from ganbench.samples import render_samples
-from ganbench.seeding import Streams, apply_determinism, make_streams
-from ganbench.store import MetricsWriter, RunStore
-from ganbench.suite import RunSpec
+from ganbench.recipes.objectives import Objective
+from ganbench.recipes.regularizers import Regularizer, make_regularizer
+from ganbench.results.store import RunStore
+from ganbench.spec.suite import RunSpec
+from ganbench.training.record import RunRecorder, divergence_bound
+from ganbench.training.samples import render_samples
+from ganbench.training.seeding import Streams, apply_determinism, make_streams
 from ganbench.versions import versions
 
 Progress = Callable[[int, int], None]  # (step, total steps)
@@ -275,30 +274,38 @@ def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
 
 @dataclass
 class _Member:
-    """A run's outputs while its trainer runs."""
+    """A run while its trainer trains it: what it records, evaluates and checkpoints, and how far it got."""
 
     index: int  # position in the trainer's members
     run: Run
-    writer: MetricsWriter
+    recorder: RunRecorder
     progress: Progress | None
-    loggers: list[Logger]
     status: str = "running"
     step: int = 0
 
-    def write(self, step: int, values: dict[str, float]) -> None:
-        self.writer.write(step, values)
-        for logger in self.loggers:
-            logger.scalars(step, values)
+    def diverged(self, step: int, losses: Tensor) -> None:
+        """The first non-finite (or past-bound) losses end the run there."""
+        self.recorder.write(step, {"loss_d": float(losses[0]), "loss_g": float(losses[1])})
+        self.status, self.step = "diverged", step
 
+    def record(self, step: int, out: StepOutput) -> None:
+        k = self.index
+        grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
+        record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], self.run.d,
+                            self.run.g, *grads)
+        self.recorder.write(step, step_values(self.run.collectors, record))
 
-def divergence_bound(spec: RunSpec) -> float:
-    """The loss magnitude past which a run has diverged: the divergence detector's bound (one number for the
-    event and the stop), or infinity when the suite lets diverging runs train on."""
-    from ganbench.diagnostics.detectors import Divergence
+    def evaluate(self, step: int) -> None:
+        began = time.perf_counter()
+        values, png = _evaluate(self.run, step)
+        self.run.eval_seconds += time.perf_counter() - began
+        self.recorder.write(step, values)
+        self.recorder.sample(step, png)
 
-    if not spec.train.stop_on_divergence:
-        return math.inf
-    return float(spec.detectors.get("divergence", {}).get("bound", Divergence.bound))
+    def reached(self, step: int, total: int) -> None:
+        self.step = step
+        if self.progress:
+            self.progress(step, total)
 
 
 def _first_diverged(window: Tensor, first_step: int, bound: float = math.inf) -> list[tuple[int, Tensor] | None]:
@@ -333,15 +340,13 @@ def _interrupt_between_steps():
         signal.signal(signal.SIGINT, previous)
 
 
-def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
+def _loop(trainer: Trainer, members: list[_Member], start: int,
           interrupted: Callable[[], bool] = lambda: False) -> None:
     spec = trainer.members[0].spec
     cfg = spec.train
     want_grad = any(c.needs_input_grad for c in trainer.members[0].collectors)
-    bound = divergence_bound(spec)
-    window: list[Tensor] = []
-    for run in trainer.members:
-        run.eval_seconds = 0.0
+    bound = divergence_bound(spec.detectors, spec.train.stop_on_divergence)
+    window: list[Tensor] = []  # every step's losses since the last logging step, checked for divergence there
     for step in range(start + 1, cfg.steps + 1):
         if interrupted():
             raise KeyboardInterrupt
@@ -352,36 +357,18 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
         window.append(torch.stack([out.loss_d, out.loss_g], dim=-1))  # (M, 2)
         if not log:
             continue
-        nonfinite = _first_diverged(torch.stack(window), step - len(window) + 1, bound)
+        diverged = _first_diverged(torch.stack(window), step - len(window) + 1, bound)
         window = []
-        for member in members:
-            if member.status != "running":
+        for member in (m for m in members if m.status == "running"):
+            if diverged[member.index] is not None:
+                member.diverged(*diverged[member.index])
                 continue
-            run, k = member.run, member.index
-            if nonfinite[k] is not None:
-                bad_step, (bad_d, bad_g) = nonfinite[k]
-                member.write(bad_step, {"loss_d": float(bad_d), "loss_g": float(bad_g)})
-                member.status, member.step = "diverged", bad_step
-                continue
-            grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
-            record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], run.d, run.g,
-                                *grads)
-            member.write(step, step_values(run.collectors, record))
+            member.record(step, out)
             if evaluate:
-                began = time.perf_counter()
-                values, png = _evaluate(run, step)
-                run.eval_seconds += time.perf_counter() - began
-                member.write(step, values)
-                store.write_sample_image(run.spec.run_id, step, png)
-                for logger in member.loggers:
-                    logger.image(step, png)
-                member.writer.flush()
+                member.evaluate(step)
             if checkpoint:
-                member.writer.flush()
-                store.save_checkpoint(run.spec.run_id, trainer.member_state(k, step))
-            member.step = step
-            if member.progress:
-                member.progress(step, cfg.steps)
+                member.recorder.checkpoint(trainer.member_state(member.index, step))
+            member.reached(step, cfg.steps)
         if all(m.status != "running" for m in members):
             return
     for member in members:
@@ -390,9 +377,13 @@ def _loop(trainer: Trainer, store: RunStore, members: list[_Member], start: int,
 
 
 def run_config(run: Run, determinism: dict[str, Any], ensemble: list[str] | None = None) -> dict[str, Any]:
-    config = {"run_id": run.spec.run_id, "spec": run.spec.to_dict(), "device": str(run.device),
-              "determinism": determinism, **collectors_config(run.collectors),
-              "dataset": run.dataset.describe(), "versions": versions(run.device)}
+    spec, collectors = run.spec.to_dict(), collectors_config(run.collectors)
+    measurement = {"feature_space": collectors.get("collectors", {}).get("fid", {}).get("feature_space"),
+                   "eval_samples": spec["train"]["eval_samples"], "dataset": spec["dataset"],
+                   "steps": spec["train"]["steps"], "architecture": spec["architecture"]}
+    config = {"run_id": run.spec.run_id, "spec": spec, "device": str(run.device), "determinism": determinism,
+              **collectors, "dataset": run.dataset.describe(), "measurement": measurement,
+              "versions": versions(run.device)}
     if ensemble is not None:
         config["ensemble"] = {"size": len(ensemble), "members": ensemble}
     return config
@@ -423,39 +414,15 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
     members = []
     for k, run in enumerate(trainer.members):
-        run_id = run.spec.run_id
-        store.write_config(run_id, run_config(run, determinism, ensemble))
-        store.set_status(run_id, "running", step=start)
-        members.append(_Member(k, run, store.metrics_writer(run_id, resume_step=start if states else None),
-                               progress(run.spec), make_loggers(run.spec.loggers, store.root / "tensorboard" / run_id),
-                               step=start))
+        recorder = RunRecorder(store, run.spec.run_id, run_config(run, determinism, ensemble), run.spec.loggers,
+                               run.spec.detectors, resume_step=start if states else None, began=began)
+        members.append(_Member(k, run, recorder, progress(run.spec), step=start))
     try:
         with _interrupt_between_steps() as interrupted:
-            _loop(trainer, store, members, start, interrupted)
+            _loop(trainer, members, start, interrupted)
     except BaseException:
-        for logger in (logger for member in members for logger in member.loggers):
-            logger.close()
-        raise
-    finally:
         for member in members:
-            member.writer.close()
-    results = []
-    for member in members:
-        run_id = member.run.spec.run_id
-        metrics = store.read_metrics(run_id)
-        events = run_detectors(metrics, member.run.spec.detectors)
-        store.write_events(run_id, events)
-        for logger in member.loggers:
-            logger.events(events)
-            logger.close()
-        result = {"status": member.status, "step": member.step, "time_s": round(time.perf_counter() - began, 3),
-                  "eval_time_s": round(member.run.eval_seconds, 3), "resumed_from": start}
-        store.set_status(run_id, **result)
-        results.append(result)
-    return results
-
-
-def train(spec: RunSpec, store: RunStore, progress: Progress | None = None) -> dict[str, Any]:
-    """Train one run (resuming from its checkpoint if it has one) and return its final status."""
-    (result,) = train_runs([spec], store, SingleTrainer, lambda _: progress)
-    return result
+            member.recorder.abort()
+        raise
+    return [m.recorder.finish(m.status, m.step, eval_time_s=round(m.run.eval_seconds, 3), resumed_from=start)
+            for m in members]

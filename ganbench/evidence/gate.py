@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ganbench import significance as sig
 from ganbench import validate as v
-from ganbench.baseline import MEASUREMENT, Baseline, final_values, load_baseline, measurement
 from ganbench.errors import GanbenchError
+from ganbench.evidence import statistics as sig
+from ganbench.evidence.baseline import Baseline, final_values, load_baseline, measured_differently, measured_run
 from ganbench.meta import Catalog, EventKind, directed
 
 PASS, FAIL, INCONCLUSIVE, NOT_COMPARABLE = "pass", "fail", "inconclusive", "not comparable"
@@ -219,36 +219,25 @@ def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules
     if not now:
         return Verdict(*cell, rule, FAIL, f"no final {metric} to compare")
     higher = rules.higher_is_better[metric]
-    base, current = float(np.median(then)), float(np.median(now))
-    worsening = (base - current) if higher else (current - base)
-    allowed = rules.regression[metric].allowed(base)
-    text = (f"median {current:.4g} vs baseline {base:.4g} over {len(now)} vs {len(then)} seeds "
-            f"({'higher' if higher else 'lower'} is better; allowed worsening {allowed:.4g})")
-    if not worsening > allowed:
+    found = sig.shift(now, then, higher, rules.regression[metric].allowed(float(np.median(then))))
+    text = (f"median {found.now:.4g} vs baseline {found.then:.4g} over {len(now)} vs {len(then)} seeds "
+            f"({'higher' if higher else 'lower'} is better; allowed worsening {found.allowed:.4g})")
+    if not -found.better_by > found.allowed:
         return Verdict(*cell, rule, PASS, f"{text}: within tolerance")
-    p, p_min = sig.mann_whitney_worse(now, then, higher)
-    status, reading = _decide(p, p_min, rules.alpha)
+    status, reading = _decide(found.p_worse, found.p_min, rules.alpha)
     return Verdict(*cell, rule, status, f"{text}; one-sided Mann-Whitney U: {reading}")
-
-
-def _comparable(baseline: Baseline, cell: tuple[str, str], now: dict[str, Any]) -> list[str]:
-    """The measurement fields in which the baseline differs from these results (empty: comparable)."""
-    then = baseline.measured.get(cell)
-    if then is None:
-        return []
-    return [f"{f} {then.get(f)!r} (now {now.get(f)!r})" for f in MEASUREMENT if then.get(f) != now.get(f)]
 
 
 def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
-    from ganbench.verdicts import NOT_CONVERGED, run_states
+    from ganbench.evidence.states import NOT_CONVERGED, run_states
 
     values = final_values(results, list(rules.higher_is_better))
     states = run_states(results)
     verdicts = []
     for cell, runs in results.runs.groupby(["variant", "dataset"], sort=False):
         verdicts.append(_runs_verdict(runs, *cell))
-        differs = _comparable(baseline, cell, measurement(results.configs.get(runs.run_id.iloc[0], {}))) \
+        differs = measured_differently(baseline.measured.get(cell), results.configs.get(measured_run(runs), {})) \
             if baseline is not None else []
         if differs:
             verdicts.append(Verdict(*cell, "baseline", NOT_COMPARABLE,

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganbench.train import Run, StepOutput, Trainer
+from ganbench.training.loop import Run, StepOutput, Trainer
 
 
 def _slot(module: nn.Module, name: str) -> tuple[nn.Module, str]:
