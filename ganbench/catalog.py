@@ -16,12 +16,12 @@ def _builtins(module: str, *names: str) -> dict[str, str]:
 
 VARIANTS = Registry("variant", _builtins(
     "ganbench.recipes.variants", "vanilla", "nonsaturating", "lsgan", "wgan", "wgan-gp", "sngan", "hinge", "rsgan",
-    "ragan", "dragan", "label-smoothing"))
+    "ragan", "dragan", "r3gan", "label-smoothing"))
 OBJECTIVES = Registry("objective", _builtins(
     "ganbench.recipes.objectives", "minimax", "nonsaturating", "least_squares", "wasserstein", "hinge", "relativistic",
     "relativistic_average"))
 REGULARIZERS = Registry("regularizer", _builtins(
-    "ganbench.recipes.regularizers", "gradient_penalty", "dragan", "r1", "weight_clip"))
+    "ganbench.recipes.regularizers", "gradient_penalty", "dragan", "r1", "r2", "weight_clip"))
 DATASETS = Registry("dataset", {
     **_builtins("ganbench.data.toy", "ring", "grid"),
     **_builtins("ganbench.data.dirac", "dirac"),

@@ -43,8 +43,12 @@ def test_changing_objective_drops_old_parameters():
     ({"optimizer": "adagrad"}, "v.optimizer must be one of adam, rmsprop, sgd"),
     ({"betas": [0.5]}, "v.betas must be a list of two numbers"),
     ({"objective": "hinj"}, "did you mean 'hinge'"),
-    ({"regularizer": "r2"}, "unknown regularizer 'r2' at v.regularizer; choose from: dragan, gradient_penalty, "
-                            "r1, weight_clip"),
+    ({"regularizer": "r3"}, "unknown regularizer 'r3' at v.regularizer; choose from: dragan, gradient_penalty, "
+                            "r1, r2, weight_clip"),
+    ({"regularizer": ["r1", "r1"]}, "v.regularizer names a regularizer twice"),
+    ({"regularizer": "r1", "regularizer_weight": [1.0, 2.0]}, "v.regularizer_weight: 2 weights for 1 regularizer"),
+    ({"lr_schedule": "step"}, "v.lr_schedule"),
+    ({"g_ema": 1.5}, "v.g_ema"),
     ({"regularizer": "weight_clipping"}, "did you mean 'weight_clip'"),
     ({"lr": 1e-3}, "unknown key 'lr' at v; did you mean 'g_lr' or 'd_lr'"),
 ])

@@ -46,8 +46,20 @@ class Injection:
         for axis, value in self.overrides.items():
             if isinstance(value, str) and value.startswith("x"):
                 factor = float(value[1:])
-                own = getattr(recipe, axis) if base is None else base(axis)
-                out[axis] = max(1, round(own * factor)) if isinstance(own, int) else own * factor
+                if base is not None:
+                    own = base(axis)
+                elif axis == "regularizer_weight":  # every penalty's weight, defaults resolved
+                    own = [w for _, w in recipe.penalties()]
+                    if not own:
+                        raise GanbenchError(f"injection {self.name!r}: regularizer_weight=x{factor:g} scales a "
+                                            "variant without a regularizer")
+                    own = own[0] if len(own) == 1 else own
+                else:
+                    own = getattr(recipe, axis)
+                if isinstance(own, list):
+                    out[axis] = [w * factor for w in own]
+                else:
+                    out[axis] = max(1, round(own * factor)) if isinstance(own, int) else own * factor
             else:
                 out[axis] = value
         return out

@@ -27,6 +27,7 @@ class StepRecord:
     g: nn.Module
     d_input_grad_real: Tensor | None = None  # (B, features) dD/dx, only when a collector asks for it
     d_input_grad_fake: Tensor | None = None
+    learning_rates: tuple[float, float] | None = None  # (D's, G's) where a schedule moves them
 
 
 @dataclass

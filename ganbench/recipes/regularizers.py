@@ -85,6 +85,19 @@ class R1(Regularizer):
         return self.weight / 2 * _input_grad(d, real, batch_dims).pow(2).sum(dim=-1).mean(dim=-1)
 
 
+@REGULARIZERS.register("r2")
+@dataclass(frozen=True)
+class R2(Regularizer):
+    """R2, Mescheder et al. (2018) eq. (10): gamma/2 * E[||grad D(x)||^2] on generated samples; with R1, the
+    pair R3GAN (Huang et al. 2025) pairs with the relativistic loss."""
+
+    weight: float = 10.0
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
+                batch_dims: int = 1) -> Tensor:
+        return self.weight / 2 * _input_grad(d, fake, batch_dims).pow(2).sum(dim=-1).mean(dim=-1)
+
+
 @REGULARIZERS.register("weight_clip")
 @dataclass(frozen=True)
 class WeightClip(Regularizer):
@@ -98,8 +111,30 @@ class WeightClip(Regularizer):
             p.clamp_(-self.weight, self.weight)
 
 
-def make_regularizer(name: str | None, weight: float | None) -> Regularizer:
+@dataclass(frozen=True)
+class Several(Regularizer):
+    """Several regularizers at once: the sum of their penalties, each hook after each D update in turn."""
+
+    parts: tuple[Regularizer, ...] = ()
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
+                batch_dims: int = 1) -> Tensor | None:
+        penalties = [p for p in (r.penalty(d, real, fake, uniform, batch_dims) for r in self.parts) if p is not None]
+        return sum(penalties[1:], penalties[0]) if penalties else None
+
+    def after_d_step(self, d: nn.Module) -> None:
+        for part in self.parts:
+            part.after_d_step(d)
+
+
+def make_regularizer(name: str | tuple[str, ...] | list[str] | None,
+                     weight: float | tuple[float | None, ...] | list[float | None] | None) -> Regularizer:
+    """One regularizer by name (None: none), or several: names and weights as equally long sequences (a weight
+    of None takes that regularizer's default)."""
     if name is None:
         return Regularizer(weight=0.0)
-    cls = REGULARIZERS.get(name)
-    return cls() if weight is None else cls(weight=weight)
+    if isinstance(name, str):
+        cls = REGULARIZERS.get(name)
+        return cls() if weight is None else cls(weight=weight)
+    weights = [None] * len(name) if weight is None else list(weight)
+    return Several(weight=0.0, parts=tuple(make_regularizer(n, w) for n, w in zip(name, weights)))

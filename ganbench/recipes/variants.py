@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ganbench import validate as v
 from ganbench.catalog import OBJECTIVES, REGULARIZERS, VARIANTS
 from ganbench.errors import GanbenchError
+from ganbench.recipes.schedules import SCHEDULES
 from ganbench.registry import Registry
 
 if TYPE_CHECKING:
@@ -28,8 +29,10 @@ class Recipe:
 
     objective: str = "nonsaturating"
     objective_params: dict[str, float] = field(default_factory=dict)
-    regularizer: str | None = None  # gradient_penalty | r1 | weight_clip
-    regularizer_weight: float | None = None  # lambda for penalties, clip bound for weight_clip; None = its default
+    # gradient_penalty | dragan | r1 | r2 | weight_clip, or several as a tuple (their weights then a tuple too)
+    regularizer: str | tuple[str, ...] | None = None
+    # lambda (gamma) for penalties, clip bound for weight_clip; None = the regularizer's default
+    regularizer_weight: float | tuple[float | None, ...] | None = None
     spectral_norm: str = "none"  # none | d | both
     label_smoothing: tuple[float, float] | None = None  # (real target, fake target) for BCE-type objectives
     n_critic: int = 1  # D steps per G step
@@ -38,7 +41,22 @@ class Recipe:
     optimizer: str = "adam"
     betas: tuple[float, float] = (0.5, 0.999)  # Adam only
     instance_noise: float = 0.0  # std of N(0, sigma^2) added to every input of D (Sonderby et al. 2017)
+    lr_schedule: str = "constant"  # constant | linear | cosine, for D's and G's learning rates (recipes.schedules)
+    lr_decay_start: float = 0.0  # fraction of the steps before the decay begins
+    g_ema: float | None = None  # decay of an exponential moving average of G, which evaluation then measures
+    g_ema_start: int = 0  # G steps during which the average is a copy of G
     description: str = ""
+
+    def penalties(self) -> tuple[tuple[str, float], ...]:
+        """Each regularizer with its weight (its default where the recipe gives none)."""
+        from ganbench.recipes.regularizers import make_regularizer
+
+        if self.regularizer is None:
+            return ()
+        names = (self.regularizer,) if isinstance(self.regularizer, str) else self.regularizer
+        weights = self.regularizer_weight if isinstance(self.regularizer_weight, tuple) else (
+            (self.regularizer_weight,) * len(names))
+        return tuple((n, make_regularizer(n, w).weight) for n, w in zip(names, weights))
 
     def build_objective(self) -> Objective:
         from ganbench.recipes.objectives import make_objective
@@ -75,11 +93,15 @@ VARIANTS.add("ragan", Recipe(objective="relativistic_average", **ADAM_DCGAN,
                              description="relativistic average GAN (RaSGAN), Jolicoeur-Martineau (2018)"))
 VARIANTS.add("dragan", Recipe(objective="nonsaturating", regularizer="dragan", regularizer_weight=10.0, **ADAM_DCGAN,
                               description="gradient penalty around real data, Kodali et al. (2017), lambda 10"))
+VARIANTS.add("r3gan", Recipe(objective="relativistic", regularizer=("r1", "r2"), **ADAM_DCGAN,
+                             description="R3GAN's loss, Huang et al. (2025): relativistic pairing (RpGAN) with the "
+                                         "zero-centred R1 and R2 penalties, gamma 10 each (tune gamma per dataset)"))
 VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothing=(0.9, 0.0), **ADAM_DCGAN,
                                        description="non-saturating with one-sided label smoothing, real target 0.9"))
 
 AXES = ("objective", "objective_params", "regularizer", "regularizer_weight", "spectral_norm", "label_smoothing",
-        "n_critic", "d_lr", "g_lr", "optimizer", "betas", "instance_noise")
+        "n_critic", "d_lr", "g_lr", "optimizer", "betas", "instance_noise", "lr_schedule", "lr_decay_start", "g_ema",
+        "g_ema_start")
 
 
 def _label_smoothing(value: Any, where: str) -> tuple[float, float] | None:
@@ -127,9 +149,9 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
         elif key == "objective_params":
             changes[key] = {k: v.number(p, f"{at}.{k}") for k, p in v.mapping(value, at).items()}
         elif key == "regularizer":
-            changes[key] = None if value in (None, "none") else _registered(REGULARIZERS, value, at)
+            changes[key] = _regularizers(value, at)
         elif key == "regularizer_weight":
-            changes[key] = v.number(value, at, positive=True)
+            changes[key] = _weights(value, at)
         elif key == "spectral_norm":
             changes[key] = _spectral_norm(value, at)
         elif key == "label_smoothing":
@@ -144,6 +166,14 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = _betas(value, at)
         elif key == "instance_noise":
             changes[key] = v.number(value, at, minimum=0.0)
+        elif key == "lr_schedule":
+            changes[key] = v.choice(value, at, SCHEDULES)
+        elif key == "lr_decay_start":
+            changes[key] = v.number(value, at, minimum=0.0, maximum=0.99)
+        elif key == "g_ema":
+            changes[key] = None if value in (None, False) else v.number(value, at, positive=True, maximum=0.99999)
+        elif key == "g_ema_start":
+            changes[key] = v.integer(value, at, minimum=0)
     if "objective" in changes and "objective_params" not in changes:
         changes["objective_params"] = {}  # a new objective does not inherit the old one's parameters
     recipe = dataclasses.replace(base, **changes)
@@ -151,8 +181,39 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
     return recipe
 
 
+def _regularizers(value: Any, where: str) -> str | tuple[str, ...] | None:
+    """A name, none, or a list of names (one name in a list is that name: the same recipe, the same run id)."""
+    if value in (None, "none"):
+        return None
+    if isinstance(value, list):
+        if not value:
+            return None
+        names = tuple(_registered(REGULARIZERS, n, f"{where}[{i}]") for i, n in enumerate(value))
+        if len(set(names)) < len(names):
+            raise GanbenchError(f"{where} names a regularizer twice: {', '.join(names)}")
+        return names[0] if len(names) == 1 else names
+    return _registered(REGULARIZERS, value, where)
+
+
+def _weights(value: Any, where: str) -> float | tuple[float, ...]:
+    if isinstance(value, list):
+        weights = tuple(v.number(w, f"{where}[{i}]", positive=True) for i, w in enumerate(value))
+        return weights[0] if len(weights) == 1 else weights
+    return v.number(value, where, positive=True)
+
+
 def _check_consistent(recipe: Recipe, where: str) -> None:
     from ganbench.recipes.objectives import param_names
+
+    several = isinstance(recipe.regularizer, tuple)
+    if isinstance(recipe.regularizer_weight, tuple) and (
+            not several or len(recipe.regularizer_weight) != len(recipe.regularizer)):
+        count = len(recipe.regularizer) if several else (0 if recipe.regularizer is None else 1)
+        raise GanbenchError(f"{where}.regularizer_weight: {len(recipe.regularizer_weight)} weights for {count} "
+                            "regularizer(s): give one weight per regularizer, in the same order")
+    if several and recipe.regularizer_weight is not None and not isinstance(recipe.regularizer_weight, tuple):
+        raise GanbenchError(f"{where}.regularizer_weight: a list of one weight per regularizer "
+                            f"({', '.join(recipe.regularizer)})")
 
     allowed = [p for p in param_names(recipe.objective) if p not in ("real_target", "fake_target")]
     v.check_keys(recipe.objective_params, allowed, f"{where}.objective_params")

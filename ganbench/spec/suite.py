@@ -86,7 +86,9 @@ class RunSpec:
 NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}, "loggers": None}
 # Fields added after run ids existed, with the value every earlier run had: left out of the digest at that
 # value, so adding a field keeps stored results. A new field that changes results belongs here.
-ADDED_LATER = {"train": {"ensemble": False}, "recipe": {"instance_noise": 0.0}}
+ADDED_LATER = {"train": {"ensemble": False},
+               "recipe": {"instance_noise": 0.0, "lr_schedule": "constant", "lr_decay_start": 0.0, "g_ema": None,
+                          "g_ema_start": 0}}
 
 
 def result_fields(spec: RunSpec) -> dict[str, Any]:

@@ -40,8 +40,10 @@ from ganbench.metrics import (
 from ganbench.models import build_models
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.regularizers import Regularizer, make_regularizer
+from ganbench.recipes.schedules import lr_factor
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import RunSpec
+from ganbench.training.ema import GeneratorEMA
 from ganbench.training.record import RunRecorder, divergence_bound
 from ganbench.training.samples import render_samples
 from ganbench.training.seeding import Streams, apply_determinism, make_streams
@@ -67,6 +69,11 @@ class Run:
     eval_real: Tensor  # (N, *sample_shape) fixed real samples for FID
     eval_real_key: str  # what determines eval_real: the dataset with its parameters, the seed and N
     eval_seconds: float = 0.0  # wall time spent evaluating (reported in status.json, never in metrics)
+    g_ema: GeneratorEMA | None = None  # the averaged G that evaluation measures, when the recipe keeps one
+
+    @property
+    def evaluated_g(self) -> nn.Module:
+        return self.g if self.g_ema is None else self.g_ema.module
 
     def real_batch(self) -> Tensor:  # (B, *sample_shape) from the data stream
         return self.dataset.sample(self.spec.train.batch_size, self.streams.data).to(self.device)
@@ -140,8 +147,11 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
     eval_real = dataset.sample(n, streams.eval).to(device)
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
+    # the average starts from G's own initial weights, before an ensemble stacks them
+    ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start) if recipe.g_ema is not None else None
     return Run(spec, device, dataset, g, d, objective, make_regularizer(recipe.regularizer, recipe.regularizer_weight),
-               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real, real_key)
+               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real, real_key,
+               g_ema=ema)
 
 
 class Trainer(ABC):
@@ -157,6 +167,19 @@ class Trainer(ABC):
         self.objective, self.regularizer = members[0].objective, members[0].regularizer
         self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
         self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
+        self.learning_rates: tuple[float, float] | None = None  # (D's, G's) this step, where a schedule moves them
+
+    def schedule(self, step: int, steps: int) -> None:
+        """Set D's and G's learning rates for G step ``step`` of ``steps`` (a pure function of the step: a resumed
+        run sets the same rates)."""
+        recipe = self.members[0].spec.recipe
+        if recipe.lr_schedule == "constant":
+            return
+        factor = lr_factor(recipe.lr_schedule, step, steps, recipe.lr_decay_start)
+        for opt, base in ((self.opt_d, recipe.d_lr), (self.opt_g, recipe.g_lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
+        self.learning_rates = (recipe.d_lr * factor, recipe.g_lr * factor)
 
     def noisy(self, x: Tensor) -> Tensor:
         """Instance noise (Sonderby et al. 2017): what D sees, real or fake, blurred by N(0, sigma^2)."""
@@ -261,11 +284,20 @@ class SingleTrainer(Trainer):
         self.run.streams.load_state(state["rng"])
 
 
+def _checkpoint(trainer: Trainer, member: _Member, step: int) -> dict[str, Any]:
+    state = trainer.member_state(member.index, step)
+    if member.run.g_ema is not None:
+        state["g_ema"] = member.run.g_ema.state_dict()
+    return state
+
+
 @torch.no_grad()
 def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
-    run.g.eval()
-    fake = run.g(run.eval_z)  # (N, *sample_shape)
-    run.g.train()
+    g = run.evaluated_g
+    was_training = g.training
+    g.eval()
+    fake = g(run.eval_z)  # (N, *sample_shape)
+    g.train(was_training)
     values = evaluation_values(run.collectors, EvalContext(step, fake, run.eval_real, run.dataset,
                                                            run.eval_real_key))
     title = f"{run.spec.variant} · {run.spec.dataset.name} · seed {run.spec.seed} · step {step}"
@@ -288,11 +320,11 @@ class _Member:
         self.recorder.write(step, {"loss_d": float(losses[0]), "loss_g": float(losses[1])})
         self.status, self.step = "diverged", step
 
-    def record(self, step: int, out: StepOutput) -> None:
+    def record(self, step: int, out: StepOutput, learning_rates: tuple[float, float] | None) -> None:
         k = self.index
         grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
         record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], self.run.d,
-                            self.run.g, *grads)
+                            self.run.g, *grads, learning_rates=learning_rates)
         self.recorder.write(step, step_values(self.run.collectors, record))
 
     def evaluate(self, step: int) -> None:
@@ -353,7 +385,11 @@ def _loop(trainer: Trainer, members: list[_Member], start: int,
         evaluate = step % cfg.eval_every == 0 or step == cfg.steps
         checkpoint = step % cfg.checkpoint_every == 0 and step < cfg.steps
         log = step % cfg.log_every == 0 or evaluate or checkpoint  # a checkpoint is never of diverged weights
+        trainer.schedule(step, cfg.steps)
         out = trainer.step(log, want_grad and log)
+        for run in trainer.members:
+            if run.g_ema is not None:
+                run.g_ema.update(run.g, step)
         window.append(torch.stack([out.loss_d, out.loss_g], dim=-1))  # (M, 2)
         if not log:
             continue
@@ -363,11 +399,11 @@ def _loop(trainer: Trainer, members: list[_Member], start: int,
             if diverged[member.index] is not None:
                 member.diverged(*diverged[member.index])
                 continue
-            member.record(step, out)
+            member.record(step, out, trainer.learning_rates)
             if evaluate:
                 member.evaluate(step)
             if checkpoint:
-                member.recorder.checkpoint(trainer.member_state(member.index, step))
+                member.recorder.checkpoint(_checkpoint(trainer, member, step))
             member.reached(step, cfg.steps)
         if all(m.status != "running" for m in members):
             return
@@ -383,10 +419,18 @@ def run_config(run: Run, determinism: dict[str, Any], ensemble: list[str] | None
                    "steps": spec["train"]["steps"], "architecture": spec["architecture"]}
     config = {"run_id": run.spec.run_id, "spec": spec, "device": str(run.device), "determinism": determinism,
               **collectors, "dataset": run.dataset.describe(), "measurement": measurement,
+              "evaluated_g": _evaluated_g(run.spec.recipe),
               "versions": versions(run.device)}
     if ensemble is not None:
         config["ensemble"] = {"size": len(ensemble), "members": ensemble}
     return config
+
+
+def _evaluated_g(recipe) -> str:
+    """Which G every evaluation metric and sample picture measured, as config.json says it."""
+    if recipe.g_ema is None:
+        return "G (the trained weights)"
+    return f"EMA of G (decay {recipe.g_ema}, a copy of G for the first {recipe.g_ema_start} steps)"
 
 
 def _resume_step(store: RunStore, specs: Sequence[RunSpec]) -> tuple[int, list[dict[str, Any]] | None]:
@@ -411,6 +455,9 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     start, states = _resume_step(store, specs)
     if states:
         trainer.load_states(states)
+        for run, state in zip(trainer.members, states):
+            if run.g_ema is not None:
+                run.g_ema.load_state_dict(state["g_ema"])
     ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
     members = []
     for k, run in enumerate(trainer.members):

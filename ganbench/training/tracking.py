@@ -96,7 +96,7 @@ def _dataset(data: str | dict | Dataset | Tensor, modes, mode_std, features) -> 
 class Tracker:
     """One tracked run. Build it with ``ganbench.track``; see the module docstring for the loop."""
 
-    def __init__(self, out: str | Path = "results", *, g: nn.Module, d: nn.Module,
+    def __init__(self, out: str | Path = "results", *, g: nn.Module, d: nn.Module, g_ema: nn.Module | None = None,
                  data: str | dict | Dataset | Tensor, suite: str = "tracked", variant: str = "own", seed: int = 0,
                  objective: str = "nonsaturating", d_outputs: str = "auto", z_dim: int | None = None,
                  eval_latents: Tensor | None = None, eval_samples: int = 2500, modes: Tensor | None = None,
@@ -107,6 +107,7 @@ class Tracker:
                  check: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
                  steps: int | None = None, background: bool = True) -> None:
         self.g, self.d = g, d
+        self.evaluated = g if g_ema is None else g_ema  # what evaluation measures: the loop's own EMA of G if any
         self.device = next(g.parameters()).device
         with self._observing():  # building collectors and data may draw from the global RNG
             self.dataset, dataset_name, dataset_params = _dataset(data, modes, mode_std, features)
@@ -158,7 +159,8 @@ class Tracker:
         measurement["feature_space"] = collectors.get("collectors", {}).get("fid", {}).get("feature_space")
         config = {"run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors,
                   "dataset": self.dataset.describe(), "detectors": self.detectors, "d_outputs": self.d_outputs,
-                  "measurement": measurement, "versions": versions(self.device)}
+                  "measurement": measurement, "versions": versions(self.device),
+                  "evaluated_g": "G (the trained weights)" if self.evaluated is self.g else "the loop's EMA of G"}
         # the metrics file opens at the first logged step: a restarted script keeps the rows before it
         return RunRecorder(self.store, self.run_id, config, loggers, self.detectors, lazy=True)
 
@@ -259,11 +261,12 @@ class Tracker:
         and the tracker's own ``background``), then written when the next evaluation (or close) comes."""
         self._open(step)
         self.step = max(self.step, step)
-        was_training = self.g.training
-        self.g.eval()
+        g = self.evaluated
+        was_training = g.training
+        g.eval()
         with torch.no_grad():
-            fake = self.g(self.eval_z)
-        self.g.train(was_training)
+            fake = g(self.eval_z)
+        g.train(was_training)
         self._record_pending()  # the previous evaluation's rows come first
         self.last_eval = step
         if background and self._evaluator is not None:

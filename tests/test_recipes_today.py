@@ -1,0 +1,150 @@
+"""Today's recipe axes, each against a known answer: learning-rate schedules by their formula (through a
+resume), the generator EMA by its closed form, R2 on a linear D by its closed form, several penalties at once as
+their sum."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganbench.errors import GanbenchError
+from ganbench.execution.jobs import ProgressReporter
+from ganbench.execution.runner import run_suite
+from ganbench.recipes.regularizers import make_regularizer
+from ganbench.recipes.schedules import lr_factor
+from ganbench.spec.suite import parse_suite
+from ganbench.training.ema import GeneratorEMA
+from tests.conftest import TINY_TRAIN, tiny_suite
+
+
+def test_schedules_follow_their_formulas():
+    steps = 10
+    assert [lr_factor("constant", t, steps) for t in (1, 5, 10)] == [1.0, 1.0, 1.0]
+    assert [lr_factor("linear", t, steps) for t in (1, 2, 10)] == pytest.approx([1.0, 0.9, 0.1])
+    assert lr_factor("cosine", 6, steps) == pytest.approx(0.5 * (1 + math.cos(math.pi * 5 / 10)))  # = 0.5
+    # decay from half-way: 1 until step 5, then linear over the last 5
+    assert [lr_factor("linear", t, steps, start=0.5) for t in (5, 6, 7, 10)] == pytest.approx([1.0, 1.0, 0.8, 0.2])
+
+
+class _StopAt(ProgressReporter):
+    def __init__(self, step: int) -> None:
+        self.at = step
+
+    def step(self, spec, step, steps):
+        if step == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_the_learning_rate_at_each_step_is_the_schedules_through_a_resume(tmp_path, ensemble):
+    variant = {"name": "decayed", "base": "nonsaturating", "lr_schedule": "linear", "d_lr": 1e-3, "g_lr": 2e-3}
+    suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
+                                   train={**TINY_TRAIN, "ensemble": ensemble}))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        rows = (whole.root / "runs" / a["id"] / "metrics.csv").read_text().splitlines()
+        lr_g = {int(r.split(",")[0]): float(r.split(",")[2]) for r in rows if ",lr_g," in r}
+        assert lr_g[5] == pytest.approx(2e-3 * lr_factor("linear", 5, 40)) and lr_g[40] == pytest.approx(2e-3 / 40)
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
+            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+        config = json.loads((whole.root / "runs" / a["id"] / "config.json").read_text())
+        assert config["spec"]["recipe"]["lr_schedule"] == "linear"
+
+
+def test_the_ema_after_n_steps_is_the_closed_form_average():
+    g = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
+    ema = GeneratorEMA(g, decay=0.9, start=2)
+    values = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0]  # G's weight after steps 1..6
+    for step, w in enumerate(values, 1):
+        with torch.no_grad():
+            g[0].weight.fill_(w)
+            g[1].running_mean.fill_(w)
+        ema.update(g, step)
+    # a copy through step 2 (start), then theta_n = 0.9 theta_{n-1} + 0.1 w_n
+    expected = values[1]
+    for w in values[2:]:
+        expected = 0.9 * expected + 0.1 * w
+    assert float(ema.module[0].weight) == pytest.approx(expected)
+    assert float(ema.module[1].running_mean) == 16.0  # buffers copied, not averaged
+    assert not any(p.requires_grad for p in ema.module.parameters())
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_evaluation_measures_the_ema_and_a_resume_restores_it(tmp_path, ensemble):
+    variant = {"name": "averaged", "base": "nonsaturating", "g_ema": 0.9, "g_ema_start": 5}
+    suite = parse_suite(tiny_suite(variants=[variant, "nonsaturating"], seeds=2 if ensemble else 1,
+                                   train={**TINY_TRAIN, "ensemble": ensemble}))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
+            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+    by_variant = {r["variant"]: r["id"] for r in whole.runs if r["seed"] == 0}
+    config = json.loads((whole.root / "runs" / by_variant["averaged"] / "config.json").read_text())
+    assert config["evaluated_g"].startswith("EMA of G (decay 0.9")
+    state = torch.load(whole.root / "runs" / by_variant["averaged"] / "checkpoint.pt", weights_only=True)
+    assert set(state["g_ema"]) == set(state["g"])
+
+    def final(variant):
+        rows = (whole.root / "runs" / by_variant[variant] / "metrics.csv").read_text().splitlines()
+        return [r for r in rows if r.startswith("40,sliced_wasserstein,")]
+    # the same seed, the same training: only what evaluation measured differs
+    assert final("averaged") != final("nonsaturating")
+    losses = [[r for r in (whole.root / "runs" / by_variant[v] / "metrics.csv").read_text().splitlines()
+               if ",loss_g," in r] for v in ("averaged", "nonsaturating")]
+    assert losses[0] == losses[1]
+
+
+def test_a_tracked_loop_that_keeps_its_own_ema_is_evaluated_on_it(tmp_path):
+    import ganbench
+    from ganbench.results import load_results
+
+    g, ema, d = nn.Linear(4, 2), nn.Linear(4, 2), nn.Linear(2, 1)
+    with torch.no_grad():
+        ema.weight.zero_()
+        ema.bias.zero_()  # draws the origin only: no spread at all
+    with ganbench.track(tmp_path, g=g, g_ema=ema, d=d, data="ring", z_dim=4, eval_samples=100) as tracker:
+        tracker.log(10, loss_d=0.7, loss_g=0.7, real_out=torch.zeros(8, 1), fake_out=torch.zeros(8, 1))
+    results = load_results(tmp_path / "tracked")
+    spread = results.metrics[results.metrics.name == "sample_spread"].value
+    assert list(spread) == [0.0]
+    assert results.configs[results.runs.run_id[0]]["evaluated_g"] == "the loop's EMA of G"
+
+
+def test_r2_on_a_linear_d_is_its_closed_form():
+    d = nn.Linear(3, 1)
+    with torch.no_grad():
+        d.weight.copy_(torch.tensor([[1.0, -2.0, 2.0]]))
+    real, fake = torch.randn(8, 3), torch.randn(8, 3)
+    r2 = make_regularizer(["r2"], [4.0])
+    # grad_x D = w everywhere: gamma / 2 * ||w||^2 = 2 * 9, on the generated samples
+    assert float(r2.penalty(d, real, fake, None).detach()) == pytest.approx(18.0)
+    both = make_regularizer(["r1", "r2"], [2.0, 4.0])
+    assert float(both.penalty(d, real, fake, None).detach()) == pytest.approx(9.0 + 18.0)
+    # a seed ensemble's batch dims: one value per member
+    assert both.penalty(d, real.expand(2, 8, 3), fake.expand(2, 8, 3), None, batch_dims=2).shape == (2,)
+
+
+def test_several_regularizers_compose_in_a_suite_and_one_keeps_todays_run_ids():
+    one = parse_suite(tiny_suite(variants=[{"name": "r1", "base": "nonsaturating", "regularizer": "r1",
+                                            "regularizer_weight": 1.0}]))
+    as_list = parse_suite(tiny_suite(variants=[{"name": "r1", "base": "nonsaturating", "regularizer": ["r1"],
+                                                "regularizer_weight": [1.0]}]))
+    assert one.expand()[0].run_id == as_list.expand()[0].run_id
+    both = parse_suite(tiny_suite(variants=[{"name": "r12", "base": "nonsaturating", "regularizer": ["r1", "r2"],
+                                             "regularizer_weight": [1.0, 2.0]}]))
+    assert both.variants[0][1].penalties() == (("r1", 1.0), ("r2", 2.0))
+    with pytest.raises(GanbenchError, match="regularizer_weight"):
+        parse_suite(tiny_suite(variants=[{"name": "x", "base": "nonsaturating", "regularizer": ["r1", "r2"],
+                                          "regularizer_weight": [1.0]}]))
+    r3gan = parse_suite(tiny_suite(variants=["r3gan"])).variants[0][1]
+    assert r3gan.objective == "relativistic" and [name for name, _ in r3gan.penalties()] == ["r1", "r2"]
