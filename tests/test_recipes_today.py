@@ -148,3 +148,34 @@ def test_several_regularizers_compose_in_a_suite_and_one_keeps_todays_run_ids():
                                           "regularizer_weight": [1.0]}]))
     r3gan = parse_suite(tiny_suite(variants=["r3gan"])).variants[0][1]
     assert r3gan.objective == "relativistic" and [name for name, _ in r3gan.penalties()] == ["r1", "r2"]
+
+
+def test_lecam_anchors_and_penalty_match_a_hand_computation():
+    lecam = make_regularizer("lecam", 0.5)
+    real, fake = torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [-2.0]])
+    # first step: the anchors start at the means (real 2, fake -1); D(x) is pulled to -1, D(G(z)) to 2
+    assert float(lecam.output_penalty(real, fake)) == pytest.approx(0.5 * ((4 + 16) / 2 + (4 + 16) / 2))
+    real, fake = torch.tensor([[2.0], [2.0]]), torch.tensor([[1.0], [1.0]])
+    # then moving averages with decay 0.99: real 2, fake 0.99 * -1 + 0.01 * 1 = -0.98
+    assert float(lecam.output_penalty(real, fake)) == pytest.approx(0.5 * ((2 + 0.98) ** 2 + (1 - 2) ** 2))
+    assert {k: round(float(t), 6) for k, t in lecam.state().items()} == {"real": 2.0, "fake": -0.98}
+    # an ensemble keeps one pair of anchors per member
+    members = make_regularizer(["lecam"], [1.0])
+    out = members.output_penalty(torch.randn(3, 8, 1), torch.randn(3, 8, 1), batch_dims=2)
+    assert out.shape == (3,) and members.state()["0.real"].shape == (3,)
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_a_resumed_lecam_run_restores_its_anchors(tmp_path, ensemble):
+    variant = {"name": "lecam", "base": "nonsaturating", "regularizer": "lecam", "regularizer_weight": 0.3}
+    suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
+                                   train={**TINY_TRAIN, "ensemble": ensemble}))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
+            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+        state = torch.load(whole.root / "runs" / a["id"] / "checkpoint.pt", weights_only=True)
+        assert state["regularizer"]["real"].shape == ()

@@ -1,17 +1,20 @@
-"""Discriminator regularizers: a penalty added to the D loss, and/or a hook after each D update.
+"""Discriminator regularizers: a penalty added to the D loss (on D's inputs, or on its outputs in that step),
+and/or a hook after each D update.
 
 All share one shape: ``penalty(D, real, fake, uniform, batch_dims)`` -> the penalty (already multiplied by
 the variant's ``regularizer_weight``) and ``after_d_step(D)``. ``real`` and ``fake`` are (*batch, *sample)
 with ``batch_dims`` leading batch dimensions: (B,) for one run, (K, B) for a seed ensemble of K members,
 whose penalty is then one value per member (K,). ``uniform(*shape)`` draws U(0, 1) of shape
 ``(*batch, *shape)`` from the run's (or each member's) data stream, where a penalty samples (WGAN-GP's
-interpolation points, DRAGAN's perturbations), so penalties stay deterministic.
+interpolation points, DRAGAN's perturbations), so penalties stay deterministic. A regularizer with memory
+(LeCam's anchors) keeps it as tensors with the batch's leading member shape, in ``state()``, which checkpoints
+carry per member.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -27,7 +30,18 @@ class Regularizer:
                 batch_dims: int = 1) -> Tensor | None:
         return None
 
+    def output_penalty(self, real_out: Tensor, fake_out: Tensor, batch_dims: int = 1) -> Tensor | None:
+        """A penalty on D's raw outputs (*batch, 1) in this D step, already weighted; one value per member."""
+        return None
+
     def after_d_step(self, d: nn.Module) -> None:
+        return None
+
+    def state(self) -> dict[str, Tensor]:
+        """What the regularizer remembers between steps (leading member shape: () for a run, (K,) for K)."""
+        return {}
+
+    def load_state(self, state: dict[str, Tensor]) -> None:
         return None
 
 
@@ -98,6 +112,38 @@ class R2(Regularizer):
         return self.weight / 2 * _input_grad(d, fake, batch_dims).pow(2).sum(dim=-1).mean(dim=-1)
 
 
+@REGULARIZERS.register("lecam")
+@dataclass(frozen=True)
+class LeCam(Regularizer):
+    """LeCam regularization, Tseng et al. (2021) eq. (3): weight * (E[(D(x) - a_F)^2] + E[(D(G(z)) - a_R)^2]),
+    pulling D's outputs toward anchors a_R, a_F: moving averages (``decay``) of its mean output on real and on
+    generated data, updated with this step's (detached) means before the penalty reads them, and started at the
+    first step's means. The paper tunes the weight per dataset; 0.1 here is a starting point, not theirs."""
+
+    weight: float = 0.1
+    decay: float = 0.99
+    anchors: dict = field(default_factory=dict, compare=False)  # "real", "fake" -> (member shape)
+
+    def output_penalty(self, real_out: Tensor, fake_out: Tensor, batch_dims: int = 1) -> Tensor:
+        lead = real_out.shape[:batch_dims - 1]  # () for a run, (K,) for an ensemble
+        means = {"real": real_out.detach().reshape(*lead, -1).mean(dim=-1),
+                 "fake": fake_out.detach().reshape(*lead, -1).mean(dim=-1)}
+        for side, mean in means.items():
+            old = self.anchors.get(side)
+            self.anchors[side] = mean if old is None else self.decay * old + (1 - self.decay) * mean
+        shape = (*lead, *(1,) * (real_out.dim() - len(lead)))
+        real_term = (real_out - self.anchors["fake"].view(shape)).pow(2).reshape(*lead, -1).mean(dim=-1)
+        fake_term = (fake_out - self.anchors["real"].view(shape)).pow(2).reshape(*lead, -1).mean(dim=-1)
+        return self.weight * (real_term + fake_term)
+
+    def state(self) -> dict[str, Tensor]:
+        return dict(self.anchors)
+
+    def load_state(self, state: dict[str, Tensor]) -> None:
+        self.anchors.clear()
+        self.anchors.update(state)
+
+
 @REGULARIZERS.register("weight_clip")
 @dataclass(frozen=True)
 class WeightClip(Regularizer):
@@ -122,9 +168,21 @@ class Several(Regularizer):
         penalties = [p for p in (r.penalty(d, real, fake, uniform, batch_dims) for r in self.parts) if p is not None]
         return sum(penalties[1:], penalties[0]) if penalties else None
 
+    def output_penalty(self, real_out: Tensor, fake_out: Tensor, batch_dims: int = 1) -> Tensor | None:
+        penalties = [p for p in (r.output_penalty(real_out, fake_out, batch_dims) for r in self.parts)
+                     if p is not None]
+        return sum(penalties[1:], penalties[0]) if penalties else None
+
     def after_d_step(self, d: nn.Module) -> None:
         for part in self.parts:
             part.after_d_step(d)
+
+    def state(self) -> dict[str, Tensor]:
+        return {f"{i}.{key}": t for i, part in enumerate(self.parts) for key, t in part.state().items()}
+
+    def load_state(self, state: dict[str, Tensor]) -> None:
+        for i, part in enumerate(self.parts):
+            part.load_state({key.partition(".")[2]: t for key, t in state.items() if key.startswith(f"{i}.")})
 
 
 def make_regularizer(name: str | tuple[str, ...] | list[str] | None,

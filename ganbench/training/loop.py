@@ -221,6 +221,9 @@ class Trainer(ABC):
         penalty = self.regularizer.penalty(self.d, real, fake, uniform, self.batch_dims)
         if penalty is not None:
             loss = loss + penalty
+        on_outputs = self.regularizer.output_penalty(real_out, fake_out, self.batch_dims)
+        if on_outputs is not None:
+            loss = loss + on_outputs
         grads = None
         if input_grad:  # dD/dx on logging steps only; reuses this step's forward pass
             grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
@@ -288,6 +291,10 @@ def _checkpoint(trainer: Trainer, member: _Member, step: int) -> dict[str, Any]:
     state = trainer.member_state(member.index, step)
     if member.run.g_ema is not None:
         state["g_ema"] = member.run.g_ema.state_dict()
+    remembered = trainer.regularizer.state()
+    if remembered:  # the member's own slice of what an ensemble's regularizer remembers
+        state["regularizer"] = {key: (t[member.index] if trainer.batch_dims == 2 else t).clone()
+                                for key, t in remembered.items()}
     return state
 
 
@@ -458,6 +465,10 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
         for run, state in zip(trainer.members, states):
             if run.g_ema is not None:
                 run.g_ema.load_state_dict(state["g_ema"])
+        if "regularizer" in states[0]:
+            stack = trainer.batch_dims == 2
+            trainer.regularizer.load_state({key: torch.stack([s["regularizer"][key] for s in states]) if stack
+                                            else states[0]["regularizer"][key] for key in states[0]["regularizer"]})
     ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
     members = []
     for k, run in enumerate(trainer.members):
