@@ -179,3 +179,75 @@ def test_a_resumed_lecam_run_restores_its_anchors(tmp_path, ensemble):
             whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
         state = torch.load(whole.root / "runs" / a["id"] / "checkpoint.pt", weights_only=True)
         assert state["regularizer"]["real"].shape == ()
+
+
+def _scripted(*values: float):
+    """A uniform(*shape) that returns the given numbers, one per call, for every sample."""
+    it = iter(values)
+
+    def uniform(*shape):
+        return torch.full((2, *shape), next(it))
+    return uniform
+
+
+def test_diffaugment_ops_do_what_the_policy_says():
+    from ganbench.recipes.augment import augment
+
+    x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float).view(2, 1, 8, 8) / 128
+    # brightness 0, saturation x1, contrast x1: colour with every draw at its midpoint is the identity
+    assert torch.allclose(augment(x, ("color",), 1.0, _scripted(0.5, 0.5, 0.5)), x)
+    # translation by +1 row (span 1 of 8: offsets in {-1, 0, 1}, u = 0.9 -> +1) and -1 column (u = 0 -> -1)
+    moved = augment(x, ("translation",), 1.0, _scripted(0.9, 0.0))
+    assert torch.equal(moved[:, :, 1:, :-1], x[:, :, :-1, 1:]) and moved[:, :, 0].abs().sum() == 0
+    # cutout: a 4 x 4 square of zeros, centred where the draws put it (here the corner)
+    cut = augment(x + 1, ("cutout",), 1.0, _scripted(0.0, 0.0))
+    assert int((cut == 0).sum()) == 2 * 2 * 2 and torch.equal(cut[:, :, 2:, 2:], x[:, :, 2:, 2:] + 1)
+    # differentiable: G's gradient flows through every op
+    y = x.clone().requires_grad_(True)
+    augment(y, ("color", "translation", "cutout"), 1.0, lambda *s: torch.rand(2, *s)).sum().backward()
+    assert y.grad is not None and y.grad.abs().sum() > 0
+    # an empty policy or p = 0 is x itself, and draws nothing
+    assert augment(x, (), 1.0, None) is x and augment(x, ("color",), 0.0, None) is x
+
+
+def test_ada_p_follows_its_update_rule_on_a_scripted_stream():
+    from ganbench.recipes.augment import AdaptiveP
+
+    ada = AdaptiveP(target=0.6, batch_size=100, interval=2, speed_kimg=1.0)  # step 100 * 2 / 1000 = 0.2
+    sure, unsure = torch.ones(100, 1), torch.tensor([[1.0]] * 50 + [[-1.0]] * 50)  # r_t 1 and 0
+    history = []
+    for outputs in [sure, sure, sure, sure, unsure, unsure, sure, unsure]:
+        ada.observe(outputs)
+        history.append(round(float(ada.p), 6))
+    # every second step: r_t = 1 > 0.6: +0.2; r_t = 0: -0.2; r_t = 0.5 < 0.6: -0.2 (never below 0)
+    assert history == [0.0, 0.2, 0.2, 0.4, 0.4, 0.2, 0.2, 0.0]
+
+
+def test_augmentation_with_p_zero_is_bit_identical_to_none(tmp_path):
+    train = {**TINY_TRAIN, "steps": 10, "eval_every": 10, "log_every": 5, "checkpoint_every": 10, "batch_size": 8,
+             "eval_samples": 64}
+    arch = {"name": "dcgan", "width": 8}
+    variants = ["nonsaturating", {"name": "p0", "base": "nonsaturating", "augment": ["color", "translation",
+                                                                                   "cutout"], "augment_p": 0.0},
+                {"name": "diffaug", "base": "nonsaturating", "augment": "color,translation,cutout"}]
+    result = run_suite(parse_suite(tiny_suite(datasets=[{"name": "digits", "size": 16}], architecture=arch,
+                                              variants=variants, train=train)), out=tmp_path)
+    files = {r["variant"]: (result.root / "runs" / r["id"] / "metrics.csv").read_bytes() for r in result.runs}
+    assert files["p0"] == files["nonsaturating"] and files["diffaug"] != files["nonsaturating"]
+    with pytest.raises(GanbenchError, match="augment .* works on images"):
+        parse_suite(tiny_suite(variants=[{"name": "a", "base": "nonsaturating", "augment": ["color"]}]))
+
+
+def test_ada_in_an_ensemble_logs_p_and_resumes_identically(tmp_path):
+    train = {**TINY_TRAIN, "steps": 40, "batch_size": 8, "eval_samples": 64, "ensemble": True}
+    variant = {"name": "ada", "base": "nonsaturating", "augment": ["translation"], "ada_target": 0.6}
+    suite = parse_suite(tiny_suite(datasets=[{"name": "digits", "size": 16}], architecture={"name": "dcgan",
+                                   "width": 8}, variants=[variant], seeds=2, train=train))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        metrics = (whole.root / "runs" / a["id"] / "metrics.csv").read_text()
+        assert ",augment_p," in metrics
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_text() == metrics

@@ -27,7 +27,8 @@ class StepRecord:
     g: nn.Module
     d_input_grad_real: Tensor | None = None  # (B, features) dD/dx, only when a collector asks for it
     d_input_grad_fake: Tensor | None = None
-    learning_rates: tuple[float, float] | None = None  # (D's, G's) where a schedule moves them
+    # what the trainer set for this step where it moves: lr_d, lr_g under a schedule, augment_p under ADA
+    controls: dict[str, float] | None = None
 
 
 @dataclass

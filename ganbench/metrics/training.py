@@ -16,12 +16,13 @@ class Losses(Collector):
     metrics = (MetricInfo("loss_d", "D's loss in its last step of the G step, penalty included"),
                MetricInfo("loss_g", "G's loss"),
                MetricInfo("lr_d", "D's learning rate at this step (logged where a schedule moves it)"),
-               MetricInfo("lr_g", "G's learning rate at this step (logged where a schedule moves it)"))
+               MetricInfo("lr_g", "G's learning rate at this step (logged where a schedule moves it)"),
+               MetricInfo("augment_p", "the probability each augmentation is applied to a sample (logged where "
+                                       "ADA moves it)"))
 
     def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
         values = {"loss_d": record.loss_d, "loss_g": record.loss_g}
-        if record.learning_rates is not None:
-            values["lr_d"], values["lr_g"] = record.learning_rates
+        values.update(record.controls or {})
         return values
 
 

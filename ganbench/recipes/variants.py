@@ -45,6 +45,9 @@ class Recipe:
     lr_decay_start: float = 0.0  # fraction of the steps before the decay begins
     g_ema: float | None = None  # decay of an exponential moving average of G, which evaluation then measures
     g_ema_start: int = 0  # G steps during which the average is a copy of G
+    augment: tuple[str, ...] = ()  # DiffAugment policies (color, translation, cutout) on everything D sees
+    augment_p: float = 1.0  # probability each is applied to a sample (1: DiffAugment)
+    ada_target: float | None = None  # ADA: p adapts so that E[sign(D(real))] approaches this (0.6 in the paper)
     description: str = ""
 
     def penalties(self) -> tuple[tuple[str, float], ...]:
@@ -101,7 +104,7 @@ VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothin
 
 AXES = ("objective", "objective_params", "regularizer", "regularizer_weight", "spectral_norm", "label_smoothing",
         "n_critic", "d_lr", "g_lr", "optimizer", "betas", "instance_noise", "lr_schedule", "lr_decay_start", "g_ema",
-        "g_ema_start")
+        "g_ema_start", "augment", "augment_p", "ada_target")
 
 
 def _label_smoothing(value: Any, where: str) -> tuple[float, float] | None:
@@ -174,6 +177,12 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = None if value in (None, False) else v.number(value, at, positive=True, maximum=0.99999)
         elif key == "g_ema_start":
             changes[key] = v.integer(value, at, minimum=0)
+        elif key == "augment":
+            changes[key] = _policy(value, at)
+        elif key == "augment_p":
+            changes[key] = v.number(value, at, minimum=0.0, maximum=1.0)
+        elif key == "ada_target":
+            changes[key] = None if value in (None, False) else v.number(value, at, positive=True, maximum=0.99)
     if "objective" in changes and "objective_params" not in changes:
         changes["objective_params"] = {}  # a new objective does not inherit the old one's parameters
     recipe = dataclasses.replace(base, **changes)
@@ -195,6 +204,21 @@ def _regularizers(value: Any, where: str) -> str | tuple[str, ...] | None:
     return _registered(REGULARIZERS, value, where)
 
 
+def _policy(value: Any, where: str) -> tuple[str, ...]:
+    """DiffAugment's policy: a list of policies, or its comma-separated string ("color,translation,cutout")."""
+    from ganbench.recipes.augment import POLICIES
+
+    if value in (None, False, "", []):
+        return ()
+    names = [n.strip() for n in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(names, list):
+        raise GanbenchError(f"{where} must be a list of {', '.join(POLICIES)}")
+    policy = tuple(v.choice(n, f"{where}[{i}]", POLICIES) for i, n in enumerate(names))
+    if len(set(policy)) < len(policy):
+        raise GanbenchError(f"{where} names a policy twice: {', '.join(policy)}")
+    return policy
+
+
 def _weights(value: Any, where: str) -> float | tuple[float, ...]:
     if isinstance(value, list):
         weights = tuple(v.number(w, f"{where}[{i}]", positive=True) for i, w in enumerate(value))
@@ -205,6 +229,8 @@ def _weights(value: Any, where: str) -> float | tuple[float, ...]:
 def _check_consistent(recipe: Recipe, where: str) -> None:
     from ganbench.recipes.objectives import param_names
 
+    if recipe.ada_target is not None and not recipe.augment:
+        raise GanbenchError(f"{where}.ada_target adapts the probability of an augmentation: give augment too")
     several = isinstance(recipe.regularizer, tuple)
     if isinstance(recipe.regularizer_weight, tuple) and (
             not several or len(recipe.regularizer_weight) != len(recipe.regularizer)):

@@ -88,7 +88,7 @@ NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}, "logge
 # value, so adding a field keeps stored results. A new field that changes results belongs here.
 ADDED_LATER = {"train": {"ensemble": False},
                "recipe": {"instance_noise": 0.0, "lr_schedule": "constant", "lr_decay_start": 0.0, "g_ema": None,
-                          "g_ema_start": 0}}
+                          "g_ema_start": 0, "augment": (), "augment_p": 1.0, "ada_target": None}}
 
 
 def result_fields(spec: RunSpec) -> dict[str, Any]:
@@ -327,6 +327,10 @@ def _check_components(suite: Suite) -> None:
         dataset = make_dataset(component.name, component.params, f"datasets[{i}]")
         arch = suite.architecture or Component(**_default_architecture(component.name))
         build_models(arch.name, arch.params, dataset.sample_shape, suite.train.z_dim, "none")
+        for name, recipe in suite.variants:
+            if recipe.augment and len(dataset.sample_shape) != 3:
+                raise GanbenchError(f"variant {name!r}: augment ({', '.join(recipe.augment)}) works on images, and "
+                                    f"datasets[{i}] {component.name!r} has samples of shape {dataset.sample_shape}")
         for name in suite.collectors or ():
             try:
                 COLLECTORS.get(name, "collectors").check(dataset)

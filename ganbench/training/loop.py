@@ -38,6 +38,7 @@ from ganbench.metrics import (
     step_values,
 )
 from ganbench.models import build_models
+from ganbench.recipes.augment import AdaptiveP, augment
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.regularizers import Regularizer, make_regularizer
 from ganbench.recipes.schedules import lr_factor
@@ -88,6 +89,9 @@ class Run:
 
     def uniform(self, *shape: int) -> Tensor:  # (B, *shape) U(0, 1) from the data stream, for penalties that sample
         return torch.rand(self.spec.train.batch_size, *shape, generator=self.streams.data).to(self.device)
+
+    def augment_uniform(self, *shape: int) -> Tensor:  # (B, *shape) U(0, 1) from the augmentation stream
+        return torch.rand(self.spec.train.batch_size, *shape, generator=self.streams.augment).to(self.device)
 
 
 @dataclass
@@ -167,7 +171,11 @@ class Trainer(ABC):
         self.objective, self.regularizer = members[0].objective, members[0].regularizer
         self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
         self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
-        self.learning_rates: tuple[float, float] | None = None  # (D's, G's) this step, where a schedule moves them
+        self.learning_rates: dict[str, float] = {}  # lr_d, lr_g this step, where a schedule moves them
+        ada = recipe.ada_target
+        batch = members[0].spec.train.batch_size
+        shape = (len(members),) if self.batch_dims == 2 else ()
+        self.ada = AdaptiveP(ada, batch, shape) if ada is not None else None
 
     def schedule(self, step: int, steps: int) -> None:
         """Set D's and G's learning rates for G step ``step`` of ``steps`` (a pure function of the step: a resumed
@@ -179,7 +187,27 @@ class Trainer(ABC):
         for opt, base in ((self.opt_d, recipe.d_lr), (self.opt_g, recipe.g_lr)):
             for group in opt.param_groups:
                 group["lr"] = base * factor
-        self.learning_rates = (recipe.d_lr * factor, recipe.g_lr * factor)
+        self.learning_rates = {"lr_d": recipe.d_lr * factor, "lr_g": recipe.g_lr * factor}
+
+    def controls(self, index: int) -> dict[str, float] | None:
+        """What this step set for member ``index`` where it moves (learning rates, ADA's p), for its metrics."""
+        values = dict(self.learning_rates)
+        if self.ada is not None:
+            values["augment_p"] = float(self.ada.p[index] if self.ada.p.dim() else self.ada.p)
+        return values or None
+
+    def augmented(self, x: Tensor) -> Tensor:
+        """What D sees of ``x`` (*batch, C, H, W) under the recipe's differentiable augmentation."""
+        recipe = self.members[0].spec.recipe
+        p = recipe.augment_p if self.ada is None else self.ada.p
+        if not recipe.augment or (self.ada is None and p <= 0):
+            return x
+        lead = x.shape[:self.batch_dims]
+        n = lead.numel()
+        uniform = lambda *shape: self.draw(lambda run: run.augment_uniform(*shape)).reshape(n, *shape)  # noqa: E731
+        if isinstance(p, Tensor):  # ADA: one p per member, so per sample
+            p = p.to(x.device).repeat_interleave(lead[-1]) if p.dim() else p.to(x.device)
+        return augment(x.reshape(n, *x.shape[self.batch_dims:]), recipe.augment, p, uniform).reshape(x.shape)
 
     def noisy(self, x: Tensor) -> Tensor:
         """Instance noise (Sonderby et al. 2017): what D sees, real or fake, blurred by N(0, sigma^2)."""
@@ -212,10 +240,12 @@ class Trainer(ABC):
         real, z = self.draw(Run.real_batch), self.draw(Run.latents)
         with torch.no_grad():
             fake = self.g(z).detach()  # a vmapped view of a stacked parameter keeps requires_grad even here
-        real, fake = self.noisy(real), self.noisy(fake)
+        real, fake = self.augmented(self.noisy(real)), self.augmented(self.noisy(fake))
         real.requires_grad_(input_grad)
         fake.requires_grad_(input_grad)
         real_out, fake_out = self.d(real), self.d(fake)  # (*batch, 1) each
+        if self.ada is not None:
+            self.ada.observe(real_out)
         loss = self.d_loss(real_out, fake_out)
         uniform = lambda *shape: self.draw(lambda run: run.uniform(*shape))  # noqa: E731
         penalty = self.regularizer.penalty(self.d, real, fake, uniform, self.batch_dims)
@@ -240,8 +270,8 @@ class Trainer(ABC):
         real_out = None
         if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
             with torch.no_grad():
-                real_out = self.d(self.noisy(self.draw(Run.real_batch)))
-        loss = self.g_loss(real_out, self.d(self.noisy(self.g(z))))
+                real_out = self.d(self.augmented(self.noisy(self.draw(Run.real_batch))))
+        loss = self.g_loss(real_out, self.d(self.augmented(self.noisy(self.g(z)))))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))
         self.opt_g.step()
@@ -291,10 +321,12 @@ def _checkpoint(trainer: Trainer, member: _Member, step: int) -> dict[str, Any]:
     state = trainer.member_state(member.index, step)
     if member.run.g_ema is not None:
         state["g_ema"] = member.run.g_ema.state_dict()
+    own = lambda t: (t[member.index] if trainer.batch_dims == 2 and t.dim() else t).clone()  # noqa: E731
     remembered = trainer.regularizer.state()
     if remembered:  # the member's own slice of what an ensemble's regularizer remembers
-        state["regularizer"] = {key: (t[member.index] if trainer.batch_dims == 2 else t).clone()
-                                for key, t in remembered.items()}
+        state["regularizer"] = {key: own(t) for key, t in remembered.items()}
+    if trainer.ada is not None:
+        state["ada"] = {key: own(t) for key, t in trainer.ada.state().items()}
     return state
 
 
@@ -327,11 +359,11 @@ class _Member:
         self.recorder.write(step, {"loss_d": float(losses[0]), "loss_g": float(losses[1])})
         self.status, self.step = "diverged", step
 
-    def record(self, step: int, out: StepOutput, learning_rates: tuple[float, float] | None) -> None:
+    def record(self, step: int, out: StepOutput, controls: dict[str, float] | None) -> None:
         k = self.index
         grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
         record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], self.run.d,
-                            self.run.g, *grads, learning_rates=learning_rates)
+                            self.run.g, *grads, controls=controls)
         self.recorder.write(step, step_values(self.run.collectors, record))
 
     def evaluate(self, step: int) -> None:
@@ -406,7 +438,7 @@ def _loop(trainer: Trainer, members: list[_Member], start: int,
             if diverged[member.index] is not None:
                 member.diverged(*diverged[member.index])
                 continue
-            member.record(step, out, trainer.learning_rates)
+            member.record(step, out, trainer.controls(member.index))
             if evaluate:
                 member.evaluate(step)
             if checkpoint:
@@ -465,10 +497,11 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
         for run, state in zip(trainer.members, states):
             if run.g_ema is not None:
                 run.g_ema.load_state_dict(state["g_ema"])
-        if "regularizer" in states[0]:
-            stack = trainer.batch_dims == 2
-            trainer.regularizer.load_state({key: torch.stack([s["regularizer"][key] for s in states]) if stack
-                                            else states[0]["regularizer"][key] for key in states[0]["regularizer"]})
+        stack = trainer.batch_dims == 2
+        for part, key in ((trainer.regularizer, "regularizer"), (trainer.ada, "ada")):
+            if part is not None and key in states[0]:
+                part.load_state({name: torch.stack([s[key][name] for s in states]) if stack else states[0][key][name]
+                                 for name in states[0][key]})
     ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
     members = []
     for k, run in enumerate(trainer.members):

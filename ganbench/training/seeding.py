@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-STREAMS = ("init", "data", "latent", "eval")
+STREAMS = ("init", "data", "latent", "eval", "augment")  # spawned in order: a new one leaves the others
 
 
 @dataclass
@@ -25,9 +25,10 @@ class Streams:
     data: torch.Generator
     latent: torch.Generator
     eval: torch.Generator
+    augment: torch.Generator  # differentiable augmentation's draws
 
     def state(self) -> dict[str, torch.Tensor]:
-        return {name: getattr(self, name).get_state() for name in ("data", "latent", "eval")}
+        return {name: getattr(self, name).get_state() for name in ("data", "latent", "eval", "augment")}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
         for name, value in state.items():
@@ -43,7 +44,7 @@ def make_streams(seed: int) -> Streams:
         g.manual_seed(s)
         return g
 
-    return Streams(seeds[0], gen(seeds[1]), gen(seeds[2]), gen(seeds[3]))
+    return Streams(seeds[0], *(gen(s) for s in seeds[1:]))
 
 
 def _deterministic_algorithms(mode: bool) -> None:
