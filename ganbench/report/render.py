@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,6 +308,27 @@ def _baseline_section(report: Report, results: Results, baseline: Results, rules
     report.table(shown)
 
 
+def _variants_section(report: Report, results: Results) -> None:
+    """Each variant's recipe as its runs recorded it: the axes it sets away from the defaults."""
+    from ganbench.recipes.variants import Recipe
+
+    defaults = Recipe().to_dict()
+    rows = {}
+    for run in results.runs.itertuples():
+        recipe = results.configs.get(run.run_id, {}).get("spec", {}).get("recipe")
+        if recipe is None or run.variant in rows:
+            continue
+        axes = [f"{k}: {json.dumps(x)}" for k, x in recipe.items()
+                if k != "description" and json.dumps(x) != json.dumps(defaults.get(k))]
+        rows[run.variant] = ("; ".join(axes) or "the defaults", recipe.get("description", ""))
+    if rows:
+        report.heading("Variants")
+        report.text("Each variant's recipe as its runs recorded it (config.json): the axes it sets away from the "
+                    "defaults (non-saturating loss, Adam 2e-4, betas (0.5, 0.999)).", "note")
+        report.table(pd.DataFrame([(v, axes, text) for v, (axes, text) in rows.items()],
+                                  columns=["variant", "recipe", "description"]))
+
+
 def _environment_section(report: Report, results: Results) -> None:
     report.heading("Run environment")
     configs = [c for c in results.configs.values() if c]
@@ -366,6 +388,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     _pairwise_section(report, final, catalog, rules.alpha)
     if baseline is not None:
         _baseline_section(report, results, baseline, rules)
+    _variants_section(report, results)
     _environment_section(report, results)
     return report
 
