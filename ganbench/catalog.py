@@ -21,7 +21,7 @@ OBJECTIVES = Registry("objective", _builtins(
     "ganbench.recipes.objectives", "minimax", "nonsaturating", "least_squares", "wasserstein", "hinge", "relativistic",
     "relativistic_average"))
 REGULARIZERS = Registry("regularizer", _builtins(
-    "ganbench.recipes.regularizers", "gradient_penalty", "dragan", "r1", "r2", "lecam", "weight_clip"))
+    "ganbench.recipes.regularizers", "gradient_penalty", "dragan", "r1", "r2", "lecam", "bcr", "weight_clip"))
 DATASETS = Registry("dataset", {
     **_builtins("ganbench.data.toy", "ring", "grid"),
     **_builtins("ganbench.data.dirac", "dirac"),

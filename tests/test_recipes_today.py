@@ -251,3 +251,32 @@ def test_ada_in_an_ensemble_logs_p_and_resumes_identically(tmp_path):
         metrics = (whole.root / "runs" / a["id"] / "metrics.csv").read_text()
         assert ",augment_p," in metrics
         assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_text() == metrics
+
+
+class _MeanD(nn.Module):
+    def forward(self, x):
+        return x.flatten(1).mean(dim=1, keepdim=True)
+
+
+def test_balanced_consistency_matches_a_hand_computation():
+    bcr = make_regularizer("bcr", 10.0)
+    ones = torch.ones(2, 1, 8, 8)
+    draws = iter([0.7, 0.9, 0.5] * 2)  # no flip; translation +1 row, 0 columns; for real, then for fake
+
+    def uniform(*shape):
+        return torch.full((2, *shape), next(draws))
+    # one of 8 rows shifted out and zero-filled: D(T(x)) = 56 / 64, so each gap is (1 - 0.875)^2
+    assert float(bcr.penalty(_MeanD(), ones, ones, uniform).detach()) == pytest.approx(10 * 2 * 0.125 ** 2)
+    with pytest.raises(GanbenchError, match="bcr regularizer works on images"):
+        parse_suite(tiny_suite(variants=[{"name": "c", "base": "nonsaturating", "regularizer": "bcr"}]))
+
+
+def test_consistency_regularization_trains_on_images_in_an_ensemble(tmp_path):
+    train = {**TINY_TRAIN, "steps": 10, "eval_every": 10, "checkpoint_every": 10, "batch_size": 8,
+             "eval_samples": 64, "ensemble": True}
+    variant = {"name": "bcr", "base": "nonsaturating", "regularizer": ["bcr", "lecam"],
+               "regularizer_weight": [10.0, 0.1]}
+    result = run_suite(parse_suite(tiny_suite(datasets=[{"name": "digits", "size": 16}], seeds=2, train=train,
+                                              architecture={"name": "dcgan", "width": 8}, variants=[variant])),
+                       out=tmp_path)
+    assert {r["status"] for r in result.runs} == {"completed"}

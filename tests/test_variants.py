@@ -43,8 +43,8 @@ def test_changing_objective_drops_old_parameters():
     ({"optimizer": "adagrad"}, "v.optimizer must be one of adam, rmsprop, sgd"),
     ({"betas": [0.5]}, "v.betas must be a list of two numbers"),
     ({"objective": "hinj"}, "did you mean 'hinge'"),
-    ({"regularizer": "r3"}, "unknown regularizer 'r3' at v.regularizer; choose from: dragan, gradient_penalty, lecam, "
-                            "r1, r2, weight_clip"),
+    ({"regularizer": "r3"}, "unknown regularizer 'r3' at v.regularizer; choose from: bcr, dragan, gradient_penalty, "
+                            "lecam, r1, r2, weight_clip"),
     ({"regularizer": ["r1", "r1"]}, "v.regularizer names a regularizer twice"),
     ({"regularizer": "r1", "regularizer_weight": [1.0, 2.0]}, "v.regularizer_weight: 2 weights for 1 regularizer"),
     ({"lr_schedule": "step"}, "v.lr_schedule"),

@@ -25,6 +25,7 @@ from ganbench.catalog import REGULARIZERS
 @dataclass(frozen=True)
 class Regularizer:
     weight: float  # lambda for penalties; the clip bound c for weight_clip
+    images_only = False  # True: needs samples (C, H, W), which the suite checks before any run
 
     def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
                 batch_dims: int = 1) -> Tensor | None:
@@ -142,6 +143,40 @@ class LeCam(Regularizer):
     def load_state(self, state: dict[str, Tensor]) -> None:
         self.anchors.clear()
         self.anchors.update(state)
+
+
+@REGULARIZERS.register("bcr")
+@dataclass(frozen=True)
+class BalancedConsistency(Regularizer):
+    """Balanced consistency regularization, Zhao et al. (2020, "Improved consistency regularization for GANs"):
+    weight * (E[(D(x) - D(T(x)))^2] + E[(D(G(z)) - D(T(G(z))))^2]), T a random horizontal flip and a
+    translation by up to 1/8 of the image (their CIFAR-10 augmentation), drawn from the run's data stream.
+    Images only; weight 10 is the paper's lambda_real = lambda_fake."""
+
+    weight: float = 10.0
+    images_only = True
+
+    def penalty(self, d: nn.Module, real: Tensor, fake: Tensor, uniform: Callable[..., Tensor],
+                batch_dims: int = 1) -> Tensor:
+        from ganbench.recipes.augment import OPS
+
+        if real.dim() - batch_dims != 3:
+            raise ValueError("bcr augments images (C, H, W)")
+        batch = real.shape[:batch_dims]  # (B,) for a run, (K, B) for an ensemble
+        n = batch.numel()
+        flat = lambda *shape: uniform(*shape).reshape(n, *shape)  # noqa: E731
+
+        def transformed(x: Tensor) -> Tensor:
+            x = x.reshape(n, *x.shape[batch_dims:])
+            flip = flat(1, 1, 1) < 0.5
+            x = torch.where(flip, x.flip(-1), x)
+            return OPS["translation"](x, flat).reshape(*batch, *x.shape[1:])
+
+        def gap(x: Tensor) -> Tensor:  # one value per member: () for a run, (K,) for an ensemble
+            x = x.detach()
+            return (d(x) - d(transformed(x))).pow(2).reshape(*batch[:-1], -1).mean(dim=-1)
+
+        return self.weight * (gap(real) + gap(fake))
 
 
 @REGULARIZERS.register("weight_clip")

@@ -319,7 +319,7 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
 
 def _check_components(suite: Suite) -> None:
     """Build each dataset and architecture once, so bad parameters are input errors, not failed runs."""
-    from ganbench.catalog import COLLECTORS
+    from ganbench.catalog import COLLECTORS, REGULARIZERS
     from ganbench.data import make_dataset
     from ganbench.models import build_models
 
@@ -328,6 +328,11 @@ def _check_components(suite: Suite) -> None:
         arch = suite.architecture or Component(**_default_architecture(component.name))
         build_models(arch.name, arch.params, dataset.sample_shape, suite.train.z_dim, "none")
         for name, recipe in suite.variants:
+            for penalty, _ in recipe.penalties():
+                if REGULARIZERS.get(penalty).images_only and len(dataset.sample_shape) != 3:
+                    raise GanbenchError(f"variant {name!r}: the {penalty} regularizer works on images, and "
+                                        f"datasets[{i}] {component.name!r} has samples of shape "
+                                        f"{dataset.sample_shape}")
             if recipe.augment and len(dataset.sample_shape) != 3:
                 raise GanbenchError(f"variant {name!r}: augment ({', '.join(recipe.augment)}) works on images, and "
                                     f"datasets[{i}] {component.name!r} has samples of shape {dataset.sample_shape}")
