@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.spec.suite import parse_suite
+from ganbench.spec.suite import load_suite, parse_suite
 from tests.conftest import tiny_suite
 
 
@@ -181,3 +181,13 @@ def test_run_ids_change_only_with_what_changes_results():
     assert {s.run_id for s in same} == {spec.run_id}
     assert len({spec.run_id, *(s.run_id for s in other)}) == 1 + len(other)
     assert "description" not in result_fields(spec)["recipe"] and "suite" not in result_fields(spec)
+
+
+def test_shipped_suites_load_by_name_from_any_directory(tmp_path, monkeypatch, invoke):
+    from ganbench.spec.suite import shipped_suites
+
+    monkeypatch.chdir(tmp_path)  # no suites/ here: the names resolve to the suites packaged with ganbench
+    assert {"quick", "ci", "papers/dirac"} <= set(shipped_suites())
+    assert load_suite("quick").name == "quick" and load_suite("papers/dirac.yaml").name == "dirac"
+    result = invoke("run", "quik")
+    assert result.exit_code == 2 and "suite file not found: quik (or give a shipped suite by name: ci," in result.output

@@ -343,13 +343,25 @@ def _check_components(suite: Suite) -> None:
                 raise GanbenchError(f"collectors: {exc} (datasets[{i}] {component.name!r})") from None
 
 
+SHIPPED = Path(__file__).resolve().parent.parent / "suites"  # the repository's suites/, packaged with ganbench
+
+
+def shipped_suites() -> list[str]:
+    """The names of the suites that ship with ganbench (``quick``, ``papers/dirac``, ...)."""
+    return sorted(p.relative_to(SHIPPED).with_suffix("").as_posix() for p in SHIPPED.rglob("*.yaml"))
+
+
 def load_suite(path: str | Path) -> Suite:
-    """Read and validate a suite file (``yaml.safe_load`` only: a suite never runs code)."""
+    """Read and validate a suite file (``yaml.safe_load`` only: a suite never runs code). A name that is no file
+    but a shipped suite's (``quick``, ``papers/dirac``) loads that suite."""
     path = Path(path)
+    if not path.exists() and path.suffix in ("", ".yaml") and path.with_suffix("").as_posix() in shipped_suites():
+        path = SHIPPED / path.with_suffix(".yaml")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise GanbenchError(f"suite file not found: {path}") from None
+        names = ", ".join(shipped_suites())
+        raise GanbenchError(f"suite file not found: {path} (or give a shipped suite by name: {names})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GanbenchError(f"cannot read suite file {path}: {exc}") from None
     try:
