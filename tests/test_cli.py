@@ -62,3 +62,27 @@ def test_the_cli_and_a_suite_error_load_no_training_stack(tmp_path):
         "print(sorted(m for m in ('torch', 'torchmetrics', 'scipy', 'pandas') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_eta_measures_training_not_start_up(monkeypatch, capsys):
+    """A newcomer's first ETA read 305 minutes for a 2.5-minute run: the start-up (processes, imports, the
+    evaluation classifier) was extrapolated as if it were training. The rate now counts from the first step."""
+    from types import SimpleNamespace
+
+    from ganbench.cli import progress
+
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: clock[0])
+    shown = progress.ConsoleProgress(interactive=False)
+    shown.suite_started(SimpleNamespace(name="s"), total=10, skipped=0)
+    run = SimpleNamespace(run_id="a")
+    shown.run_started(run)
+    clock[0] = 100.0  # 100 s of start-up before the first step
+    shown.step(run, 1, 100)
+    assert shown._eta() == "ETA --"  # one point is no rate
+    clock[0] = 110.0
+    shown.step(run, 11, 100)  # 0.1 run in 10 s: 9.89 runs to go at 100 s each
+    assert shown._eta() == "ETA 16m29s"  # the old estimate, 110 s / 0.11 x 9.89, said 2h44m
+    for i in range(10):
+        shown.run_finished(SimpleNamespace(run_id=f"r{i}"), {"status": "completed", "step": 100})
+    assert shown._eta() == "ETA 0s" and "(ETA 0s)" in capsys.readouterr().out.splitlines()[-1]

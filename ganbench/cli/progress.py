@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ganbench.spec.suite import RunSpec, Suite
 
 LOG_EVERY_S = 30.0  # without a terminal, a progress line at most this often between finished runs
+MEASURE_S = 5.0  # seconds of training measured before an ETA is shown
 
 
 def _duration(seconds: float) -> str:
@@ -27,22 +28,35 @@ class ConsoleProgress(ProgressReporter):
         self.interactive = sys.stdout.isatty() if interactive is None else interactive
         self.total = self.done = self.todo = self.finished = 0
         self.training: dict[str, float] = {}  # run id -> fraction of its steps done
-        self.began = time.perf_counter()
         self._last_draw = 0.0
+        self._first: tuple[float, float] | None = None  # (time, progress) at the first step reported
 
     def suite_started(self, suite: Suite, total: int, skipped: int) -> None:
         self.total, self.done, self.todo, self.finished = total, skipped, total - skipped, 0
         self.training = {}  # one reporter can see several suites (ganbench calibrate)
-        self.began = self._last_draw = time.perf_counter()
+        self._last_draw = time.perf_counter()
+        self._first = None
         note = f", {skipped} already finished" if skipped else ""
         click.echo(f"suite {suite.name}: {total} runs{note}")
 
+    def _progress(self) -> float:
+        """Runs' worth of work done in this session: finished runs plus the fractions of those training."""
+        return self.finished + sum(self.training.values())
+
     def _eta(self) -> str:
-        progress = self.finished + sum(self.training.values())  # runs' worth of work done in this session
-        if progress <= 0:
+        """Remaining work at the rate measured since the first step: start-up (processes, imports, an evaluation
+        classifier's training) is not training speed, so it never stretches the estimate."""
+        progress = self._progress()
+        remaining = max(self.todo - progress, 0.0)
+        if remaining == 0:
+            return "ETA 0s"
+        if self._first is None:
             return "ETA --"
-        elapsed = time.perf_counter() - self.began
-        return f"ETA {_duration(elapsed / progress * (self.todo - progress))}"
+        since, at = self._first
+        elapsed, gained = time.perf_counter() - since, progress - at
+        if elapsed < MEASURE_S or gained <= 0:
+            return "ETA --"
+        return f"ETA {_duration(elapsed / gained * remaining)}"
 
     def run_started(self, spec: RunSpec) -> None:
         self.training[spec.run_id] = 0.0
@@ -52,6 +66,8 @@ class ConsoleProgress(ProgressReporter):
     def step(self, spec: RunSpec, step: int, steps: int) -> None:
         self.training[spec.run_id] = step / steps
         now = time.perf_counter()
+        if self._first is None:
+            self._first = (now, self._progress())
         if now - self._last_draw < (0.2 if self.interactive else LOG_EVERY_S):
             return
         self._last_draw = now
