@@ -29,7 +29,11 @@ def test_show_builtin_and_suite_composed_variants(invoke, write_suite):
 
 
 def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
-    assert invoke("run", write_suite(tiny_suite()), "--out", tmp_path).exit_code == 0
+    ran = invoke("run", write_suite(tiny_suite()), "--out", tmp_path)
+    assert ran.exit_code == 0
+    # the end of a run names what did not learn and the next commands
+    assert "not converged: nonsaturating on ring, seed 0 (far_from_data from step" in ran.output
+    assert f"next: ganbench report {tmp_path / 'tiny'}" in ran.output
     result = invoke("diagnose", tmp_path / "tiny", "--set", "mode_collapse.coverage=2", "--set",
                     "mode_collapse.quality=0", "--set", "mode_collapse.patience=1")
     assert result.exit_code == 0

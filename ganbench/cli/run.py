@@ -43,5 +43,28 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     click.echo(f"results in {result.root}: {summary}")
+    for line in _unsettled(result.root):
+        click.echo(line)
+    click.echo(f"next: ganbench report {result.root}    (the comparison page)\n"
+               f"      ganbench check {result.root}     (the CI gate's verdicts)")
     if result.failed:
         sys.exit(EXIT_FAILED)
+
+
+def _unsettled(root: Path) -> list[str]:
+    """One line per seed that collapsed or did not converge, with the first event it raised: what a user should
+    look at before reading any table."""
+    from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, run_states
+    from ganbench.results import load_results
+
+    results = load_results(root)
+    states = run_states(results)
+    first = results.events.sort_values("step").groupby("run_id").first()
+    lines = []
+    for run in results.runs.sort_values(["variant", "dataset", "seed"]).itertuples():
+        state = states.get(run.run_id)
+        if state in (COLLAPSED, NOT_CONVERGED):
+            why = (f"{first.kind[run.run_id]} from step {first.step[run.run_id]}" if run.run_id in first.index
+                   else "never 20% of its samples on a mode")
+            lines.append(f"  {state}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
+    return lines
