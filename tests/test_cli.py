@@ -17,10 +17,12 @@ def test_list_every_kind(invoke):
 
 
 def test_show_builtin_and_suite_composed_variants(invoke, write_suite):
-    shown = json.loads(invoke("show", "wgan-gp").output)
+    result = invoke("show", "wgan-gp")
+    shown = json.loads(result.stdout)
     assert shown["regularizer"] == "gradient_penalty" and shown["n_critic"] == 5 and shown["betas"] == [0.0, 0.9]
+    assert "the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml" in result.stderr
     path = write_suite(tiny_suite(variants=[{"name": "strong-d", "base": "nonsaturating", "n_critic": 5}]))
-    shown = json.loads(invoke("show", "strong-d", "--suite", path).output)
+    shown = json.loads(invoke("show", "strong-d", "--suite", path).stdout)
     assert shown["n_critic"] == 5 and shown["objective"] == "nonsaturating"
     result = invoke("show", "strong-e", "--suite", path)
     assert result.exit_code == 2 and "did you mean 'strong-d'" in result.output
@@ -34,13 +36,16 @@ def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
     # the end of a run names what did not learn and the next commands
     assert "not converged: nonsaturating on ring, seed 0 (far_from_data from step" in ran.output
     assert f"next: ganbench report {tmp_path / 'tiny'}" in ran.output
-    result = invoke("diagnose", tmp_path / "tiny", "--set", "mode_collapse.coverage=2", "--set",
+    result = invoke("diagnose", tmp_path / "tiny", "--json", "--set", "mode_collapse.coverage=2", "--set",
                     "mode_collapse.quality=0", "--set", "mode_collapse.patience=1")
     assert result.exit_code == 0
     events = [json.loads(line) for line in result.output.splitlines()]
     # the thresholds set make every evaluation a collapse; far_from_data: 40 steps have not learned the ring
     assert {e["kind"] for e in events} == {"mode_collapse", "far_from_data"}
     assert [e["step"] for e in events if e["kind"] == "mode_collapse"] == [40]  # at 20 coverage is growing from nothing
+    table = invoke("diagnose", tmp_path / "tiny", "--set", "mode_collapse.coverage=2", "--set",
+                   "mode_collapse.quality=0", "--set", "mode_collapse.patience=1").output.splitlines()
+    assert " mode_collapse from step 40  (" in table[1] and table[-1].startswith("2 event(s) in 1 run(s)")
     bad = invoke("diagnose", tmp_path / "tiny", "--set", "mode_colapse.coverage=2")
     assert bad.exit_code == 2 and "did you mean 'mode_collapse'" in bad.output
 

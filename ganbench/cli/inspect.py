@@ -47,4 +47,6 @@ def show(name: str, suite_file: Path | None) -> None:
         if name not in recipes:
             raise GanbenchError(f"no variant {name!r} in {suite_file}{did_you_mean(name, recipes)}")
         recipe = recipes[name]
+    if suite_file is None:  # a suite may tune it: say which recipe this is
+        click.echo(f"# {name}: the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml", err=True)
     click.echo(json.dumps({"name": name, **recipe.to_dict()}, indent=2))
