@@ -111,3 +111,17 @@ def test_report_escapes_user_strings(small_results):
 def test_report_on_a_directory_that_is_not_results(invoke, tmp_path):
     result = invoke("report", tmp_path)
     assert result.exit_code == 2 and "not a ganbench results directory" in result.output
+
+
+def test_the_dot_plot_marks_seeds_that_collapsed_or_did_not_converge(monkeypatch):
+    from ganbench.report import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or b"png")
+    final = pd.DataFrame({"variant": ["a", "a", "b", "b"], "dataset": "ring", "mode_coverage": [1.0, 0.5, 0.9, 0.1],
+                          "state": ["healthy", "collapsed", "healthy", "not converged"]})
+    plots.final_distributions(final, ["mode_coverage"], {"a": "C0", "b": "C1"})
+    (ax,) = figures[0].axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["collapsed", "not converged"]
+    marked = [c for c in ax.collections if c.get_label() in ("collapsed", "not converged")]
+    assert [list(c.get_offsets()[:, 0]) for c in marked] == [[0.5], [0.1]]

@@ -75,8 +75,13 @@ def curves(results: Results, names: list[str], colours: dict, log: bool = False,
     return _png(fig)
 
 
+SEED_MARKS = {"collapsed": {"marker": "x", "s": 45, "linewidths": 1.6},  # in the variant's colour
+              "not converged": {"marker": "o", "s": 45, "facecolors": "none", "linewidths": 1.4}}
+
+
 def final_distributions(final: pd.DataFrame, metrics: list[str], colours: dict) -> bytes | None:
-    """Every seed a dot: the final value of each metric, per dataset."""
+    """Every seed a dot: the final value of each metric, per dataset; a collapsed seed is a cross and one that did
+    not converge a ring, in its variant's colour, just below its row."""
     metrics = [m for m in metrics if m in final and final[m].notna().any()]
     if not metrics:
         return None
@@ -87,8 +92,21 @@ def final_distributions(final: pd.DataFrame, metrics: list[str], colours: dict) 
         for j, dataset in enumerate(datasets):
             ax = axes[i][j]
             frame = final[final.dataset == dataset]
-            sns.stripplot(data=frame, x=metric, y="variant", hue="variant", order=order, palette=colours,
+            odd = frame.state.isin(list(SEED_MARKS)) if "state" in frame else pd.Series(False, frame.index)
+            sns.stripplot(data=frame[~odd], x=metric, y="variant", hue="variant", order=order, palette=colours,
                           ax=ax, size=6, jitter=0.15, legend=False)
+            for state, style in SEED_MARKS.items():  # seeds whose numbers are no measurement of the recipe
+                seeds = frame[odd & (frame.state == state)] if odd.any() else frame.iloc[:0]
+                if len(seeds):
+                    colour = [colours[v] for v in seeds.variant]
+                    paint = {"edgecolors": colour} if style["marker"] == "o" else {"c": colour}
+                    ax.scatter(seeds[metric], [order.index(v) + 0.22 for v in seeds.variant], label=state, zorder=3,
+                               **paint, **style)
+            if odd.any():  # the marks' legend in black: the colour says the variant, the mark the state
+                shown = [state for state in SEED_MARKS if (frame.state == state).any()]
+                handles = [plt.Line2D([], [], linestyle="", color="black", markerfacecolor="none",
+                                      marker=SEED_MARKS[state]["marker"], label=state) for state in shown]
+                ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
             ax.set_title(f"final {metric} · {dataset}", fontsize=9)
             ax.set_ylabel("")
             ax.tick_params(labelsize=7)
