@@ -236,6 +236,32 @@ class Trainer(ABC):
     def load_states(self, states: Sequence[dict[str, Any]]) -> None:
         """Restore every member from its checkpoint (all at the same step)."""
 
+    def checkpoint(self, index: int, step: int) -> dict[str, Any]:
+        """Member ``index``'s checkpoint: its networks, optimizers and streams (``member_state``) and what the
+        recipe remembers for it -- its EMA of G, its slice of the regularizer's and ADA's state."""
+        state = self.member_state(index, step)
+        run = self.members[index]
+        if run.g_ema is not None:
+            state["g_ema"] = run.g_ema.state_dict()
+        own = lambda t: (t[index] if self.batch_dims == 2 and t.dim() else t).clone()  # noqa: E731
+        for key, part in (("regularizer", self.regularizer), ("ada", self.ada)):
+            remembered = part.state() if part is not None else {}
+            if remembered:
+                state[key] = {name: own(t) for name, t in remembered.items()}
+        return state
+
+    def restore(self, states: Sequence[dict[str, Any]]) -> None:
+        """Every member from its ``checkpoint`` (all at the same step)."""
+        self.load_states(states)
+        for run, state in zip(self.members, states):
+            if run.g_ema is not None:
+                run.g_ema.load_state_dict(state["g_ema"])
+        stack = self.batch_dims == 2
+        for key, part in (("regularizer", self.regularizer), ("ada", self.ada)):
+            if part is not None and key in states[0]:
+                part.load_state({name: torch.stack([s[key][name] for s in states]) if stack else states[0][key][name]
+                                 for name in states[0][key]})
+
     def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
         real, z = self.draw(Run.real_batch), self.draw(Run.latents)
         with torch.no_grad():
@@ -315,19 +341,6 @@ class SingleTrainer(Trainer):
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.run.streams.load_state(state["rng"])
-
-
-def _checkpoint(trainer: Trainer, member: _Member, step: int) -> dict[str, Any]:
-    state = trainer.member_state(member.index, step)
-    if member.run.g_ema is not None:
-        state["g_ema"] = member.run.g_ema.state_dict()
-    own = lambda t: (t[member.index] if trainer.batch_dims == 2 and t.dim() else t).clone()  # noqa: E731
-    remembered = trainer.regularizer.state()
-    if remembered:  # the member's own slice of what an ensemble's regularizer remembers
-        state["regularizer"] = {key: own(t) for key, t in remembered.items()}
-    if trainer.ada is not None:
-        state["ada"] = {key: own(t) for key, t in trainer.ada.state().items()}
-    return state
 
 
 @torch.no_grad()
@@ -442,7 +455,7 @@ def _loop(trainer: Trainer, members: list[_Member], start: int,
             if evaluate:
                 member.evaluate(step)
             if checkpoint:
-                member.recorder.checkpoint(_checkpoint(trainer, member, step))
+                member.recorder.checkpoint(trainer.checkpoint(member.index, step))
             member.reached(step, cfg.steps)
         if all(m.status != "running" for m in members):
             return
@@ -493,15 +506,7 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     trainer = make_trainer([build_run(spec, device) for spec in specs])
     start, states = _resume_step(store, specs)
     if states:
-        trainer.load_states(states)
-        for run, state in zip(trainer.members, states):
-            if run.g_ema is not None:
-                run.g_ema.load_state_dict(state["g_ema"])
-        stack = trainer.batch_dims == 2
-        for part, key in ((trainer.regularizer, "regularizer"), (trainer.ada, "ada")):
-            if part is not None and key in states[0]:
-                part.load_state({name: torch.stack([s[key][name] for s in states]) if stack else states[0][key][name]
-                                 for name in states[0][key]})
+        trainer.restore(states)
     ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
     members = []
     for k, run in enumerate(trainer.members):
