@@ -83,11 +83,15 @@ def measured_run(runs) -> str:
     return (completed if len(completed) else runs).run_id.iloc[0]
 
 
+def measurements(results) -> dict[Cell, dict[str, Any]]:
+    """How each variant x dataset was measured: the measurement of the run that stands for the cell."""
+    return {(variant, dataset): measurement(results.configs.get(measured_run(runs), {}))
+            for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"])}
+
+
 def from_results(results) -> Baseline:
-    measured = {}
-    for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"]):
-        measured[variant, dataset] = measurement(results.configs.get(measured_run(runs), {}))
-    return Baseline(final_values(results, directed(results.metric_info())), event_counts(results), measured)
+    return Baseline(final_values(results, directed(results.metric_info())), event_counts(results),
+                    measurements(results))
 
 
 def load_baseline(path: str | Path) -> Baseline:

@@ -258,9 +258,11 @@ def _pairwise_section(report: Report, final: pd.DataFrame, catalog: Catalog, alp
     whole-distribution metric over all seeds (a coverage of 0.02 against 0 is no evidence of anything)."""
     metric, seeds = tables.primary_metric(final, catalog), "converged seeds"
     if "state" in final:
-        final = final[final.state.isin(MEASURED)] if metric and final.state.isin(MEASURED).any() else final
-        if not final.state.isin(MEASURED).any():
+        measured = final[final.state.isin(MEASURED)]
+        if measured.empty:
             metric, seeds = (tables.WHOLE_DISTRIBUTION if tables.WHOLE_DISTRIBUTION in final else None), "all seeds"
+        elif metric:
+            final = measured
     if metric is None or metric not in final or final[metric].isna().all():
         return
     beats = tables.beat_matrix(final, metric, bool(catalog[metric].higher_is_better))
@@ -287,8 +289,9 @@ def _pairwise_section(report: Report, final: pd.DataFrame, catalog: Catalog, alp
         report.table(tests)
 
 
-def _baseline_section(report: Report, results: Results, baseline: Results, rules: Rules) -> None:
-    deltas = tables.baseline_deltas(results, baseline, rules)
+def _baseline_section(report: Report, results: Results, final: pd.DataFrame, baseline: Results,
+                      rules: Rules) -> None:
+    deltas = tables.baseline_deltas(results, baseline, rules, final)
     report.heading(f"Against the baseline ({baseline.root})")
     if deltas.empty:
         report.text("No variant and dataset in common with the baseline.", "note")
@@ -387,7 +390,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     report.image("events", plots.event_timeline(results, colours), "When each event began (one mark per seed).")
     _pairwise_section(report, final, catalog, rules.alpha)
     if baseline is not None:
-        _baseline_section(report, results, baseline, rules)
+        _baseline_section(report, results, final, baseline, rules)
     _variants_section(report, results)
     _environment_section(report, results)
     return report

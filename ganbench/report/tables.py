@@ -10,7 +10,7 @@ import pandas as pd
 
 from ganbench.diagnostics import event_kinds
 from ganbench.evidence import statistics as stats
-from ganbench.evidence.baseline import from_results, measured_differently, measured_run
+from ganbench.evidence.baseline import measured_differently, measured_run, measurements
 from ganbench.evidence.finals import final_metrics, key_metrics, present, primary_metric  # noqa: F401
 from ganbench.evidence.gate import Rules
 from ganbench.evidence.states import (
@@ -204,14 +204,16 @@ def beat_matrix(final: pd.DataFrame, metric: str, higher_is_better: bool) -> pd.
     return pd.DataFrame(rows, columns=["a", "b", "p", "ci_low", "ci_high"])
 
 
-def baseline_deltas(results: Results, baseline: Results, rules: Rules) -> pd.DataFrame:
+def baseline_deltas(results: Results, baseline: Results, rules: Rules, final: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
     """Per variant x dataset x metric: the median now and in the baseline and the gate's comparison of the two
     (``statistics.shift`` at the suite's alpha, with the tolerance of the suite's ``check.regression`` where it
     names the metric, none otherwise): regressed exactly where ``ganbench check --baseline`` fails the
-    regression rule. A cell measured differently (another dataset, budget, feature space) is not compared."""
+    regression rule. A cell measured differently (another dataset, budget, feature space) is not compared.
+    ``final``: ``final_metrics(results)``, where the caller has it already."""
     catalog = results.metric_info()
-    now_final, then_final = final_metrics(results), final_metrics(baseline)
-    then_measured = from_results(baseline).measured
+    now_final = final_metrics(results) if final is None else final
+    then_final, then_measured = final_metrics(baseline), measurements(baseline)
     rows = []
     for (variant, dataset), now in now_final.groupby(["variant", "dataset"]):
         then = then_final[(then_final.variant == variant) & (then_final.dataset == dataset)]
