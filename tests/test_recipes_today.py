@@ -39,21 +39,29 @@ class _StopAt(ProgressReporter):
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("ensemble", [False, True])
-def test_the_learning_rate_at_each_step_is_the_schedules_through_a_resume(tmp_path, ensemble):
-    variant = {"name": "decayed", "base": "nonsaturating", "lr_schedule": "linear", "d_lr": 1e-3, "g_lr": 2e-3}
-    suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
-                                   train={**TINY_TRAIN, "ensemble": ensemble}))
+def _resumed_identically(suite, tmp_path):
+    """Train ``suite`` whole, and again interrupted at step 20 then resumed; assert every run's metrics.csv is
+    byte-identical between the two, and return the whole suite's result."""
     whole = run_suite(suite, out=tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
         run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
     resumed = run_suite(suite, out=tmp_path / "cut")
     for a, b in zip(whole.runs, resumed.runs):
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
+            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+    return whole
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_the_learning_rate_at_each_step_is_the_schedules_through_a_resume(tmp_path, ensemble):
+    variant = {"name": "decayed", "base": "nonsaturating", "lr_schedule": "linear", "d_lr": 1e-3, "g_lr": 2e-3}
+    suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
+                                   train={**TINY_TRAIN, "ensemble": ensemble}))
+    whole = _resumed_identically(suite, tmp_path)
+    for a in whole.runs:
         rows = (whole.root / "runs" / a["id"] / "metrics.csv").read_text().splitlines()
         lr_g = {int(r.split(",")[0]): float(r.split(",")[2]) for r in rows if ",lr_g," in r}
         assert lr_g[5] == pytest.approx(2e-3 * lr_factor("linear", 5, 40)) and lr_g[40] == pytest.approx(2e-3 / 40)
-        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
-            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
         config = json.loads((whole.root / "runs" / a["id"] / "config.json").read_text())
         assert config["spec"]["recipe"]["lr_schedule"] == "linear"
 
@@ -81,13 +89,7 @@ def test_evaluation_measures_the_ema_and_a_resume_restores_it(tmp_path, ensemble
     variant = {"name": "averaged", "base": "nonsaturating", "g_ema": 0.9, "g_ema_start": 5}
     suite = parse_suite(tiny_suite(variants=[variant, "nonsaturating"], seeds=2 if ensemble else 1,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
-    whole = run_suite(suite, out=tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
-    resumed = run_suite(suite, out=tmp_path / "cut")
-    for a, b in zip(whole.runs, resumed.runs):
-        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
-            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+    whole = _resumed_identically(suite, tmp_path)
     by_variant = {r["variant"]: r["id"] for r in whole.runs if r["seed"] == 0}
     config = json.loads((whole.root / "runs" / by_variant["averaged"] / "config.json").read_text())
     assert config["evaluated_g"].startswith("EMA of G (decay 0.9")
@@ -170,13 +172,8 @@ def test_a_resumed_lecam_run_restores_its_anchors(tmp_path, ensemble):
     variant = {"name": "lecam", "base": "nonsaturating", "regularizer": "lecam", "regularizer_weight": 0.3}
     suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
-    whole = run_suite(suite, out=tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
-    resumed = run_suite(suite, out=tmp_path / "cut")
-    for a, b in zip(whole.runs, resumed.runs):
-        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
-            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+    whole = _resumed_identically(suite, tmp_path)
+    for a in whole.runs:
         state = torch.load(whole.root / "runs" / a["id"] / "checkpoint.pt", weights_only=True)
         assert state["regularizer"]["real"].shape == ()
 
@@ -243,14 +240,9 @@ def test_ada_in_an_ensemble_logs_p_and_resumes_identically(tmp_path):
     variant = {"name": "ada", "base": "nonsaturating", "augment": ["translation"], "ada_target": 0.6}
     suite = parse_suite(tiny_suite(datasets=[{"name": "digits", "size": 16}], architecture={"name": "dcgan",
                                    "width": 8}, variants=[variant], seeds=2, train=train))
-    whole = run_suite(suite, out=tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
-    resumed = run_suite(suite, out=tmp_path / "cut")
-    for a, b in zip(whole.runs, resumed.runs):
-        metrics = (whole.root / "runs" / a["id"] / "metrics.csv").read_text()
-        assert ",augment_p," in metrics
-        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_text() == metrics
+    whole = _resumed_identically(suite, tmp_path)
+    for a in whole.runs:
+        assert ",augment_p," in (whole.root / "runs" / a["id"] / "metrics.csv").read_text()
 
 
 class _MeanD(nn.Module):
