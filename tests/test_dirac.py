@@ -28,8 +28,10 @@ def test_the_paper_answer(dirac):
     events = dirac.events.groupby("variant").kind.apply(set).to_dict()
     for method in ("gan", "wgan", "wgan-gp"):  # circle the equilibrium (alternating steps)
         assert events.get(method) == {"nonconvergence"} and final[method] > 0.5
-    for method in ("gan-r1-0.3", "gan-r1-1"):  # zero-centred penalties: fast
+    for method in ("gan-r1-0.3", "gan-r1-1", "gan-r2-0.3", "gan-r2-1"):  # zero-centred penalties: fast
         assert method not in events and final[method] < 1e-3
+    # on a linear D, R2 (on the samples) is R1's penalty: the same path to the equilibrium
+    assert final["gan-r2-1"] == pytest.approx(final["gan-r1-1"], rel=1e-5, abs=1e-12)
     assert "gan-instance-noise" not in events and final["gan-instance-noise"] < 0.05  # slow, but converging
 
 
@@ -52,7 +54,8 @@ def test_the_report_holds_each_method_against_the_paper(dirac):
     from ganbench.report.render import build_report
 
     rows = tables.reproduction(dirac).set_index("variant")
-    assert set(rows.index) == {"gan", "wgan", "wgan-gp", "gan-r1-0.3", "gan-r1-1", "gan-instance-noise"}
+    assert set(rows.index) == {"gan", "wgan", "wgan-gp", "gan-r1-0.3", "gan-r1-1", "gan-r2-0.3", "gan-r2-1",
+                               "gan-instance-noise"}
     assert (rows.steps == 500).all() and (rows.seeds == 1).all()
     assert rows.measured["gan-r1-1"] < 1e-5 and rows.measured["gan"] > 0.5
     assert set(rows.outcome) == {"inconclusive at these seeds"}  # one seed here; the shipped suite runs five
@@ -65,5 +68,6 @@ def test_the_methods_that_orbit_are_not_converged_in_the_ranking(dirac):
     rank = tables.ranking(tables.final_metrics(dirac), tables.event_rates(dirac), dirac.metric_info())
     states = dict(zip(rank.variant, rank.state))
     assert {states[m] for m in ("gan", "wgan", "wgan-gp")} == {"not converged"}
-    assert {states[m] for m in ("gan-r1-0.3", "gan-r1-1", "gan-instance-noise")} == {"healthy"}
+    assert {states[m] for m in ("gan-r1-0.3", "gan-r1-1", "gan-r2-0.3", "gan-r2-1", "gan-instance-noise")} == {
+        "healthy"}
     assert "orbit the equilibrium" in rank.set_index("variant").summary["gan"]

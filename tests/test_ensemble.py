@@ -34,6 +34,14 @@ def _metrics(root, run_id):
     ("rsgan", {}),  # relativistic: G's loss reads D on a real batch drawn from each member's stream
     ("ragan", {}),  # relativistic average: batch means taken within each member
     ("dragan", {}),  # DRAGAN: perturbations drawn per coordinate, batch std per member
+    # today's recipe axes
+    ("r3gan", {}),  # relativistic pairing with R1 + R2: two penalties' double backwards, summed
+    ({"name": "ema", "base": "nonsaturating", "g_ema": 0.9, "g_ema_start": 5}, {}),  # evaluated on each member's EMA
+    ({"name": "cos", "base": "nonsaturating", "lr_schedule": "cosine"}, {}),  # a learning rate per step
+    ({"name": "lecam", "base": "nonsaturating", "regularizer": "lecam", "regularizer_weight": 0.1}, {}),  # anchors
+    ({"name": "da", "base": "nonsaturating", "augment": ["color", "translation", "cutout"]}, DIGITS),  # DiffAugment
+    ({"name": "ada", "base": "nonsaturating", "augment": ["translation"], "ada_target": 0.6}, DIGITS),  # p per member
+    ({"name": "bcr", "base": "nonsaturating", "regularizer": "bcr"}, DIGITS),  # consistency on flipped, shifted
 ])
 def test_members_follow_their_separately_trained_runs(tmp_path, variant, extra):
     """Same init, data, latents and math as the separate run with each seed; only kernel rounding differs

@@ -15,7 +15,7 @@ from ganbench.errors import GanbenchError
 from ganbench.execution.jobs import ProgressReporter
 from ganbench.execution.runner import run_suite
 from ganbench.recipes.regularizers import make_regularizer
-from ganbench.recipes.schedules import lr_factor
+from ganbench.recipes.schedules import lr_factor, weight_factor
 from ganbench.spec.suite import parse_suite
 from ganbench.training.ema import GeneratorEMA
 from tests.conftest import TINY_TRAIN, tiny_suite
@@ -84,9 +84,27 @@ def test_the_ema_after_n_steps_is_the_closed_form_average():
     assert not any(p.requires_grad for p in ema.module.parameters())
 
 
+def test_a_ramped_up_ema_forgets_fast_early_as_stylegan2_ada_does():
+    g = nn.Linear(1, 1, bias=False)
+    ema = GeneratorEMA(g, decay=0.99, rampup=0.5)
+    # half-life at most 0.5 x (t - 1) steps: decay_t = 0.5 ** (1 / (0.5 (t - 1))), capped at 0.99
+    assert [ema.decay_at(t) for t in (1, 2, 3)] == pytest.approx([0.0, 0.25, 0.5])
+    assert ema.decay_at(1000) == 0.99
+    expected = 0.0
+    for step, w in enumerate([3.0, 5.0, 7.0], 1):
+        with torch.no_grad():
+            g.weight.fill_(w)
+        ema.update(g, step)
+        expected = ema.decay_at(step) * expected + (1 - ema.decay_at(step)) * w
+    assert float(ema.module.weight) == pytest.approx(expected)  # 3 -> 0.25 * 3 + 0.75 * 5 -> 0.5 * 4.5 + 0.5 * 7
+    assert expected == pytest.approx(5.75)
+    with pytest.raises(GanbenchError, match="g_ema_rampup .* give g_ema"):
+        parse_suite(tiny_suite(variants=[{"name": "x", "base": "nonsaturating", "g_ema_rampup": 0.05}]))
+
+
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_evaluation_measures_the_ema_and_a_resume_restores_it(tmp_path, ensemble):
-    variant = {"name": "averaged", "base": "nonsaturating", "g_ema": 0.9, "g_ema_start": 5}
+    variant = {"name": "averaged", "base": "nonsaturating", "g_ema": 0.9, "g_ema_start": 5, "g_ema_rampup": 0.5}
     suite = parse_suite(tiny_suite(variants=[variant, "nonsaturating"], seeds=2 if ensemble else 1,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
     whole = _resumed_identically(suite, tmp_path)
@@ -150,6 +168,21 @@ def test_several_regularizers_compose_in_a_suite_and_one_keeps_todays_run_ids():
                                           "regularizer_weight": [1.0]}]))
     r3gan = parse_suite(tiny_suite(variants=["r3gan"])).variants[0][1]
     assert r3gan.objective == "relativistic" and [name for name, _ in r3gan.penalties()] == ["r1", "r2"]
+
+
+def test_a_decayed_penalty_weight_follows_its_schedule_through_a_resume(tmp_path):
+    """R3GAN decays gamma along a cosine to a tenth: the logged factor is the formula's at every logged step, and a
+    resumed run sets the same."""
+    assert weight_factor("cosine", 1, 10, 0.1) == 1.0
+    assert weight_factor("cosine", 6, 10, 0.1) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert weight_factor("linear", 10, 10, 0.1) == pytest.approx(0.1 + 0.9 * 0.1)
+    suite = parse_suite(tiny_suite(variants=["r3gan"], seeds=2, train={**TINY_TRAIN, "ensemble": True}))
+    whole = _resumed_identically(suite, tmp_path)
+    rows = (whole.root / "runs" / whole.runs[0]["id"] / "metrics.csv").read_text().splitlines()
+    scale = {int(r.split(",")[0]): float(r.split(",")[2]) for r in rows if ",penalty_scale," in r}
+    assert scale and all(value == pytest.approx(weight_factor("cosine", t, 40, 0.1)) for t, value in scale.items())
+    with pytest.raises(GanbenchError, match="regularizer_schedule decays penalty weights"):
+        parse_suite(tiny_suite(variants=[{"name": "w", "base": "wgan", "regularizer_schedule": "linear"}]))
 
 
 def test_lecam_anchors_and_penalty_match_a_hand_computation():
@@ -272,3 +305,15 @@ def test_consistency_regularization_trains_on_images_in_an_ensemble(tmp_path):
                                               architecture={"name": "dcgan", "width": 8}, variants=[variant])),
                        out=tmp_path)
     assert {r["status"] for r in result.runs} == {"completed"}
+
+
+@pytest.mark.parametrize("variant, images", [
+    ("r3gan", False),  # R1 + R2: stateless, but two double backwards per D step
+    ({"name": "da", "base": "nonsaturating", "augment": ["color", "translation", "cutout"]}, True),
+    ({"name": "bcr", "base": "nonsaturating", "regularizer": "bcr"}, True),  # draws its own flips and shifts
+])
+def test_the_other_axes_resume_identically_in_an_ensemble(tmp_path, variant, images):
+    train = {**TINY_TRAIN, "steps": 40, "batch_size": 8, "eval_samples": 64, "ensemble": True}
+    extra = {"datasets": [{"name": "digits", "size": 16}], "architecture": {"name": "dcgan", "width": 8}} if images \
+        else {}
+    _resumed_identically(parse_suite(tiny_suite(variants=[variant], seeds=2, train=train, **extra)), tmp_path)

@@ -1,6 +1,6 @@
-"""Learning-rate schedules: the factor each optimizer's base learning rate is multiplied by after ``step`` of
-``steps`` generator steps. A schedule is a pure function of the step, so a resumed run sets exactly the rate
-the uninterrupted one had (nothing to checkpoint).
+"""Schedules: the factor a learning rate (or a penalty's weight) is multiplied by after ``step`` of ``steps``
+generator steps. A schedule is a pure function of the step, so a resumed run sets exactly the rate the
+uninterrupted one had (nothing to checkpoint).
 
 - ``constant``: 1.
 - ``linear``: 1 until ``start`` x steps, then down in a straight line to 0 at the last step (SN-GAN, Miyato et
@@ -30,3 +30,9 @@ def lr_factor(schedule: str, step: int, steps: int, start: float = 0.0) -> float
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
     raise ValueError(f"unknown learning-rate schedule {schedule!r}: {', '.join(SCHEDULES)}")
+
+
+def weight_factor(schedule: str, step: int, steps: int, end: float) -> float:
+    """The multiplier of each penalty weight at G step ``step``: from 1 down to ``end`` along the schedule (R3GAN,
+    Huang et al. 2025, decays gamma along a cosine to a tenth of its start)."""
+    return end + (1.0 - end) * lr_factor(schedule, step, steps)

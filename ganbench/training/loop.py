@@ -41,7 +41,7 @@ from ganbench.models import build_models
 from ganbench.recipes.augment import AdaptiveP, augment
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.regularizers import Regularizer, make_regularizer
-from ganbench.recipes.schedules import lr_factor
+from ganbench.recipes.schedules import lr_factor, weight_factor
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import RunSpec
 from ganbench.training.ema import GeneratorEMA
@@ -152,7 +152,7 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     eval_real = dataset.sample(n, streams.eval).to(device)
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
     # the average starts from G's own initial weights, before an ensemble stacks them
-    ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start) if recipe.g_ema is not None else None
+    ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start, recipe.g_ema_rampup) if recipe.g_ema is not None else None
     return Run(spec, device, dataset, g, d, objective, make_regularizer(recipe.regularizer, recipe.regularizer_weight),
                make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real, real_key,
                g_ema=ema)
@@ -172,15 +172,18 @@ class Trainer(ABC):
         self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
         self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
         self.learning_rates: dict[str, float] = {}  # lr_d, lr_g this step, where a schedule moves them
+        self.penalty_scale = 1.0  # the penalty weights' factor this step (regularizer_schedule)
         ada = recipe.ada_target
         batch = members[0].spec.train.batch_size
         shape = (len(members),) if self.batch_dims == 2 else ()
         self.ada = AdaptiveP(ada, batch, shape) if ada is not None else None
 
     def schedule(self, step: int, steps: int) -> None:
-        """Set D's and G's learning rates for G step ``step`` of ``steps`` (a pure function of the step: a resumed
-        run sets the same rates)."""
+        """Set D's and G's learning rates and the penalties' weight for G step ``step`` of ``steps`` (a pure
+        function of the step: a resumed run sets the same values)."""
         recipe = self.members[0].spec.recipe
+        if recipe.regularizer_schedule != "constant":
+            self.penalty_scale = weight_factor(recipe.regularizer_schedule, step, steps, recipe.regularizer_weight_end)
         if recipe.lr_schedule == "constant":
             return
         factor = lr_factor(recipe.lr_schedule, step, steps, recipe.lr_decay_start)
@@ -192,6 +195,8 @@ class Trainer(ABC):
     def controls(self, index: int) -> dict[str, float] | None:
         """What this step set for member ``index`` where it moves (learning rates, ADA's p), for its metrics."""
         values = dict(self.learning_rates)
+        if self.members[0].spec.recipe.regularizer_schedule != "constant":
+            values["penalty_scale"] = self.penalty_scale
         if self.ada is not None:
             values["augment_p"] = float(self.ada.p[index] if self.ada.p.dim() else self.ada.p)
         return values or None
@@ -276,10 +281,10 @@ class Trainer(ABC):
         uniform = lambda *shape: self.draw(lambda run: run.uniform(*shape))  # noqa: E731
         penalty = self.regularizer.penalty(self.d, real, fake, uniform, self.batch_dims)
         if penalty is not None:
-            loss = loss + penalty
+            loss = loss + self.penalty_scale * penalty
         on_outputs = self.regularizer.output_penalty(real_out, fake_out, self.batch_dims)
         if on_outputs is not None:
-            loss = loss + on_outputs
+            loss = loss + self.penalty_scale * on_outputs
         grads = None
         if input_grad:  # dD/dx on logging steps only; reuses this step's forward pass
             grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
@@ -482,7 +487,8 @@ def _evaluated_g(recipe) -> str:
     """Which G every evaluation metric and sample picture measured, as config.json says it."""
     if recipe.g_ema is None:
         return "G (the trained weights)"
-    return f"EMA of G (decay {recipe.g_ema}, a copy of G for the first {recipe.g_ema_start} steps)"
+    ramp = "" if recipe.g_ema_rampup is None else f", half-life at most {recipe.g_ema_rampup} x the steps so far"
+    return f"EMA of G (decay {recipe.g_ema}, a copy of G for the first {recipe.g_ema_start} steps{ramp})"
 
 
 def _resume_step(store: RunStore, specs: Sequence[RunSpec]) -> tuple[int, list[dict[str, Any]] | None]:
