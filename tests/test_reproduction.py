@@ -86,3 +86,38 @@ def test_other_data_is_compared_but_never_called_a_reproduction():
     ref = Reference("paper", "gan", "ring", "modes_hit", value=6.3, pm=0.5, steps=1000, other_data=True)
     assert outcome(ref, 5, (6.0, 6.6), steps=1000) == "other data: agrees"
     assert outcome(ref, 5, (6.0, 6.6), steps=10) == "other data, reduced budget (10 of 1,000 steps): agrees"
+
+
+def test_claims_name_their_field():
+    (claim,) = parse_references([{"source": "p", "rows": [{"variant": "gan", "dataset": "ring", "metric": "fid",
+                                                           "better_than": "wgan"}]}],
+                                {"gan", "wgan"}, {"ring"}, metric_catalog())
+    assert claim.better_than == "wgan" and claim.published() == "better than wgan"
+    with pytest.raises(GanbenchError, match=r"better_than: 'gan' is not another of the suite's variants"):
+        _parse([{"variant": "gan", "dataset": "ring", "metric": "fid", "better_than": "gan"}])
+    with pytest.raises(GanbenchError, match="exactly one of value, max, min, better_than"):
+        _parse([{"variant": "gan", "dataset": "ring", "metric": "fid", "better_than": "gan", "max": 1}])
+
+
+def test_a_published_ordering_is_the_gates_comparison_of_two_sets_of_seeds(tmp_path):
+    """A claim is held by the same one-sided Mann-Whitney comparison the gate uses: a variant whose G barely
+    learns ends worse than the plain one in every seed (4 vs 4: p = 1/70 < 0.05)."""
+    from ganbench.execution.runner import run_suite
+    from ganbench.report.render import build_report
+    from ganbench.report.tables import reproduction
+    from ganbench.results import load_results
+    from ganbench.spec.suite import parse_suite
+    from tests.conftest import TINY_TRAIN
+
+    rows = [{"variant": "plain", "dataset": "ring", "metric": "sliced_wasserstein", "better_than": "stalled"},
+            {"variant": "stalled", "dataset": "ring", "metric": "sliced_wasserstein", "better_than": "plain"}]
+    doc = tiny_suite(variants=[{"name": "plain", "base": "nonsaturating", "g_lr": 5e-3, "d_lr": 5e-3},
+                               {"name": "stalled", "base": "nonsaturating", "g_lr": 1e-7, "d_lr": 5e-3}],
+                     seeds=4, train={**TINY_TRAIN, "steps": 400, "eval_every": 400, "checkpoint_every": 400,
+                                     "ensemble": True},
+                     reference=[{"source": "a paper", "rows": rows}])
+    results = load_results(run_suite(parse_suite(doc), out=tmp_path).root)
+    table = reproduction(results).set_index("variant")
+    assert table.outcome["plain"] == REPRODUCED and table.outcome["stalled"] == NOT_REPRODUCED
+    assert table.measured["plain"] == 1.0 and table.seeds["plain"] == "4 vs 4"
+    assert "P(better) 1" in build_report(results).markdown()

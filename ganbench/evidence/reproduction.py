@@ -7,10 +7,13 @@
         rows:
           - {variant: gan, dataset: ring, metric: modes_hit, value: 6.3, pm: 0.5}
           - {variant: gan-r1, dataset: dirac, metric: equilibrium_distance, max: 1.0e-3}
+          - {variant: diffaug, dataset: digits, metric: fid, better_than: plain}
 
-A row states a value (± its published spread) or a bound (``max`` / ``min``). The measured side is the IQM of
-the final evaluation over the suite's seeds with its 95 % percentile-bootstrap CI (as everywhere in the
-report), and the outcome follows RULE.
+A row states a value (± its published spread), a bound (``max`` / ``min``), or a paper's ordering claim
+(``better_than``: this variant ends better on the metric than that one). For a value or a bound the measured
+side is the IQM of the final evaluation over the suite's seeds with its 95 % percentile-bootstrap CI (as
+everywhere in the report), and the outcome follows RULE; a claim is the gate's comparison of two samples of
+seeds (``statistics.shift``: one-sided Mann-Whitney U at the suite's alpha) and follows CLAIM_RULE.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from ganbench import validate as v
 from ganbench.errors import GanbenchError
+from ganbench.evidence.statistics import IMPROVED, REGRESSED
 from ganbench.meta import Catalog, lookup
 
 MIN_SEEDS = 5
@@ -30,8 +34,12 @@ RULE = (f"reproduced: at least {MIN_SEEDS} seeds at the published budget, and th
         f"these seeds: fewer than {MIN_SEEDS} seeds, or a CI wider than the band (straddling the bound). A run "
         "shorter than the published budget, or on other data than the paper's, is compared, never called a "
         "reproduction.")
+CLAIM_RULE = ("a claim that one variant ends better than another is reproduced when a one-sided Mann-Whitney U "
+              "test over their seeds says so at the suite's alpha, not reproduced when the same test says the "
+              "opposite, and inconclusive at these seeds otherwise; P(better) is the chance that a random seed "
+              "of the first beats a random seed of the second, with its 95 % bootstrap CI.")
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive at these seeds"
-ROW_KEYS = ("variant", "dataset", "metric", "value", "pm", "max", "min", "note")
+ROW_KEYS = ("variant", "dataset", "metric", "value", "pm", "max", "min", "better_than", "note")
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,14 @@ class Reference:
     pm: float = 0.0  # ... and its published spread (± over the paper's trials), or
     max: float | None = None  # a published bound: the metric ends at most / at least this
     min: float | None = None
+    better_than: str | None = None  # a published ordering: ``variant`` ends better than this variant
     steps: int | None = None  # the published training budget; None: not stated
     other_data: bool = False  # published on other data (e.g. stacked MNIST held against stacked digits)
     note: str = ""
 
     def published(self) -> str:
+        if self.better_than is not None:
+            return f"better than {self.better_than}"
         if self.value is not None:
             return f"{self.value:g} ± {self.pm:g}" if self.pm else f"{self.value:g}"
         return f"≤ {self.max:g}" if self.max is not None else f"≥ {self.min:g}"
@@ -76,12 +87,22 @@ def parse_references(value: Any, variants: set[str], datasets: set[str], catalog
             metric = v.string(row.get("metric"), f"{where}.metric")
             if lookup(catalog, metric) is None:
                 raise GanbenchError(f"{where}.metric: no collector logs {metric!r}")
-            given = [k for k in ("value", "max", "min") if row.get(k) is not None]
+            given = [k for k in ("value", "max", "min", "better_than") if row.get(k) is not None]
             if len(given) != 1:
-                raise GanbenchError(f"{where}: give exactly one of value, max, min (got {given or 'none'})")
+                raise GanbenchError(f"{where}: give exactly one of value, max, min, better_than "
+                                    f"(got {given or 'none'})")
             if "pm" in row and "value" not in given:
-                raise GanbenchError(f"{where}.pm: a spread goes with a value, not a bound")
-            numbers = {k: v.number(row[k], f"{where}.{k}") for k in given}
+                raise GanbenchError(f"{where}.pm: a spread goes with a value, not a bound or a claim")
+            if given == ["better_than"]:
+                other = v.string(row["better_than"], f"{where}.better_than")
+                if other not in variants or other == row["variant"]:
+                    raise GanbenchError(f"{where}.better_than: {other!r} is not another of the suite's variants "
+                                        f"({', '.join(sorted(variants - {row['variant']}))})")
+                if lookup(catalog, metric).higher_is_better is None:
+                    raise GanbenchError(f"{where}.metric: {metric!r} has no better direction to claim along")
+                numbers = {"better_than": other}
+            else:
+                numbers = {k: v.number(row[k], f"{where}.{k}") for k in given}
             pm = v.number(row.get("pm", 0.0), f"{where}.pm", minimum=0.0)
             refs.append(Reference(source, row["variant"], row["dataset"], metric, pm=pm, steps=steps,
                                   other_data=other_data,
@@ -105,6 +126,10 @@ def outcome(ref: Reference, n: int, ci: tuple[float, float], steps: int) -> str:
         outcome = INCONCLUSIVE
     else:
         outcome = REPRODUCED
+    return _with_caveats(ref, outcome, steps)
+
+
+def _with_caveats(ref: Reference, outcome: str, steps: int) -> str:
     caveats = ["other data"] if ref.other_data else []
     if ref.steps is not None and steps < ref.steps:
         caveats.append(f"reduced budget ({steps:,} of {ref.steps:,} steps)")
@@ -112,3 +137,10 @@ def outcome(ref: Reference, n: int, ci: tuple[float, float], steps: int) -> str:
         return outcome
     agrees = {REPRODUCED: "agrees", NOT_REPRODUCED: "differs", INCONCLUSIVE: "inconclusive"}[outcome]
     return f"{', '.join(caveats)}: {agrees}"
+
+
+def claim_outcome(ref: Reference, direction: str, steps: int) -> str:
+    """A ``better_than`` row's outcome under CLAIM_RULE from ``statistics.Shift.direction`` of the variant's seeds
+    against the other's (improved, regressed, or neither), with the same caveats as a value's."""
+    found = {IMPROVED: REPRODUCED, REGRESSED: NOT_REPRODUCED}.get(direction, INCONCLUSIVE)
+    return _with_caveats(ref, found, steps)

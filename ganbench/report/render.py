@@ -147,10 +147,10 @@ def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, c
     return list(rank.variant)
 
 
-def _reproduction_section(report: Report, results: Results) -> None:
-    from ganbench.evidence.reproduction import RULE
+def _reproduction_section(report: Report, results: Results, alpha: float) -> None:
+    from ganbench.evidence.reproduction import CLAIM_RULE, RULE
 
-    rows = tables.reproduction(results)
+    rows = tables.reproduction(results, alpha)
     if rows.empty:
         return
     sources = list(dict.fromkeys(rows.source))
@@ -158,11 +158,13 @@ def _reproduction_section(report: Report, results: Results) -> None:
         "ref": [f"[{sources.index(x) + 1}]" for x in rows.source], "variant": rows.variant,
         "dataset": rows.dataset, "metric": rows.metric,
         "published": rows.published,
-        "measured IQM [95% CI]": [fmt_ci(v, ci) for v, ci in zip(rows.measured, rows.ci)],
+        "measured [95% CI]": [f"{m} {fmt_ci(v, ci)}" for m, v, ci in zip(rows.measure, rows.measured, rows.ci)],
         "seeds": rows.seeds, "steps": rows.steps.map(lambda x: f"{x:,}"), "outcome": rows.outcome})
     report.heading("Reproduction")
+    claims = rows.measure.eq("P(better)").any()
     report.text("Published numbers this suite is held against (its reference: block), beside the same metric "
-                f"measured here at the final evaluation. Rule: {RULE}", "note")
+                f"measured here at the final evaluation. Rule: {RULE}" + (
+                    f" For orderings, {CLAIM_RULE}" if claims else ""), "note")
     report.table(shown)
     for i, source in enumerate(sources, 1):
         report.text(f"[{i}] {source}", "note")
@@ -364,7 +366,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     seed_text = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
-    _reproduction_section(report, results)
+    _reproduction_section(report, results, rules.alpha)
     order = _ranking_section(report, final, rates, catalog, rules.alpha)
     _caveats(report, final)
     _sweep_section(report, results, final, colours)

@@ -23,7 +23,7 @@ from ganbench.evidence.states import (
     variant_state,
 )
 from ganbench.evidence.statistics import shift
-from ganbench.meta import Catalog, directed
+from ganbench.meta import Catalog, directed, lookup
 from ganbench.results import Results
 
 
@@ -239,9 +239,11 @@ def baseline_deltas(results: Results, baseline: Results, rules: Rules, final: pd
     return pd.DataFrame(rows)
 
 
-def reproduction(results: Results) -> pd.DataFrame:
-    """One row per ``reference:`` row of the stored suite: published, measured IQM [95 % CI] and outcome."""
-    from ganbench.evidence.reproduction import outcome, parse_references
+def reproduction(results: Results, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per ``reference:`` row of the stored suite: published, measured IQM [95 % CI] and outcome; for a
+    ``better_than`` claim, P(the variant's seed beats the other's) [95 % CI] and the gate's comparison of the two
+    at ``alpha`` (the suite's)."""
+    from ganbench.evidence.reproduction import claim_outcome, outcome, parse_references
 
     doc = results.store.suite_doc()
     if not doc.get("reference"):
@@ -255,8 +257,24 @@ def reproduction(results: Results) -> pd.DataFrame:
         values = cell[ref.metric].to_numpy(dtype=float) if ref.metric in cell else np.array([])
         values = values[np.isfinite(values)]
         steps = int(results.runs[results.runs.run_id.isin(cell.index)].step.min()) if len(cell) else 0
-        ci = stats.bootstrap_ci(values) if len(values) > 1 else (math.nan, math.nan)
-        rows.append({"source": ref.source, "variant": ref.variant, "dataset": ref.dataset, "metric": ref.metric,
-                     "published": ref.published(), "measured": stats.iqm(values), "ci": ci, "seeds": len(values),
-                     "steps": steps, "outcome": outcome(ref, len(values), ci, steps), "note": ref.note})
+        row = {"source": ref.source, "variant": ref.variant, "dataset": ref.dataset, "metric": ref.metric,
+               "published": ref.published(), "seeds": len(values), "steps": steps, "note": ref.note}
+        if ref.better_than is None:
+            ci = stats.bootstrap_ci(values) if len(values) > 1 else (math.nan, math.nan)
+            rows.append({**row, "measured": stats.iqm(values), "ci": ci, "measure": "IQM",
+                         "outcome": outcome(ref, len(values), ci, steps)})
+            continue
+        other = final[(final.variant == ref.better_than) & (final.dataset == ref.dataset)][ref.metric]
+        others = other.to_numpy(dtype=float)
+        others = others[np.isfinite(others)]
+        higher = bool(lookup(results.metric_info(), ref.metric).higher_is_better)
+        if not len(values) or not len(others):
+            rows.append({**row, "measured": math.nan, "ci": (math.nan, math.nan), "measure": "P(better)",
+                         "outcome": claim_outcome(ref, "", steps)})
+            continue
+        p, low, high = stats.probability_ci([values], [others], higher)
+        found = shift(values.tolist(), others.tolist(), higher)
+        rows.append({**row, "measured": p, "ci": (low, high), "measure": "P(better)",
+                     "seeds": f"{len(values)} vs {len(others)}",
+                     "outcome": claim_outcome(ref, found.direction(alpha), steps)})
     return pd.DataFrame(rows)

@@ -2,8 +2,9 @@
 that today's recipes evaluate: after every G update, theta_ema <- decay * theta_ema + (1 - decay) * theta; until
 ``start`` G steps it is a copy of G. With a ramp-up r (StyleGAN2-ADA's ``ema_rampup``, 0.05 in its CIFAR-10
 configuration) the average's half-life is at most r x the steps before this one, so early on it forgets fast:
-decay_t = min(decay, 0.5 ** (1 / (r * (t - 1)))), 0 (a copy) at t = 1. Buffers (BatchNorm statistics) are copied, not averaged, as StyleGAN2-ADA's
-and StudioGAN's reference code do: the average of running statistics is no statistic of the averaged weights.
+decay_t = min(decay, 0.5 ** (1 / (r * (t - 1)))), 0 (a copy) at t = 1. Buffers (BatchNorm statistics) are
+copied, not averaged, as StyleGAN2-ADA's and StudioGAN's reference code do: the average of running statistics is
+no statistic of the averaged weights.
 """
 
 from __future__ import annotations
