@@ -246,3 +246,25 @@ def test_noise_the_classifier_is_sure_of_is_no_member_of_a_mode():
     held_out, labels = data.test
     mode, good = data.assign_modes(held_out)
     assert good.float().mean() > 0.7 and (mode[good] == labels[good]).float().mean() > 0.95
+
+
+
+def test_a_training_fraction_limits_the_batches_not_the_evaluation():
+
+    full = make_dataset("digits", {"size": 16})
+    tenth = make_dataset("digits", {"size": 16, "train_fraction": 0.1}, "datasets[0]")
+    pool = tenth.pool
+    assert len(pool) == pytest.approx(0.1 * len(full.images), abs=10)
+    assert set(full.labels[pool].tolist()) == set(range(10))  # stratified: every class keeps images
+    assert tenth.images is full.images  # the whole set, shared; only the pool is new
+    batch = tenth.sample(500, torch.Generator().manual_seed(1))
+    allowed = {tuple(x.flatten().tolist()) for x in full.images[pool]}
+    assert all(tuple(x.flatten().tolist()) in allowed for x in batch)
+    # evaluation draws from every image, and exactly as the unlimited set's training draws would
+    assert torch.equal(tenth.reference(64, torch.Generator().manual_seed(2)),
+                       full.sample(64, torch.Generator().manual_seed(2)))
+    assert tenth.describe()["trained_on_images"] == len(pool)
+    with pytest.raises(GanbenchError, match=r"datasets\[0\]\.train_fraction"):
+        make_dataset("digits", {"size": 16, "train_fraction": 1.5}, "datasets[0]")
+    with pytest.raises(GanbenchError, match="train_fraction applies to image datasets"):
+        make_dataset("ring", {"train_fraction": 0.5})

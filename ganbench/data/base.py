@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganbench import validate as v
 from ganbench.catalog import DATASETS
 from ganbench.errors import GanbenchError
 
@@ -25,7 +26,17 @@ class Dataset(ABC):
 
     @abstractmethod
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        """n real samples, (n, *sample_shape), drawn with ``generator`` (CPU) so runs are reproducible."""
+        """n real training samples, (n, *sample_shape), drawn with ``generator`` (CPU) so runs are reproducible."""
+
+    def reference(self, n: int, generator: torch.Generator) -> Tensor:
+        """n real samples that evaluation compares generated ones with: the training samples' distribution,
+        except where training sees only a fraction of the data (``limited``), whose evaluation reads all of it."""
+        return self.sample(n, generator)
+
+    def limited(self, fraction: float) -> Dataset:
+        """This dataset training on a fixed ``fraction`` of its samples (the ``train_fraction`` parameter)."""
+        raise GanbenchError(f"train_fraction applies to image datasets (a finite set of images), not "
+                            f"{type(self).__name__}")
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         """For each sample (N, *sample_shape): the mode it belongs to (N,) and whether it is a high-quality
@@ -51,6 +62,11 @@ def make_dataset(name: str, params: dict[str, Any], where: str = "") -> Dataset:
     """The dataset ``name`` with ``params``. Datasets are read-only once built (sampling takes the caller's
     generator), so one process reuses them: validating a suite and then training its runs loads MNIST once."""
     cls = DATASETS.get(name, where)
+    if "train_fraction" in params:  # the whole set, built (and cached) once, with a training subset drawn from it
+        rest = {k: value for k, value in params.items() if k != "train_fraction"}
+        fraction = v.number(params["train_fraction"], f"{where or 'datasets'}.train_fraction", positive=True,
+                            maximum=1.0)
+        return make_dataset(name, rest, where).limited(fraction)
     try:
         key = json.dumps([name, f"{cls.__module__}.{cls.__qualname__}", params], sort_keys=True, default=str)
     except TypeError:  # keys of mixed types cannot be sorted: no valid parameters look like that

@@ -103,8 +103,34 @@ class ImageDataset(Dataset):
         self._manifolds: dict[torch.device, tuple[Tensor, Tensor, Tensor]] = {}
         self._inception: dict[tuple[torch.device, str], InceptionFeatures] = {}
 
+    pool: Tensor | None = None  # indices of the training images that batches come from (None: all; see limited)
+    per_sample = 1  # images drawn per sample (three for stacked channels)
+
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        return self.images[torch.randint(len(self.images), (n,), generator=generator)]
+        return self._draw(n, generator, self.pool)
+
+    def reference(self, n: int, generator: torch.Generator) -> Tensor:
+        return self._draw(n, generator, None)
+
+    def _draw(self, n: int, generator: torch.Generator, pool: Tensor | None) -> Tensor:
+        shape = (n,) if self.per_sample == 1 else (n, self.per_sample)
+        idx = torch.randint(len(self.images) if pool is None else len(pool), shape, generator=generator)
+        images = self.images[idx if pool is None else pool[idx]]
+        return images if self.per_sample == 1 else images.squeeze(2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
+
+    def limited(self, fraction: float) -> ImageDataset:
+        """A copy whose training batches come from a fixed, class-stratified ``fraction`` of the training images
+        (a seeded choice, at least one per class); evaluation -- its real samples, the classifier, the modes --
+        still reads them all, as the limited-data experiments of DiffAugment and ADA evaluate on the full set."""
+        generator = torch.Generator().manual_seed(0)
+        keep = []
+        for label in self.labels.unique():
+            members = (self.labels == label).nonzero().flatten()
+            count = max(1, round(fraction * len(members)))
+            keep.append(members[torch.randperm(len(members), generator=generator)[:count]])
+        limited = copy.copy(self)
+        limited.pool = torch.cat(keep).sort().values
+        return limited
 
     def classifier(self):
         """The trained classifier (on the CPU) and its test accuracy."""
@@ -187,7 +213,8 @@ class ImageDataset(Dataset):
         _, accuracy = self.classifier()
         return {"classifier_test_accuracy": round(accuracy, 4), "classes": self.classes,
                 "train_images": len(self.images), "mode_confidence": self.confidence,
-                "mode_manifold": {"k": self.manifold_k, "per_class": self.manifold_per_class}}
+                "mode_manifold": {"k": self.manifold_k, "per_class": self.manifold_per_class},
+                **({} if self.pool is None else {"trained_on_images": len(self.pool)})}
 
 
 class ClassifierLogits(nn.Module):
@@ -239,9 +266,7 @@ class StackedChannels(ImageDataset):
         self.num_modes = self.classes ** 3
         self.confidence = float(confidence)
 
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        idx = torch.randint(len(self.images), (n, 3), generator=generator)
-        return self.images[idx].squeeze(2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
+    per_sample = 3
 
     def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
         n = samples.shape[0]

@@ -149,7 +149,7 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     objective = recipe.build_objective()
     n = spec.train.eval_samples
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
-    eval_real = dataset.sample(n, streams.eval).to(device)
+    eval_real = dataset.reference(n, streams.eval).to(device)
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
     # the average starts from G's own initial weights, before an ensemble stacks them
     ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start, recipe.g_ema_rampup) if recipe.g_ema is not None else None

@@ -126,7 +126,7 @@ class Tracker:
                     raise GanbenchError("give z_dim (latents are N(0, 1) of that size) or eval_latents")
                 eval_latents = torch.randn(eval_samples, z_dim, generator=streams.eval)
             self.eval_z = eval_latents.to(self.device)
-            self.eval_real = self.dataset.sample(len(self.eval_z), streams.eval).to(self.device)
+            self.eval_real = self.dataset.reference(len(self.eval_z), streams.eval).to(self.device)
             self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)],
                                        sort_keys=True, default=str)
             spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
