@@ -8,6 +8,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ganbench import arithmetic
+
+arithmetic.pin()  # before anything imports torch: the same bytes on every AVX2 machine (ganbench.arithmetic)
+
 # name -> the module that defines it; imported on first use, so `import ganbench` stays cheap
 _API = {"run_suite": "ganbench.execution.runner", "load_suite": "ganbench.spec.suite",
         "load_results": "ganbench.results", "check": "ganbench.evidence.gate", "write_report": "ganbench.report.render",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +23,15 @@ def _software() -> dict[str, str | None]:
     for package in ("ganbench", "torch", "torchvision", "torchmetrics", "numpy", "scipy", "pandas"):
         info[package] = _version(package)
     return info
+
+
+def arithmetic_in_effect() -> dict[str, object]:
+    """What decided this process's CPU arithmetic (ganbench.arithmetic): the label in run ids, the code path
+    PyTorch's kernels took, the pins as set, the intra-op threads."""
+    from ganbench import arithmetic
+
+    return {"label": arithmetic.label(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "pins": {k: os.environ.get(k) for k in arithmetic.PINS}, "threads": torch.get_num_threads()}
 
 
 def versions(device: torch.device | None = None) -> dict[str, str | None]:

@@ -6,12 +6,25 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+import ganbench  # noqa: F401 - before torch loads: it pins the CPU arithmetic (ganbench.arithmetic)
 from ganbench.cli import cli
+from ganbench.execution.jobs import ProgressReporter
 
 # A suite small enough to train in a second or two per run on a CPU.
 TINY_TRAIN = {"steps": 40, "batch_size": 32, "eval_every": 20, "log_every": 5, "checkpoint_every": 20,
               "z_dim": 4, "eval_samples": 200}
 TINY_ARCH = {"name": "mlp", "width": 16, "depth": 2}
+
+
+class StopAt(ProgressReporter):
+    """Ctrl-C, as a test can press it: interrupts training when a run reports step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.at = step
+
+    def step(self, spec, step, steps):
+        if step == self.at:
+            raise KeyboardInterrupt
 
 
 def tiny_suite(**overrides) -> dict:

@@ -95,3 +95,8 @@ def test_the_eta_measures_training_not_start_up(monkeypatch, capsys):
     for i in range(10):
         shown.run_finished(SimpleNamespace(run_id=f"r{i}"), {"status": "completed", "step": 100})
     assert shown._eta() == "ETA 0s" and "(ETA 0s)" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_a_gpu_share_outside_0_to_1_is_a_usage_error(write_suite, invoke):
+    result = invoke("run", write_suite(tiny_suite()), "--executor", "ray", "--gpus-per-task", "0")
+    assert result.exit_code == 2 and "--gpus-per-task" in result.output

@@ -1,7 +1,5 @@
 import json
 
-import pytest
-
 from ganbench.execution.jobs import ProgressReporter
 from ganbench.execution.runner import run_suite
 from ganbench.spec.suite import parse_suite
@@ -52,19 +50,6 @@ def test_a_worker_that_dies_fails_its_run_and_the_suite_goes_on(tmp_path, monkey
     crashed = next(r for r in result.runs if r["dataset"] == "crash_on_sample")
     status = json.loads((result.root / "runs" / crashed["id"] / "status.json").read_text())
     assert "worker process" in status["error"]
-
-
-@pytest.mark.parametrize("ensemble", [False, True])
-def test_local_ray_matches_sequential(tmp_path, ensemble):
-    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'ganbench[ray]'")
-    suite = parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2,
-                                   train={**TINY_TRAIN, "ensemble": ensemble}))
-    seq = run_suite(suite, out=tmp_path / "seq")
-    par = run_suite(suite, out=tmp_path / "ray", executor="ray", workers=2)
-    assert [r["status"] for r in par.runs] == ["completed"] * 4
-    for a, b in zip(seq.runs, par.runs):
-        assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
-            par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
 
 
 def test_jobs_asking_for_cuda_go_round_robin_over_gpus(monkeypatch):

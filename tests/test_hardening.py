@@ -1,6 +1,7 @@
 """Kill-and-resume identity, concurrent runs, corrupted results, unsafe names, bad output locations."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -154,3 +155,45 @@ def test_no_module_loads_pickles_or_unsafe_yaml():
     source = "\n".join(p.read_text() for p in root.rglob("*.py"))
     assert "yaml.load(" not in source and "import pickle" not in source and "pickle.load" not in source
     assert all("weights_only=True" in line for line in source.splitlines() if "torch.load(" in line)
+
+
+CTRL_C_SUITE = tiny_suite(name="ctrlc", variants=["nonsaturating", "hinge", "lsgan", "wgan"],
+                          train={"steps": 50000, "batch_size": 32, "eval_every": 5000, "log_every": 50,
+                                 "checkpoint_every": 200, "z_dim": 4, "eval_samples": 200})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", [["--workers", "2"], ["--executor", "ray", "--workers", "2"]],
+                         ids=["processes", "ray"])
+def test_ctrl_c_to_the_process_group_stops_every_worker(tmp_path, executor):
+    """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group (the command, its worker
+    processes, a local Ray's processes). Two of four runs are training; the command must end within 10 s with
+    one line and no traceback, start neither queued run, and leave a manifest that says interrupted."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
+    log = tmp_path / "out.log"
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path),
+                                 *executor], stdout=sink, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True,  # its own group, as a terminal's foreground job
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        wait_for(lambda: log.read_text().count(" started") >= 2, timeout=180)
+        time.sleep(2)  # training, past its first steps
+        began = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+        took = time.monotonic() - began
+    output = log.read_text()
+    assert took < 10 and proc.returncode == 130, (took, output)
+    assert "Traceback" not in output and output.count("interrupted: what was written is kept") == 1, output
+    manifest = json.loads((tmp_path / "ctrlc" / "manifest.json").read_text())
+    assert manifest["state"] == "interrupted"
+    assert sorted(r["status"] for r in manifest["runs"]) == ["interrupted", "interrupted", "pending", "pending"]
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    wait_for(group_gone, timeout=10)  # nothing of the group is left running

@@ -12,13 +12,12 @@ import torch
 from torch import nn
 
 from ganbench.errors import GanbenchError
-from ganbench.execution.jobs import ProgressReporter
 from ganbench.execution.runner import run_suite
 from ganbench.recipes.regularizers import make_regularizer
 from ganbench.recipes.schedules import lr_factor, weight_factor
 from ganbench.spec.suite import parse_suite
 from ganbench.training.ema import GeneratorEMA
-from tests.conftest import TINY_TRAIN, tiny_suite
+from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
 
 
 def test_schedules_follow_their_formulas():
@@ -30,21 +29,12 @@ def test_schedules_follow_their_formulas():
     assert [lr_factor("linear", t, steps, start=0.5) for t in (5, 6, 7, 10)] == pytest.approx([1.0, 1.0, 0.8, 0.2])
 
 
-class _StopAt(ProgressReporter):
-    def __init__(self, step: int) -> None:
-        self.at = step
-
-    def step(self, spec, step, steps):
-        if step == self.at:
-            raise KeyboardInterrupt
-
-
 def _resumed_identically(suite, tmp_path):
     """Train ``suite`` whole, and again interrupted at step 20 then resumed; assert every run's metrics.csv is
     byte-identical between the two, and return the whole suite's result."""
     whole = run_suite(suite, out=tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "cut", reporter=_StopAt(20))
+        run_suite(suite, out=tmp_path / "cut", reporter=StopAt(20))
     resumed = run_suite(suite, out=tmp_path / "cut")
     for a, b in zip(whole.runs, resumed.runs):
         assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (

@@ -21,12 +21,14 @@ from ganbench.cli.progress import ConsoleProgress
               help="Where runs train: a registered executor (`ganbench list executors`); default sequential, or "
                    "processes when --workers > 1.")
 @click.option("--address", default=None, help="Ray cluster address for --executor ray (default: a local Ray).")
+@click.option("--gpus-per-task", default=1.0, show_default=True, type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+              help="With --executor ray, the share of a GPU each CUDA job asks for (0.25: four small jobs per GPU).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Override the suite's device (cuda:N goes in the suite file).")
 @click.option("--fresh", is_flag=True, help="Discard finished runs and train everything again.")
 @handle_errors
-def run(suite_file: Path, out: Path, workers: int, executor: str | None, address: str | None, device: str | None,
-        fresh: bool) -> None:
+def run(suite_file: Path, out: Path, workers: int, executor: str | None, address: str | None, gpus_per_task: float,
+        device: str | None, fresh: bool) -> None:
     """Train every variant x dataset x seed of SUITE_FILE; finished runs are skipped.
 
     Exit code 0 when every run completed or diverged, 1 when a run failed, 2 for bad input.
@@ -37,7 +39,7 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
     from ganbench.execution.runner import run_suite
 
     result = run_suite(suite, out=out, device=device, fresh=fresh, workers=workers, executor=executor,
-                       address=address, reporter=ConsoleProgress())
+                       address=address, reporter=ConsoleProgress(), gpus_per_task=gpus_per_task)
     counts: dict[str, int] = {}
     for entry in result.runs:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1

@@ -1,16 +1,20 @@
 """Executors: the same jobs in, the same store out, registered by name. ``sequential`` trains in this process;
-``processes`` trains on N local worker processes (spawned, torch threads split so workers don't oversubscribe
-cores, CUDA devices round-robin); ``ray`` hands each job to a Ray cluster (an existing one at ``address``, or a
-local one), every worker writing to the shared results path. Each yields (spec, final status) per run as jobs
-finish, and forwards the jobs' step progress to the reporter while they train."""
+``processes`` trains on N local worker processes (spawned, CUDA devices round-robin); ``ray`` hands each job to
+a Ray cluster (an existing one at ``address``, or a local one), whose tasks hand their run directories back to
+this process, the only writer of the results. Each yields (spec, final status) per run as jobs finish, and
+forwards the jobs' step progress to the reporter while they train. Every job sets its own intra-op threads
+(``train.threads``), so the executor does not change a run's bytes."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import os
 import queue
+import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +26,7 @@ from ganbench.catalog import EXECUTORS
 from ganbench.errors import GanbenchError
 from ganbench.execution.jobs import ForwardingReporter, Job, ProgressReporter, Result, replay, run_job
 from ganbench.results.store import RunStore
+from ganbench.training.loop import request_stop, stop_requested
 
 POLL_S = 0.25  # how often a waiting executor shows forwarded progress
 
@@ -30,6 +35,7 @@ POLL_S = 0.25  # how often a waiting executor shows forwarded progress
 class Options:
     workers: int = 1  # parallel jobs
     address: str | None = None  # Ray cluster address (None: a local Ray)
+    gpus_per_task: float = 1.0  # Ray: the GPU share a CUDA job asks for (a fraction packs small jobs onto one GPU)
 
 
 Executor = Callable[[list[Job], RunStore, ProgressReporter, Options], Iterator[Result]]
@@ -51,12 +57,15 @@ def _drain(messages, specs: dict, reporter: ProgressReporter) -> None:
 
 
 _progress = None  # a worker's queue to the parent's reporter
+STOP_GRACE_S = 5.0  # after Ctrl-C, how long running jobs get to stop at a step boundary before their worker is killed
 
 
-def _init_worker(threads: int, progress) -> None:
+def _init_worker(progress) -> None:
     global _progress
     _progress = progress
-    torch.set_num_threads(threads)
+    # Ctrl-C reaches every process of the terminal's group: a worker only asks its job to stop at the next step
+    # (its parent also asks, for a SIGINT sent to the parent alone), and starts no job after that
+    signal.signal(signal.SIGINT, lambda signum, frame: request_stop())
     atexit.register(_exit_without_teardown)
 
 
@@ -70,8 +79,15 @@ def _exit_without_teardown() -> None:
 
 
 def _train_in_worker(job: Job, out_root: str, device: str | None = None) -> list[Result]:
+    """A job in a worker; after a stop request, none (its runs stay as they were) or what it had reached."""
+    if stop_requested():
+        return []
     reporter = ForwardingReporter(_progress.put) if _progress is not None else ProgressReporter()
-    return run_job(job, RunStore.at(out_root), reporter, device)
+    store = RunStore.at(out_root)
+    try:
+        return run_job(job, store, reporter, device)
+    except KeyboardInterrupt:  # run_job marked its runs interrupted; the parent is stopping
+        return [(spec, store.status(spec.run_id)) for spec in job]
 
 
 def _gpu_for(job: Job, index: int) -> str | None:
@@ -86,11 +102,11 @@ def _gpu_for(job: Job, index: int) -> str | None:
 def _round(jobs: list[Job], store: RunStore, workers: int, reporter: ProgressReporter
            ) -> Iterator[tuple[Job, list[Result] | None]]:
     """One pool over ``jobs``; yields (job, None) for the jobs a dead worker pool left unfinished."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
     progress = context.Queue()
     specs = {spec.run_id: spec for job in jobs for spec in job}
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads, progress))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(progress,))
+    futures = {}
     try:
         futures = {pool.submit(_train_in_worker, j, str(store.root), _gpu_for(j, i)): j for i, j in enumerate(jobs)}
         while futures:
@@ -103,9 +119,27 @@ def _round(jobs: list[Job], store: RunStore, workers: int, reporter: ProgressRep
                 except BrokenProcessPool:
                     yield job, None
         _drain(progress, specs, reporter)
+    except (KeyboardInterrupt, GeneratorExit):  # Ctrl-C here, or in the runner reading what this yields
+        _stop_pool(pool, futures)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
+
+
+def _stop_pool(pool: ProcessPoolExecutor, futures) -> None:
+    """Ctrl-C: start no queued job, ask every worker's job to stop at its next step, give them STOP_GRACE_S,
+    then kill what still runs (its runs keep their last checkpoint; the runner marks them interrupted)."""
+    for future in futures:
+        future.cancel()
+    workers = list((pool._processes or {}).values())  # noqa: SLF001 - the pool exposes no other handle on them
+    for process in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGINT)
+    wait([f for f in futures if not f.cancelled()], timeout=STOP_GRACE_S)
+    for process in workers:
+        if process.is_alive():
+            process.kill()
 
 
 @EXECUTORS.register("processes")
@@ -133,10 +167,16 @@ def processes(jobs: list[Job], store: RunStore, reporter: ProgressReporter, opti
             yield from finished
 
 
+RAY_RETRIES = 2  # a task whose worker process or node dies is run again, from the run directories it was sent
+
+
 @EXECUTORS.register("ray")
 def ray(jobs: list[Job], store: RunStore, reporter: ProgressReporter, options: Options) -> Iterator[Result]:
-    """Ray tasks (1 CPU, or 1 GPU when the job asks for CUDA) on the cluster at ``address``, or a local Ray. A
-    task that fails or whose worker dies fails its runs; the others go on."""
+    """Ray tasks (``train.threads`` CPUs, and ``gpus_per_task`` of a GPU when the job asks for CUDA) on the cluster
+    at ``address``, or a local Ray. A task trains in a scratch directory on whatever node runs it and hands its run
+    directories back; this process writes them into the results directory, so no node needs to see it, and a
+    resumed run's directory (its checkpoint) travels to the task. A task whose worker or node dies is retried;
+    one that fails otherwise fails its runs, and the others go on. Ctrl-C cancels every task."""
     try:
         import ray as ray_module
         from ray.util.queue import Queue
@@ -147,27 +187,48 @@ def ray(jobs: list[Job], store: RunStore, reporter: ProgressReporter, options: O
                         include_dashboard=False, log_to_driver=False, configure_logging=False)
     progress = Queue()
     specs = {spec.run_id: spec for job in jobs for spec in job}
-    task = ray_module.remote(max_retries=0)(_ray_task)
-    pending = {}
+    task = ray_module.remote(max_retries=RAY_RETRIES)(_ray_task)
+    pending, started = {}, set()
     for job in jobs:
-        gpus = 1 if job[0].device.startswith("cuda") else 0
-        pending[task.options(num_cpus=1, num_gpus=gpus).remote(job, str(store.root), progress)] = job
+        gpus = options.gpus_per_task if job[0].device.startswith("cuda") else 0
+        sent = {spec.run_id: store.pack_run(spec.run_id) for spec in job}
+        pending[task.options(num_cpus=job[0].train.threads, num_gpus=gpus).remote(job, sent, progress)] = job
     try:
         while pending:
             ready, _ = ray_module.wait(list(pending), num_returns=1, timeout=POLL_S)
-            replay(progress.get_nowait_batch(progress.qsize()), specs, reporter)
+            messages = progress.get_nowait_batch(progress.qsize())
+            started.update(run_id for kind, run_id, *_ in messages if kind == "start")
+            replay(messages, specs, reporter)
             for ref in ready:
                 job = pending.pop(ref)
                 try:
-                    yield from ray_module.get(ref)
+                    results, files = ray_module.get(ref)
                 except ray_module.exceptions.RayError as exc:
                     error = f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
                     for spec in job:
                         yield spec, store.stop(spec.run_id, "failed", error=error)
+                    continue
+                for spec, _ in results:
+                    store.unpack_run(spec.run_id, files[spec.run_id])
+                yield from results
+    except (KeyboardInterrupt, GeneratorExit):
+        for ref, job in pending.items():
+            ray_module.cancel(ref, force=True)
+            for spec in job:  # what a task had written is lost with it; its runs start again on the next run
+                if spec.run_id in started:
+                    store.set_status(spec.run_id, "interrupted")
+        raise
     finally:
-        progress.shutdown()
+        with contextlib.suppress(Exception):  # the queue's actor goes with the cluster when Ctrl-C ended it
+            progress.shutdown()
 
 
-def _ray_task(job: Job, out_root: str, progress) -> list[Result]:
-    torch.set_num_threads(1)  # one CPU per task, as requested from Ray
-    return run_job(job, RunStore.at(out_root), ForwardingReporter(progress.put_nowait))
+def _ray_task(job: Job, sent: dict[str, dict[str, bytes]], progress) -> tuple[list[Result], dict]:
+    """One job on a Ray worker: its runs' directories as sent, trained in scratch, returned whole."""
+    with tempfile.TemporaryDirectory(prefix="ganbench-task-") as scratch:
+        store = RunStore(scratch, "task")
+        for run_id, files in sent.items():
+            if files:
+                store.unpack_run(run_id, files)
+        results = run_job(job, store, ForwardingReporter(progress.put_nowait))
+        return results, {spec.run_id: store.pack_run(spec.run_id) for spec in job}

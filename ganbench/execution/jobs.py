@@ -78,6 +78,9 @@ def run_job(job: Job, store: RunStore, reporter: ProgressReporter, device: str |
     def progress(spec: RunSpec):
         return lambda step, steps: reporter.step(spec, step, steps)
 
+    import torch
+
+    torch.set_num_threads(job[0].train.threads)  # the same arithmetic under every executor (ganbench.arithmetic)
     for spec in job:
         reporter.run_started(spec)
     ensemble = len(job) > 1  # a one-member ensemble trains on its own: vmap over one member only costs time

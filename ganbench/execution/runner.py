@@ -34,13 +34,13 @@ def _entry(spec: RunSpec, status: str, trials: frozenset[str]) -> dict[str, Any]
 
 def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: str | None = None,
               fresh: bool = False, workers: int = 1, executor: str | None = None, address: str | None = None,
-              reporter: ProgressReporter | None = None) -> SuiteRun:
+              reporter: ProgressReporter | None = None, gpus_per_task: float = 1.0) -> SuiteRun:
     """Train every run of ``suite`` into ``out/<suite name>/``; finished runs are skipped unless ``fresh``.
     ``executor``: a registered executor (``ganbench list executors``); by default ``sequential`` with one
     worker and ``processes`` (that many local processes) with more."""
     executor = executor or ("processes" if workers > 1 else "sequential")
     run_jobs = EXECUTORS.get(executor, "--executor")
-    options = Options(workers, address)
+    options = Options(workers, address, gpus_per_task)
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     if executor != "ray":  # a Ray cluster's nodes may have devices the driver lacks
         from ganbench.training.loop import check_device
@@ -81,15 +81,23 @@ def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool
     statuses = {s.run_id: store.status(s.run_id)["status"] for s in specs}
     todo = [s for s in specs if statuses[s.run_id] not in FINISHED]
     reporter.suite_started(suite, len(specs), len(specs) - len(todo))
-    store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs])
+    store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs], state="running")
     finished = execute(todo)
+    state = "interrupted"
     try:
         for spec, status in finished:
             statuses[spec.run_id] = status["status"]
-            store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs])
+            store.write_manifest([_entry(s, statuses[s.run_id], trials) for s in specs], state="running")
             reporter.run_finished(spec, status)
+        state = "finished"
     finally:
-        store.write_manifest([_entry(s, store.status(s.run_id)["status"], trials) for s in specs])
+        if hasattr(finished, "close"):  # an executor stops its workers now, not when the generator is collected
+            finished.close()
+        if state == "interrupted":  # Ctrl-C (or a crash): a run left "running" has no trainer any more
+            for spec in todo:
+                if store.status(spec.run_id)["status"] == "running":
+                    store.set_status(spec.run_id, "interrupted")
+        store.write_manifest([_entry(s, store.status(s.run_id)["status"], trials) for s in specs], state=state)
     return SuiteRun(store.root, [_entry(s, statuses[s.run_id], trials) for s in specs])
 
 

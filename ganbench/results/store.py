@@ -14,6 +14,7 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -280,14 +281,39 @@ class RunStore:
 
         return torch.load(path, map_location="cpu", weights_only=True)  # tensors only: never unpickles code
 
+    def pack_run(self, run_id: str) -> dict[str, bytes]:
+        """Every file of a run, by path inside its directory: what travels to and from a node that cannot see
+        this store (a Ray task's scratch directory)."""
+        directory = self.run_dir(run_id)
+        if not directory.exists():
+            return {}
+        return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*"))
+                if p.is_file() and not p.name.endswith(".tmp")}
+
+    def unpack_run(self, run_id: str, files: dict[str, bytes]) -> None:
+        """Make a run's directory hold exactly ``files``: written beside it, then swapped in by two renames, so a
+        kill at any point leaves the old directory or the new one (or the new one beside a ``.old`` to drop)."""
+        directory = self.run_dir(run_id)
+        incoming, old = directory.with_name(f".{run_id}.incoming"), directory.with_name(f".{run_id}.old")
+        for stale in (incoming, old):
+            shutil.rmtree(stale, ignore_errors=True)
+        for name, data in files.items():
+            atomic_write(incoming / name, data)
+        incoming.mkdir(parents=True, exist_ok=True)
+        if directory.exists():
+            directory.rename(old)
+        incoming.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
+
     def clear_run(self, run_id: str) -> None:
         """Forget a run's outputs (``--fresh``, or a restart with no checkpoint)."""
         directory = self.run_dir(run_id)
         for path in sorted(directory.rglob("*"), reverse=True) if directory.exists() else []:
             path.rmdir() if path.is_dir() else path.unlink()
 
-    def write_manifest(self, entries: list[dict[str, Any]]) -> None:
-        write_json(self.root / "manifest.json", {"runs": entries})
+    def write_manifest(self, entries: list[dict[str, Any]], state: str | None = None) -> None:
+        """The runs and their statuses; ``state``: the suite's (running, finished, or interrupted by Ctrl-C)."""
+        write_json(self.root / "manifest.json", {"runs": entries, **({"state": state} if state else {})})
 
     def upsert_manifest(self, entry: dict[str, Any]) -> None:
         """Add or replace one run's entry. Tracked runs of one suite may be separate processes (one per seed):

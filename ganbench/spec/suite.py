@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ganbench import arithmetic
 from ganbench import validate as v
 from ganbench.errors import GanbenchError
 from ganbench.evidence.gate import Rules, parse_rules
@@ -42,6 +43,7 @@ class TrainConfig:
     eval_samples: int = 2500  # fixed-latent samples per evaluation (2500 as in VEEGAN/PacGAN on 2D data)
     ensemble: bool = False  # train the seeds of each variant together, parameters stacked (ganbench.training.ensemble)
     stop_on_divergence: bool = True  # end a run whose loss passes the divergence bound, as for a non-finite one
+    threads: int = 1  # intra-op threads the run trains with, under every executor: reductions split by thread
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class RunSpec:
 NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}, "loggers": None}
 # Fields added after run ids existed, with the value every earlier run had: left out of the digest at that
 # value, so adding a field keeps stored results. A new field that changes results belongs here.
-ADDED_LATER = {"train": {"ensemble": False},
+ADDED_LATER = {"train": {"ensemble": False, "threads": 1},
                "recipe": {"instance_noise": 0.0, "lr_schedule": "constant", "lr_decay_start": 0.0, "g_ema": None,
                           "g_ema_start": 0, "augment": (), "augment_p": 1.0, "ada_target": None,
                           "g_ema_rampup": None, "regularizer_schedule": "constant", "regularizer_weight_end": 0.0}}
@@ -104,6 +106,8 @@ def result_fields(spec: RunSpec) -> dict[str, Any]:
             fields[key] = {k: x for k, x in fields[key].items() if k not in inner}
     for key, defaults in ADDED_LATER.items():
         fields[key] = {k: x for k, x in fields[key].items() if k not in defaults or x != defaults[k]}
+    if arithmetic.label() != arithmetic.PORTABLE:
+        fields["arithmetic"] = arithmetic.label()
     return fields
 
 

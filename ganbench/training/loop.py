@@ -48,7 +48,7 @@ from ganbench.training.ema import GeneratorEMA
 from ganbench.training.record import RunRecorder, divergence_bound
 from ganbench.training.samples import render_samples
 from ganbench.training.seeding import Streams, apply_determinism, make_streams
-from ganbench.versions import versions
+from ganbench.versions import arithmetic_in_effect, versions
 
 Progress = Callable[[int, int], None]  # (step, total steps)
 
@@ -411,20 +411,33 @@ def _first_diverged(window: Tensor, first_step: int, bound: float = math.inf) ->
     return found
 
 
+_STOP = threading.Event()  # set by an executor's worker when its parent says stop: the same as Ctrl-C here
+
+
+def request_stop() -> None:
+    """Ask the training in this process to stop at its next step, as Ctrl-C does (a worker's SIGINT handler)."""
+    _STOP.set()
+
+
+def stop_requested() -> bool:
+    return _STOP.is_set()
+
+
 @contextlib.contextmanager
 def _interrupt_between_steps():
     """Yield a callable that says whether SIGINT arrived. Python raises KeyboardInterrupt wherever the
     interpreter happens to be, and one raised inside a finalizer (torch runs many) is printed and dropped: the
     run trained on to the end. While the loop runs, SIGINT only asks, and the loop raises at its next step.
-    Left alone where someone else (a notebook, Ray) handles SIGINT, or off the main thread."""
+    Left alone where someone else (a notebook, Ray, an executor's worker) handles SIGINT, or off the main thread;
+    there, only ``request_stop`` stops the loop."""
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield lambda: False
+        yield stop_requested
         return
     asked: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
     try:
-        yield lambda: bool(asked)
+        yield lambda: bool(asked) or stop_requested()
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -477,7 +490,7 @@ def run_config(run: Run, determinism: dict[str, Any], ensemble: list[str] | None
     config = {"run_id": run.spec.run_id, "spec": spec, "device": str(run.device), "determinism": determinism,
               **collectors, "dataset": run.dataset.describe(), "measurement": measurement,
               "evaluated_g": _evaluated_g(run.spec.recipe),
-              "versions": versions(run.device)}
+              "versions": versions(run.device), "arithmetic": arithmetic_in_effect()}
     if ensemble is not None:
         config["ensemble"] = {"size": len(ensemble), "members": ensemble}
     return config
