@@ -100,3 +100,53 @@ def test_the_eta_measures_training_not_start_up(monkeypatch, capsys):
 def test_a_gpu_share_outside_0_to_1_is_a_usage_error(write_suite, invoke):
     result = invoke("run", write_suite(tiny_suite()), "--executor", "ray", "--gpus-per-task", "0")
     assert result.exit_code == 2 and "--gpus-per-task" in result.output
+
+
+PROGRESS_SUITE = tiny_suite(name="progress", variants=["nonsaturating", "hinge"],
+                            train={"steps": 2000, "batch_size": 32, "eval_every": 1000, "log_every": 10,
+                                   "checkpoint_every": 1000, "z_dim": 4, "eval_samples": 200})
+
+
+def _ganbench_run(suite, out, **how):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # a CI system's own flag turns the display off
+    return subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(out)],
+                            env={**env, "TERM": "xterm-256color", "COLUMNS": "120"}, **how)
+
+
+def test_progress_is_live_on_a_terminal_and_plain_lines_when_piped(tmp_path, write_suite):
+    import os
+    import pty
+    import select
+    import subprocess
+
+    suite = write_suite(PROGRESS_SUITE)
+    main, terminal = pty.openpty()  # what a user's terminal is to the command
+    proc = _ganbench_run(suite, tmp_path / "tty", stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # the command closed its side
+                break
+            if not data:
+                break
+            shown += data
+        elif proc.poll() is not None:
+            break
+    assert proc.wait() == 0
+    text = shown.decode(errors="replace")
+    assert "\x1b[" in text and "━" in text  # redrawn bars, not lines
+    assert "steps/s" in text and "suite progress" in text and "ETA" in text
+    assert "completed in" in text and "next: ganbench report" in text  # finished runs and the summary as lines
+
+    piped = _ganbench_run(suite, tmp_path / "pipe", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, _ = piped.communicate(timeout=300)
+    assert piped.returncode == 0 and "\x1b[" not in output and "━" not in output
+    assert output.count(" started") == 2 and output.count("completed in") == 2

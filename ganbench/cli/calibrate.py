@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ganbench.cli import cli, handle_errors
-from ganbench.cli.progress import ConsoleProgress
+from ganbench.cli.progress import console_progress
 from ganbench.errors import GanbenchError
 
 
@@ -55,8 +55,9 @@ def calibrate(suite_file: Path | None, loop: str | None, settings: tuple[str, ..
     if loop is None:
         if settings:
             raise GanbenchError("--set goes with --loop (a suite sets its own values)")
-        calibration = run_calibration(suite_file, sets, [parse_injection(text) for text in injections], out,
-                                      workers, ConsoleProgress())
+        with console_progress() as reporter:
+            calibration = run_calibration(suite_file, sets, [parse_injection(text) for text in injections], out,
+                                          workers, reporter)
     else:
         params = {}
         for setting in settings:

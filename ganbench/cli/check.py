@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ganbench.cli import EXIT_FAILED, cli, handle_errors
-from ganbench.cli.progress import ConsoleProgress
+from ganbench.cli.progress import console_progress
 
 
 @cli.command()
@@ -47,7 +47,9 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
         from ganbench.spec.suite import load_suite
 
         suite = load_suite(target)
-        results = load_results(run_suite(suite, out=out, workers=workers, reporter=ConsoleProgress()).root)
+        with console_progress() as reporter:
+            trained = run_suite(suite, out=out, workers=workers, reporter=reporter)
+        results = load_results(trained.root)
         rules = suite.check
     else:
         results = load_results(target)

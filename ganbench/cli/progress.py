@@ -1,8 +1,11 @@
-"""Progress across a whole suite: one updating line on a terminal, plain lines in CI logs. Runs may train
-concurrently (workers, Ray): the line shows every run in flight, and the ETA counts their partial progress."""
+"""Progress across a whole suite: a live display on a terminal (rich: the suite's bar with runs done and the
+ETA, a bar per run in flight with its steps per second), plain lines in CI logs and wherever output is piped.
+Runs may train concurrently (workers, Ray): every run in flight is shown, and the ETA counts their partial
+progress."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -23,13 +26,28 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
+def console_progress() -> ConsoleProgress:
+    """The live display where stdout is a terminal that can draw it, else the plain lines."""
+    if sys.stdout.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI"):
+        return LiveProgress()
+    return ConsoleProgress(interactive=False)
+
+
 class ConsoleProgress(ProgressReporter):
+    """Plain lines: one as each run starts and ends, and one every LOG_EVERY_S seconds between."""
+
     def __init__(self, interactive: bool | None = None) -> None:
         self.interactive = sys.stdout.isatty() if interactive is None else interactive
         self.total = self.done = self.todo = self.finished = 0
         self.training: dict[str, float] = {}  # run id -> fraction of its steps done
         self._last_draw = 0.0
         self._first: tuple[float, float] | None = None  # (time, progress) at the first step reported
+
+    def __enter__(self) -> ConsoleProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     def suite_started(self, suite: Suite, total: int, skipped: int) -> None:
         self.total, self.done, self.todo, self.finished = total, skipped, total - skipped, 0
@@ -86,8 +104,65 @@ class ConsoleProgress(ProgressReporter):
         self.done += 1
         self.finished += 1
         self.training.pop(spec.run_id, None)
+        line = self._finished_line(spec, status)
+        click.echo(("\r" + line.ljust(150)) if self.interactive else line)
+
+    def _finished_line(self, spec: RunSpec, status: dict[str, Any]) -> str:
         extra = f" at step {status['step']}" if status["status"] != "completed" else ""
         error = f": {status['error']}" if status.get("error") else ""
         took = f" in {_duration(status['time_s'])}" if "time_s" in status else ""
-        line = f"[{self.done}/{self.total}] {spec.run_id} {status['status']}{extra}{took}{error} ({self._eta()})"
-        click.echo(("\r" + line.ljust(150)) if self.interactive else line)
+        return f"[{self.done}/{self.total}] {spec.run_id} {status['status']}{extra}{took}{error} ({self._eta()})"
+
+
+class LiveProgress(ConsoleProgress):
+    """The terminal's view: rich redraws a bar for the suite and one per run in flight (steps done of steps,
+    steps per second) several times a second; started and finished runs print as lines above the bars. Use it
+    as a context manager, so the display is closed (and the cursor restored) however the command ends."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        super().__init__(interactive=True)
+        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[rate]}"), refresh_per_second=4)
+        self.suite_bar = None
+        self.run_bars: dict[str, Any] = {}
+
+    def __enter__(self) -> LiveProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.stop()
+
+    def suite_started(self, suite: Suite, total: int, skipped: int) -> None:
+        ConsoleProgress.suite_started(self, suite, total, skipped)
+        if self.suite_bar is not None:
+            self.bars.remove_task(self.suite_bar)
+        self.suite_bar = self.bars.add_task(f"suite {suite.name}", total=total, completed=skipped, rate="")
+
+    def run_started(self, spec: RunSpec) -> None:
+        self.training[spec.run_id] = 0.0
+        self.run_bars[spec.run_id] = self.bars.add_task(f"  {spec.run_id}", total=spec.train.steps, rate="")
+
+    def step(self, spec: RunSpec, step: int, steps: int) -> None:
+        self.training[spec.run_id] = step / steps
+        now = time.perf_counter()
+        if self._first is None:
+            self._first = (now, self._progress())
+        bar = self.run_bars.get(spec.run_id)
+        if bar is not None:
+            self.bars.update(bar, completed=step)
+            speed = self.bars.tasks[self.bars.task_ids.index(bar)].speed
+            self.bars.update(bar, rate=f"{speed:,.0f} steps/s" if speed else "")
+        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta())
+
+    def run_finished(self, spec: RunSpec, status: dict[str, Any]) -> None:
+        self.done += 1
+        self.finished += 1
+        self.training.pop(spec.run_id, None)
+        bar = self.run_bars.pop(spec.run_id, None)
+        if bar is not None:
+            self.bars.remove_task(bar)
+        self.bars.console.print(self._finished_line(spec, status), highlight=False, markup=False)
+        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta())

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ganbench.cli import EXIT_FAILED, cli, handle_errors
-from ganbench.cli.progress import ConsoleProgress
+from ganbench.cli.progress import console_progress
 
 
 @cli.command()
@@ -38,8 +38,9 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
     suite = load_suite(suite_file)  # a malformed suite is reported before the training stack is imported
     from ganbench.execution.runner import run_suite
 
-    result = run_suite(suite, out=out, device=device, fresh=fresh, workers=workers, executor=executor,
-                       address=address, reporter=ConsoleProgress(), gpus_per_task=gpus_per_task)
+    with console_progress() as reporter:
+        result = run_suite(suite, out=out, device=device, fresh=fresh, workers=workers, executor=executor,
+                           address=address, reporter=reporter, gpus_per_task=gpus_per_task)
     counts: dict[str, int] = {}
     for entry in result.runs:
         counts[entry["status"]] = counts.get(entry["status"], 0) + 1
