@@ -125,3 +125,23 @@ def test_the_dot_plot_marks_seeds_that_collapsed_or_did_not_converge(monkeypatch
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["collapsed", "not converged"]
     marked = [c for c in ax.collections if c.get_label() in ("collapsed", "not converged")]
     assert [list(c.get_offsets()[:, 0]) for c in marked] == [[0.5], [0.1]]
+
+
+def test_the_report_opens_with_two_sentences_in_plain_words():
+    import math
+
+    import pandas as pd
+
+    from ganbench.report.tables import headline
+
+    def row(variant, rank, collapse=0.0, at=math.nan, not_converged=0):
+        return {"variant": variant, "seeds": 4, "rank": rank, "ranked_by": "mode_coverage", "ranked_value": 0.9,
+                "collapse_rate": collapse, "time_to_collapse": at, "not_converged": not_converged,
+                "divergence_rate": 0.0, "failed": 0}
+    tied = pd.DataFrame([row("a", 1), row("b", 1), row("c", 3, collapse=0.25, at=1250.0, not_converged=1)])
+    assert headline(tied, "mode_coverage") == (
+        "a, b share first place on mode_coverage: no test separates them at 4 seeds; the other 1 rank below them. "
+        "Seeds that went wrong: c collapsed in 1 (at step 1250) and did not converge in 1 of 4 seeds.")
+    alone = pd.DataFrame([row("a", 1), row("b", 2)])
+    assert headline(alone, "fid").startswith("a ranks first on fid (IQM 0.9)")
+    assert headline(alone, "fid").endswith("Every seed of every variant converged without a collapse.")

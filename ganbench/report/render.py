@@ -28,7 +28,8 @@ padding-bottom:.2em;margin-top:2em}table{border-collapse:collapse;font-size:.86e
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}.note{color:#666;font-size:.9em}.caveat{background:#fff7e0;
-border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}"""
+border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}.summary{font-size:1.1em;background:#eef4ff;
+border-left:4px solid #3a6fd8;padding:.6em .9em;margin:.8em 0}"""
 
 
 def fmt(x, digits: int = 3) -> str:
@@ -96,7 +97,7 @@ class Report:
                 lines += [f"## {payload}", ""]
             elif kind == "p":
                 text, css = payload
-                lines += [f"> {text}" if css == "caveat" else text, ""]
+                lines += [f"> {text}" if css in ("caveat", "summary") else text, ""]
             elif kind == "table":
                 lines += [_md_table(payload), ""]
             else:
@@ -112,9 +113,8 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def _ranking_section(report: Report, final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog,
+def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, catalog: Catalog,
                      alpha: float) -> list[str]:
-    rank = tables.ranking(final, rates, catalog, alpha)
     primary = tables.primary_metric(final, catalog)
     shown = pd.DataFrame({"rank": [f"{r}=" if t else str(r) for r, t in zip(rank["rank"], rank.tied)],
                           "variant": rank.variant, "state": rank.state, "seeds": rank.states})
@@ -366,8 +366,10 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     seed_text = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
+    rank = tables.ranking(final, rates, catalog, rules.alpha)
+    report.text(tables.headline(rank, tables.primary_metric(final, catalog)), "summary")
     _reproduction_section(report, results, rules.alpha)
-    order = _ranking_section(report, final, rates, catalog, rules.alpha)
+    order = _ranking_section(report, final, rank, catalog, rules.alpha)
     _caveats(report, final)
     _sweep_section(report, results, final, colours)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "

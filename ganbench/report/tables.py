@@ -155,6 +155,46 @@ def _ranks(table: pd.DataFrame, alpha: float) -> tuple[list[int], list[str]]:
     return [ranks[v] for v in table.variant], [tied[v] for v in table.variant]
 
 
+def headline(rank: pd.DataFrame, primary: str | None) -> str:
+    """Two sentences in plain words for the top of the report: who leads and whether the tests separate them, then
+    which variants collapsed or did not converge, in how many seeds and from when."""
+    seeds = int(rank.seeds.max()) if len(rank) else 0
+    first = rank[(rank["rank"] == 1) & (rank.ranked_by != "")]
+    metric = primary or "their metrics"
+    if first.empty:
+        lead = "No variant could be ranked (none converged, or no metric may head a ranking)."
+    elif len(first) == len(rank):
+        lead = (f"No test separates any of the {len(rank)} variants on {metric} at {seeds} seeds: all share "
+                "first place, and their order is only their IQMs'.")
+    elif len(first) == 1:
+        lead = (f"{first.variant.iloc[0]} ranks first on {metric} (IQM {first.ranked_value.iloc[0]:.3g}); every other "
+                f"variant ranks below it, by a worse state or a rank test at {seeds} seeds.")
+    else:
+        names = ", ".join(first.variant)
+        lead = (f"{names} share first place on {metric}: no test separates them at {seeds} seeds; the other "
+                f"{len(rank) - len(first)} rank below them.")
+    trouble = []
+    for row in rank.itertuples():
+        went = []
+        collapsed = round(row.collapse_rate * row.seeds)
+        if collapsed:
+            step = "" if not math.isfinite(row.time_to_collapse) else (
+                f" (at step {row.time_to_collapse:.0f})" if collapsed == 1 else
+                f" (median step {row.time_to_collapse:.0f})")
+            went.append(f"collapsed in {collapsed}{step}")
+        if row.not_converged:
+            went.append(f"did not converge in {row.not_converged}")
+        if row.divergence_rate:
+            went.append(f"diverged in {round(row.divergence_rate * row.seeds)}")
+        if row.failed:
+            went.append(f"failed in {row.failed}")
+        if went:
+            trouble.append(f"{row.variant} {' and '.join(went)} of {row.seeds} seeds")
+    worry = ("Seeds that went wrong: " + "; ".join(trouble) + ".") if trouble else (
+        "Every seed of every variant converged without a collapse.")
+    return f"{lead} {worry}"
+
+
 def summary(row: dict, primary: str | None) -> str:
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
     if row["failed"]:
