@@ -145,3 +145,31 @@ def test_the_report_opens_with_two_sentences_in_plain_words():
     alone = pd.DataFrame([row("a", 1), row("b", 2)])
     assert headline(alone, "fid").startswith("a ranks first on fid (IQM 0.9)")
     assert headline(alone, "fid").endswith("Every seed of every variant converged without a collapse.")
+
+
+def test_every_picture_of_a_two_variant_report_names_both_variants(tmp_path, monkeypatch):
+    """Each figure says which variant is which without the source: a legend entry, a panel title or an axis
+    label per variant; every curve panel labels its y axis."""
+    from ganbench.execution.runner import run_suite
+    from ganbench.report import plots
+    from ganbench.report.render import build_report
+    from ganbench.results import load_results
+    from ganbench.spec.suite import parse_suite
+
+    figures = []
+    monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or b"\\x89PNG")
+    root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
+    build_report(load_results(root))
+    assert len(figures) >= 5
+    for fig in figures:
+        fig.canvas.draw()  # categorical tick labels are filled in at drawing
+        texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+        for ax in fig.axes:
+            texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+            texts += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+            if ax.get_legend() is not None:
+                texts += [t.get_text() for t in ax.get_legend().get_texts()]
+            if ax.get_xlabel() == "step":  # a curve: its y axis says what it shows
+                assert ax.get_ylabel(), ax.get_title()
+        named = " ".join(texts)
+        assert "nonsaturating" in named and "hinge" in named, fig.axes[0].get_title()

@@ -4,7 +4,6 @@ results have nothing to show for it. One palette maps each variant to the same c
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import matplotlib
@@ -63,12 +62,12 @@ def curves(results: Results, names: list[str], colours: dict, log: bool = False,
                 ax.fill_between(cell.index, cell["min"], cell["max"], color=colour, alpha=0.15, linewidth=0)
             ax.set_title(f"{name} · {dataset}", fontsize=9)
             ax.set_xlabel("step", fontsize=8)
+            ax.set_ylabel(name + (" (log scale)" if log else ""), fontsize=8)
             if log:
                 ax.set_yscale("log")
             ax.tick_params(labelsize=7)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.02 - 0.02 * math.ceil(len(labels) / 6)))
+            if ax.get_legend_handles_labels()[0]:  # beside its own panel: no hunting for a legend below them all
+                ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -108,7 +107,10 @@ def final_distributions(final: pd.DataFrame, metrics: list[str], colours: dict) 
                                       marker=SEED_MARKS[state]["marker"], label=state) for state in shown]
                 ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
             ax.set_title(f"final {metric} · {dataset}", fontsize=9)
+            ax.set_yticks(range(len(order)), order)  # every variant's row named, even one with no plain dot
+            ax.set_ylim(len(order) - 0.5, -0.5)
             ax.set_ylabel("")
+            ax.set_xlabel(metric, fontsize=8)
             ax.tick_params(labelsize=7)
     fig.tight_layout()
     return _png(fig)
