@@ -173,3 +173,16 @@ def test_every_picture_of_a_two_variant_report_names_both_variants(tmp_path, mon
                 assert ax.get_ylabel(), ax.get_title()
         named = " ".join(texts)
         assert "nonsaturating" in named and "hinge" in named, fig.axes[0].get_title()
+
+
+def test_every_runs_samples_are_one_click_away_wherever_the_report_is_written(tmp_path):
+    import re
+
+    from ganbench.execution.runner import run_suite
+    from ganbench.report.render import write_report
+
+    root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
+    for out in (None, tmp_path / "elsewhere" / "page"):
+        written = write_report(root, out)
+        links = re.findall(r"\]\(([^)]+/samples/step_\d+\.png)\)", (written / "report.md").read_text())
+        assert len(links) == 4 and all((written / link).exists() for link in links)

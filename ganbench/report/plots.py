@@ -182,20 +182,30 @@ def sample_grid(results: Results, order: list[str]) -> bytes | None:
             cells.append((dataset, variant, pictures[-1] if pictures else None))
     if not cells:
         return None
+    # large enough to see the modes at laptop width: at most SAMPLES_PER_ROW pictures a row, each dataset's
+    # variants wrapping onto as many rows as they need
     datasets = sorted({c[0] for c in cells})
-    cols = max(sum(1 for c in cells if c[0] == d) for d in datasets)
-    fig, axes = _grid(len(datasets), cols, width=2.6, height=2.7)
+    rows = [chunk for d in datasets for chunk in _chunks([c for c in cells if c[0] == d], SAMPLES_PER_ROW)]
+    cols = max(len(r) for r in rows)
+    fig, axes = _grid(len(rows), cols, width=3.6, height=3.8)
     for ax in axes.flat:
         ax.axis("off")
-    for i, dataset in enumerate(datasets):
-        for j, (_, variant, path) in enumerate(c for c in cells if c[0] == dataset):
+    for i, row in enumerate(rows):
+        for j, (dataset, variant, path) in enumerate(row):
             if path is not None:
                 axes[i][j].imshow(_read_png(path))
             else:
-                axes[i][j].text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=8)
-            axes[i][j].set_title(f"{variant} · {dataset}", fontsize=8)
+                axes[i][j].text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=9)
+            axes[i][j].set_title(f"{variant} · {dataset}", fontsize=11)
     fig.tight_layout()
     return _png(fig)
+
+
+SAMPLES_PER_ROW = 4
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _read_png(path: Path) -> np.ndarray:

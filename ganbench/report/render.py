@@ -7,6 +7,7 @@ import base64
 import html
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,11 @@ class Report:
     def table(self, frame: pd.DataFrame) -> None:
         self.blocks.append(("table", frame.astype(str)))
 
+    def links(self, label: str, targets: list[tuple[str, str]]) -> None:
+        """A line of links (text, relative address), e.g. to each run's sample pictures."""
+        if targets:
+            self.blocks.append(("links", (label, targets)))
+
     def image(self, name: str, png: bytes | None, caption: str) -> None:
         if png is not None:
             self.images[name] = png
@@ -82,6 +88,10 @@ class Report:
                 parts.append(f"<p class='{css}'>{html.escape(text)}</p>")
             elif kind == "table":
                 parts.append(payload.to_html(index=False, escape=True, border=0))
+            elif kind == "links":
+                label, targets = payload
+                anchors = " · ".join(f"<a href='{html.escape(href)}'>{html.escape(text)}</a>" for text, href in targets)
+                parts.append(f"<p class='note'>{html.escape(label)} {anchors}</p>")
             else:
                 name, caption = payload
                 data = base64.b64encode(self.images[name]).decode()
@@ -100,6 +110,9 @@ class Report:
                 lines += [f"> {text}" if css in ("caveat", "summary") else text, ""]
             elif kind == "table":
                 lines += [_md_table(payload), ""]
+            elif kind == "links":
+                label, targets = payload
+                lines += [label + " " + " · ".join(f"[{text}]({href})" for text, href in targets), ""]
             else:
                 name, caption = payload
                 lines += [f"![{caption}](img/{name}.png)", ""]
@@ -145,6 +158,19 @@ def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, ca
                 "note")
     report.table(shown)
     return list(rank.variant)
+
+
+def _sample_links(report: Report, results: Results, order: list[str], report_dir: Path) -> None:
+    """Every run's final sample picture one click away, addressed from where the report is written."""
+    for variant in order:
+        runs = results.runs[results.runs.variant == variant].sort_values(["dataset", "seed"])
+        targets = []
+        for run in runs.itertuples():
+            pictures = results.store.sample_images(run.run_id)
+            if pictures:
+                where = Path(os.path.relpath(pictures[-1].resolve(), report_dir.resolve())).as_posix()
+                targets.append((f"{run.dataset} seed {run.seed}", where))
+        report.links(f"{variant} — every seed's final samples:", targets)
 
 
 def _reproduction_section(report: Report, results: Results, alpha: float) -> None:
@@ -354,7 +380,9 @@ def _environment_section(report: Report, results: Results) -> None:
     report.table(pd.DataFrame(rows, columns=["what", "value"]))
 
 
-def build_report(results: Results, baseline: Results | None = None) -> Report:
+def build_report(results: Results, baseline: Results | None = None, report_dir: Path | None = None) -> Report:
+    """The report of ``results`` (against ``baseline``), its links addressed from ``report_dir`` (default
+    RESULTS/report, where ``ganbench report`` writes it)."""
     report = Report(f"ganbench report: {results.suite}")
     rules = rules_of(results)  # the suite's alpha and tolerances: the report states the gate's tests
     final = tables.final_metrics(results)
@@ -374,6 +402,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
     _sweep_section(report, results, final, colours)
     report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
                  "(lowest seed of each variant; on 2-D data, red circles are the true modes).")
+    _sample_links(report, results, order, report_dir or results.root / "report")
     report.heading("Curves")
     report.image("quality", plots.curves(results, shown[:4], colours),
                  "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
@@ -405,8 +434,8 @@ def write_report(results_dir: str | Path, out: str | Path | None = None,
     """Build the report for ``results_dir`` into ``out`` (default ``results_dir/report``)."""
     results = load_results(results_dir)
     baseline = load_results(baseline_dir) if baseline_dir else None
-    report = build_report(results, baseline)
     out = Path(out) if out else Path(results_dir) / "report"
+    report = build_report(results, baseline, out)
     files: dict[str, bytes | str] = {"index.html": report.html(), "report.md": report.markdown()}
     files.update({f"img/{name}.png": png for name, png in report.images.items()})
     write_files(out, files)
