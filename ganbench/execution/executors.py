@@ -183,7 +183,8 @@ def ray(jobs: list[Job], store: RunStore, reporter: ProgressReporter, options: O
     except ImportError:
         raise GanbenchError("--executor ray needs Ray: pip install 'ganbench[ray]'") from None
     if not ray_module.is_initialized():
-        ray_module.init(address=options.address, num_cpus=None if options.address else max(options.workers, 1),
+        ray_module.init(address=options.address or "local",  # "local": a new instance, never one found running
+                        num_cpus=None if options.address else max(options.workers, 1),
                         include_dashboard=False, log_to_driver=False, configure_logging=False)
     progress = Queue()
     specs = {spec.run_id: spec for job in jobs for spec in job}
