@@ -30,7 +30,8 @@ th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}th{background:#f4
 td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}.note{color:#666;font-size:.9em}.caveat{background:#fff7e0;
 border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}.summary{font-size:1.1em;background:#eef4ff;
-border-left:4px solid #3a6fd8;padding:.6em .9em;margin:.8em 0}"""
+border-left:4px solid #3a6fd8;padding:.6em .9em;margin:.8em 0}.scroll{overflow-x:auto;max-width:100%}
+td:last-child{min-width:16em}"""
 
 
 def fmt(x, digits: int = 3) -> str:
@@ -87,7 +88,8 @@ class Report:
                 text, css = payload
                 parts.append(f"<p class='{css}'>{html.escape(text)}</p>")
             elif kind == "table":
-                parts.append(payload.to_html(index=False, escape=True, border=0))
+                # a wide table scrolls on its own on a narrow window, instead of running off the page
+                parts.append(f"<div class='scroll'>{payload.to_html(index=False, escape=True, border=0)}</div>")
             elif kind == "links":
                 label, targets = payload
                 anchors = " · ".join(f"<a href='{html.escape(href)}'>{html.escape(text)}</a>" for text, href in targets)
@@ -137,7 +139,9 @@ def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, ca
             fmt_ci(v, ci) + (f" ({n} of {seeds} seeds)" if n < seeds and n else "") if n else "— (no measured seed)"
             for v, ci, n, seeds in zip(rank[m], rank[f"{m}_ci"], rank.measured, rank.seeds)]
     shown["ranked by"] = [m or "—" for m in rank.ranked_by]
-    shown["tied with"] = rank.tied.replace("", "—")
+    everyone = len(rank) - 1
+    shown["tied with"] = ["—" if not t else ("all the others" if everyone > 2 and len(t.split(", ")) == everyone else t)
+                          for t in rank.tied]
     shown["collapse rate"] = rank.collapse_rate.map(pct)
     shown["time to collapse (median step)"] = rank.time_to_collapse.map(lambda x: fmt(x, 6))
     shown["summary"] = rank.summary
