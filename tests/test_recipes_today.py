@@ -116,6 +116,7 @@ def test_evaluation_measures_the_ema_and_a_resume_restores_it(tmp_path, ensemble
 
 def test_a_tracked_loop_that_keeps_its_own_ema_is_evaluated_on_it(tmp_path):
     import ganbench
+    from ganbench import arithmetic
     from ganbench.results import load_results
 
     g, ema, d = nn.Linear(4, 2), nn.Linear(4, 2), nn.Linear(2, 1)
@@ -127,7 +128,9 @@ def test_a_tracked_loop_that_keeps_its_own_ema_is_evaluated_on_it(tmp_path):
     results = load_results(tmp_path / "tracked")
     spread = results.metrics[results.metrics.name == "sample_spread"].value
     assert list(spread) == [0.0]
-    assert results.configs[results.runs.run_id[0]]["evaluated_g"] == "the loop's EMA of G"
+    config = results.configs[results.runs.run_id[0]]
+    assert config["evaluated_g"] == "the loop's EMA of G"
+    assert config["arithmetic"]["label"] == arithmetic.label()  # the loop's own arithmetic, recorded
 
 
 def test_r2_on_a_linear_d_is_its_closed_form():

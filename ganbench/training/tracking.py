@@ -47,7 +47,7 @@ from ganbench.spec.suite import safe_name
 from ganbench.training.record import RunRecorder, divergence_bound
 from ganbench.training.samples import render_samples
 from ganbench.training.seeding import make_streams
-from ganbench.versions import versions
+from ganbench.versions import arithmetic_in_effect, versions
 
 UNIT_LOGS = 20  # logged steps of D outputs in [0, 1] before the tracker says they look like probabilities
 
@@ -160,6 +160,7 @@ class Tracker:
         config = {"run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors,
                   "dataset": self.dataset.describe(), "detectors": self.detectors, "d_outputs": self.d_outputs,
                   "measurement": measurement, "versions": versions(self.device),
+                  "arithmetic": arithmetic_in_effect(),  # the loop's own: pinned if ganbench came before torch
                   "evaluated_g": "G (the trained weights)" if self.evaluated is self.g else "the loop's EMA of G"}
         # the metrics file opens at the first logged step: a restarted script keeps the rows before it
         return RunRecorder(self.store, self.run_id, config, loggers, self.detectors, lazy=True)
