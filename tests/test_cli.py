@@ -82,7 +82,7 @@ def test_the_eta_measures_training_not_start_up(monkeypatch, capsys):
 
     clock = [0.0]
     monkeypatch.setattr(progress.time, "perf_counter", lambda: clock[0])
-    shown = progress.ConsoleProgress(interactive=False)
+    shown = progress.ConsoleProgress()
     shown.suite_started(SimpleNamespace(name="s"), total=10, skipped=0)
     run = SimpleNamespace(run_id="a")
     shown.run_started(run)

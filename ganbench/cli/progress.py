@@ -30,14 +30,14 @@ def console_progress() -> ConsoleProgress:
     """The live display where stdout is a terminal that can draw it, else the plain lines."""
     if sys.stdout.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI"):
         return LiveProgress()
-    return ConsoleProgress(interactive=False)
+    return ConsoleProgress()
 
 
 class ConsoleProgress(ProgressReporter):
-    """Plain lines: one as each run starts and ends, and one every LOG_EVERY_S seconds between."""
+    """Plain lines: one as each run starts and ends, and one every LOG_EVERY_S seconds between. It keeps the
+    counts and the ETA that the live display (below) draws instead."""
 
-    def __init__(self, interactive: bool | None = None) -> None:
-        self.interactive = sys.stdout.isatty() if interactive is None else interactive
+    def __init__(self) -> None:
         self.total = self.done = self.todo = self.finished = 0
         self.training: dict[str, float] = {}  # run id -> fraction of its steps done
         self._last_draw = 0.0
@@ -76,17 +76,31 @@ class ConsoleProgress(ProgressReporter):
             return "ETA --"
         return f"ETA {_duration(elapsed / gained * remaining)}"
 
-    def run_started(self, spec: RunSpec) -> None:
-        self.training[spec.run_id] = 0.0
-        if not self.interactive:
-            click.echo(f"[{self.done}/{self.total} done] {spec.run_id} started")
-
-    def step(self, spec: RunSpec, step: int, steps: int) -> None:
+    def _stepped(self, spec: RunSpec, step: int, steps: int) -> float:
+        """Count a step; returns the time (the ETA's rate starts at the first step)."""
         self.training[spec.run_id] = step / steps
         now = time.perf_counter()
         if self._first is None:
             self._first = (now, self._progress())
-        if now - self._last_draw < (0.2 if self.interactive else LOG_EVERY_S):
+        return now
+
+    def _ended(self, spec: RunSpec, status: dict[str, Any]) -> str:
+        """Count a finished run; returns its line."""
+        self.done += 1
+        self.finished += 1
+        self.training.pop(spec.run_id, None)
+        extra = f" at step {status['step']}" if status["status"] != "completed" else ""
+        error = f": {status['error']}" if status.get("error") else ""
+        took = f" in {_duration(status['time_s'])}" if "time_s" in status else ""
+        return f"[{self.done}/{self.total}] {spec.run_id} {status['status']}{extra}{took}{error} ({self._eta()})"
+
+    def run_started(self, spec: RunSpec) -> None:
+        self.training[spec.run_id] = 0.0
+        click.echo(f"[{self.done}/{self.total} done] {spec.run_id} started")
+
+    def step(self, spec: RunSpec, step: int, steps: int) -> None:
+        now = self._stepped(spec, step, steps)
+        if now - self._last_draw < LOG_EVERY_S:
             return
         self._last_draw = now
         if len(self.training) <= 3:
@@ -94,35 +108,21 @@ class ConsoleProgress(ProgressReporter):
         else:  # seed ensembles and many workers: one summary, not a line of run ids
             mean = sum(self.training.values()) / len(self.training)
             runs = f"{len(self.training)} runs training, {100 * mean:.0f}% of their steps"
-        line = f"[{self.done}/{self.total} done] {runs} ({self._eta()})"
-        if self.interactive:
-            click.echo("\r" + line[:150].ljust(150), nl=False)
-        else:
-            click.echo(line)
+        click.echo(f"[{self.done}/{self.total} done] {runs} ({self._eta()})")
 
     def run_finished(self, spec: RunSpec, status: dict[str, Any]) -> None:
-        self.done += 1
-        self.finished += 1
-        self.training.pop(spec.run_id, None)
-        line = self._finished_line(spec, status)
-        click.echo(("\r" + line.ljust(150)) if self.interactive else line)
-
-    def _finished_line(self, spec: RunSpec, status: dict[str, Any]) -> str:
-        extra = f" at step {status['step']}" if status["status"] != "completed" else ""
-        error = f": {status['error']}" if status.get("error") else ""
-        took = f" in {_duration(status['time_s'])}" if "time_s" in status else ""
-        return f"[{self.done}/{self.total}] {spec.run_id} {status['status']}{extra}{took}{error} ({self._eta()})"
+        click.echo(self._ended(spec, status))
 
 
 class LiveProgress(ConsoleProgress):
     """The terminal's view: rich redraws a bar for the suite and one per run in flight (steps done of steps,
-    steps per second) several times a second; started and finished runs print as lines above the bars. Use it
-    as a context manager, so the display is closed (and the cursor restored) however the command ends."""
+    steps per second) several times a second; finished runs print as lines above the bars. Use it as a context
+    manager, so the display is closed (and the cursor restored) however the command ends."""
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        super().__init__(interactive=True)
+        super().__init__()
         self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("{task.fields[rate]}"), refresh_per_second=4)
         self.suite_bar = None
@@ -136,33 +136,31 @@ class LiveProgress(ConsoleProgress):
         self.bars.stop()
 
     def suite_started(self, suite: Suite, total: int, skipped: int) -> None:
-        ConsoleProgress.suite_started(self, suite, total, skipped)
+        super().suite_started(suite, total, skipped)
         if self.suite_bar is not None:
             self.bars.remove_task(self.suite_bar)
         self.suite_bar = self.bars.add_task(f"suite {suite.name}", total=total, completed=skipped, rate="")
+
+    def _redraw_suite(self) -> None:
+        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta())
 
     def run_started(self, spec: RunSpec) -> None:
         self.training[spec.run_id] = 0.0
         self.run_bars[spec.run_id] = self.bars.add_task(f"  {spec.run_id}", total=spec.train.steps, rate="")
 
     def step(self, spec: RunSpec, step: int, steps: int) -> None:
-        self.training[spec.run_id] = step / steps
-        now = time.perf_counter()
-        if self._first is None:
-            self._first = (now, self._progress())
+        self._stepped(spec, step, steps)
         bar = self.run_bars.get(spec.run_id)
         if bar is not None:
             self.bars.update(bar, completed=step)
             speed = self.bars.tasks[self.bars.task_ids.index(bar)].speed
             self.bars.update(bar, rate=f"{speed:,.0f} steps/s" if speed else "")
-        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta())
+        self._redraw_suite()
 
     def run_finished(self, spec: RunSpec, status: dict[str, Any]) -> None:
-        self.done += 1
-        self.finished += 1
-        self.training.pop(spec.run_id, None)
+        line = self._ended(spec, status)
         bar = self.run_bars.pop(spec.run_id, None)
         if bar is not None:
             self.bars.remove_task(bar)
-        self.bars.console.print(self._finished_line(spec, status), highlight=False, markup=False)
-        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta())
+        self.bars.console.print(line, highlight=False, markup=False)
+        self._redraw_suite()
