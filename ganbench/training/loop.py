@@ -171,8 +171,8 @@ class Trainer(ABC):
         self.objective, self.regularizer = members[0].objective, members[0].regularizer
         self.opt_g = make_optimizer(recipe.optimizer, g.parameters(), recipe.g_lr, recipe.betas)
         self.opt_d = make_optimizer(recipe.optimizer, d.parameters(), recipe.d_lr, recipe.betas)
-        self.learning_rates: dict[str, float] = {}  # lr_d, lr_g this step, where a schedule moves them
-        self.penalty_scale = 1.0  # the penalty weights' factor this step (regularizer_schedule)
+        # what the schedules set this step, where they move it: lr_d, lr_g, penalty_scale (logged as metrics)
+        self.scheduled: dict[str, float] = {}
         ada = recipe.ada_target
         batch = members[0].spec.train.batch_size
         shape = (len(members),) if self.batch_dims == 2 else ()
@@ -182,21 +182,20 @@ class Trainer(ABC):
         """Set D's and G's learning rates and the penalties' weight for G step ``step`` of ``steps`` (a pure
         function of the step: a resumed run sets the same values)."""
         recipe = self.members[0].spec.recipe
+        if recipe.lr_schedule != "constant":
+            factor = lr_factor(recipe.lr_schedule, step, steps, recipe.lr_decay_start)
+            for opt, base in ((self.opt_d, recipe.d_lr), (self.opt_g, recipe.g_lr)):
+                for group in opt.param_groups:
+                    group["lr"] = base * factor
+            self.scheduled.update(lr_d=recipe.d_lr * factor, lr_g=recipe.g_lr * factor)
         if recipe.regularizer_schedule != "constant":
-            self.penalty_scale = weight_factor(recipe.regularizer_schedule, step, steps, recipe.regularizer_weight_end)
-        if recipe.lr_schedule == "constant":
-            return
-        factor = lr_factor(recipe.lr_schedule, step, steps, recipe.lr_decay_start)
-        for opt, base in ((self.opt_d, recipe.d_lr), (self.opt_g, recipe.g_lr)):
-            for group in opt.param_groups:
-                group["lr"] = base * factor
-        self.learning_rates = {"lr_d": recipe.d_lr * factor, "lr_g": recipe.g_lr * factor}
+            self.scheduled["penalty_scale"] = weight_factor(recipe.regularizer_schedule, step, steps,
+                                                            recipe.regularizer_weight_end)
 
     def controls(self, index: int) -> dict[str, float] | None:
-        """What this step set for member ``index`` where it moves (learning rates, ADA's p), for its metrics."""
-        values = dict(self.learning_rates)
-        if self.members[0].spec.recipe.regularizer_schedule != "constant":
-            values["penalty_scale"] = self.penalty_scale
+        """What this step set for member ``index`` where it moves (learning rates, the penalties' scale, ADA's p),
+        for its metrics."""
+        values = dict(self.scheduled)
         if self.ada is not None:
             values["augment_p"] = float(self.ada.p[index] if self.ada.p.dim() else self.ada.p)
         return values or None
@@ -279,12 +278,13 @@ class Trainer(ABC):
             self.ada.observe(real_out)
         loss = self.d_loss(real_out, fake_out)
         uniform = lambda *shape: self.draw(lambda run: run.uniform(*shape))  # noqa: E731
+        scale = self.scheduled.get("penalty_scale", 1.0)
         penalty = self.regularizer.penalty(self.d, real, fake, uniform, self.batch_dims)
         if penalty is not None:
-            loss = loss + self.penalty_scale * penalty
+            loss = loss + scale * penalty
         on_outputs = self.regularizer.output_penalty(real_out, fake_out, self.batch_dims)
         if on_outputs is not None:
-            loss = loss + self.penalty_scale * on_outputs
+            loss = loss + scale * on_outputs
         grads = None
         if input_grad:  # dD/dx on logging steps only; reuses this step's forward pass
             grads = torch.autograd.grad((real_out.sum(), fake_out.sum()), (real, fake), retain_graph=True)
