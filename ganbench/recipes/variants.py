@@ -53,13 +53,19 @@ class Recipe:
     ada_target: float | None = None  # ADA: p adapts so that E[sign(D(real))] approaches this (0.6 in the paper)
     description: str = ""
 
+    def regularizers(self) -> tuple[str, ...]:
+        """The regularizers' names, none, one or several alike."""
+        if self.regularizer is None:
+            return ()
+        return (self.regularizer,) if isinstance(self.regularizer, str) else self.regularizer
+
     def penalties(self) -> tuple[tuple[str, float], ...]:
         """Each regularizer with its weight (its default where the recipe gives none)."""
         from ganbench.recipes.regularizers import make_regularizer
 
-        if self.regularizer is None:
+        names = self.regularizers()
+        if not names:
             return ()
-        names = (self.regularizer,) if isinstance(self.regularizer, str) else self.regularizer
         weights = self.regularizer_weight if isinstance(self.regularizer_weight, tuple) else (
             (self.regularizer_weight,) * len(names))
         return tuple((n, make_regularizer(n, w).weight) for n, w in zip(names, weights))
@@ -244,9 +250,7 @@ def _check_consistent(recipe: Recipe, where: str) -> None:
 
     if recipe.g_ema_rampup is not None and recipe.g_ema is None:
         raise GanbenchError(f"{where}.g_ema_rampup ramps up an average of G: give g_ema (its decay) too")
-    names = () if recipe.regularizer is None else (
-        (recipe.regularizer,) if isinstance(recipe.regularizer, str) else recipe.regularizer)
-    if recipe.regularizer_schedule != "constant" and not [n for n in names if n != "weight_clip"]:
+    if recipe.regularizer_schedule != "constant" and not [n for n in recipe.regularizers() if n != "weight_clip"]:
         raise GanbenchError(f"{where}.regularizer_schedule decays penalty weights: give a penalty in regularizer "
                             "(weight_clip's bound is not a penalty)")
     if recipe.ada_target is not None and not recipe.augment:

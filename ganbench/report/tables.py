@@ -288,14 +288,19 @@ def reproduction(results: Results, alpha: float = 0.05) -> pd.DataFrame:
     doc = results.store.suite_doc()
     if not doc.get("reference"):
         return pd.DataFrame()
-    refs = parse_references(doc["reference"], set(results.runs.variant), set(results.runs.dataset),
-                            results.metric_info())
+    catalog = results.metric_info()
+    refs = parse_references(doc["reference"], set(results.runs.variant), set(results.runs.dataset), catalog)
     final = results.final(sorted({ref.metric for ref in refs}))
+
+    def finals(variant: str, ref) -> tuple[pd.DataFrame, np.ndarray]:
+        """A variant's final evaluations on the row's dataset, and their finite values of the row's metric."""
+        cell = final[(final.variant == variant) & (final.dataset == ref.dataset)]
+        values = cell[ref.metric].to_numpy(dtype=float) if ref.metric in cell else np.array([])
+        return cell, values[np.isfinite(values)]
+
     rows = []
     for ref in refs:
-        cell = final[(final.variant == ref.variant) & (final.dataset == ref.dataset)]
-        values = cell[ref.metric].to_numpy(dtype=float) if ref.metric in cell else np.array([])
-        values = values[np.isfinite(values)]
+        cell, values = finals(ref.variant, ref)
         steps = int(results.runs[results.runs.run_id.isin(cell.index)].step.min()) if len(cell) else 0
         row = {"source": ref.source, "variant": ref.variant, "dataset": ref.dataset, "metric": ref.metric,
                "published": ref.published(), "seeds": len(values), "steps": steps, "note": ref.note}
@@ -304,10 +309,8 @@ def reproduction(results: Results, alpha: float = 0.05) -> pd.DataFrame:
             rows.append({**row, "measured": stats.iqm(values), "ci": ci, "measure": "IQM",
                          "outcome": outcome(ref, len(values), ci, steps)})
             continue
-        other = final[(final.variant == ref.better_than) & (final.dataset == ref.dataset)][ref.metric]
-        others = other.to_numpy(dtype=float)
-        others = others[np.isfinite(others)]
-        higher = bool(lookup(results.metric_info(), ref.metric).higher_is_better)
+        _, others = finals(ref.better_than, ref)
+        higher = bool(lookup(catalog, ref.metric).higher_is_better)
         if not len(values) or not len(others):
             rows.append({**row, "measured": math.nan, "ci": (math.nan, math.nan), "measure": "P(better)",
                          "outcome": claim_outcome(ref, "", steps)})
