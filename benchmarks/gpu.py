@@ -27,13 +27,11 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from overhead import Interleave  # benchmarks/overhead.py: the bare loop takes its steps as the trainer reports
+from overhead import Interleave, PlainLoop  # benchmarks/overhead.py: the bare loop, stepped as the trainer reports
 
 from ganbench.execution.jobs import ProgressReporter
 from ganbench.execution.runner import run_suite
 from ganbench.spec.suite import parse_suite
-from ganbench.training.loop import SingleTrainer, build_run
 
 
 def _suite(name: str, device: str, steps: int, **parts) -> dict:
@@ -78,43 +76,10 @@ def ensembles(device: str, sizes: list[int], steps: int, out: Path) -> list[dict
     return rows
 
 
-class _BareLoop:
-    """The same networks, data and non-saturating updates with nothing else, on the same device."""
-
-    def __init__(self, doc: dict, device: str) -> None:
-        self.run = build_run(parse_suite(doc).expand()[0], torch.device(device))
-        trainer = SingleTrainer([self.run])
-        self.opt_d, self.opt_g = trainer.opt_d, trainer.opt_g
-        self.batch, self.z_dim = doc["train"]["batch_size"], doc["train"]["z_dim"]
-        self.device, self.seconds = torch.device(device), 0.0
-
-    def steps(self, n: int) -> None:
-        began = time.perf_counter()
-        g, d, data, streams = self.run.g, self.run.d, self.run.dataset, self.run.streams
-        for _ in range(n):
-            real = data.sample(self.batch, streams.data).to(self.device)
-            with torch.no_grad():
-                fake = g(torch.randn(self.batch, self.z_dim, generator=streams.latent).to(self.device))
-            loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
-            d.requires_grad_(False)
-            z = torch.randn(self.batch, self.z_dim, generator=streams.latent).to(self.device)
-            loss_g = F.softplus(-d(g(z))).mean()
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g.step()
-            d.requires_grad_(True)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.seconds += time.perf_counter() - began
-
-
 def overhead(device: str, steps: int, out: Path) -> dict:
     doc = _suite("gpu-overhead", device, steps, datasets=[{"name": "ring", "std": 0.05}],
                  architecture={"name": "mlp", "width": 128, "depth": 3})
-    bare = _BareLoop(doc, device)
+    bare = PlainLoop(doc, device)
     total, _ = _timed(doc, out, reporter=Interleave(bare))
     trainer = total - bare.seconds
     return {"steps": steps, "trainer_steps_per_s": round(steps / trainer, 1),

@@ -33,32 +33,37 @@ def suite(collectors: list[str] | None, steps: int) -> dict:
 
 
 class PlainLoop:
-    """The same models, data and updates with nothing else: no logging, no evaluation, no store."""
+    """The same models, data and updates as the suite ``doc``'s first run, with nothing else: no logging, no
+    evaluation, no store. On a GPU each batch of steps ends with a synchronize, so its time is the work's."""
 
-    def __init__(self, steps: int) -> None:
-        self.run = build_run(parse_suite(suite([], steps)).expand()[0], torch.device("cpu"))
+    def __init__(self, doc: dict, device: str = "cpu") -> None:
+        self.run = build_run(parse_suite(doc).expand()[0], torch.device(device))
         trainer = SingleTrainer([self.run])
         self.opt_d, self.opt_g = trainer.opt_d, trainer.opt_g
-        self.seconds = 0.0
+        self.batch, self.z_dim = self.run.spec.train.batch_size, self.run.spec.train.z_dim
+        self.device, self.seconds = torch.device(device), 0.0
 
     def steps(self, n: int) -> None:
         began = time.perf_counter()
         g, d, data, streams = self.run.g, self.run.d, self.run.dataset, self.run.streams
         for _ in range(n):
-            real = data.sample(256, streams.data)
+            real = data.sample(self.batch, streams.data).to(self.device)
             with torch.no_grad():
-                fake = g(torch.randn(256, 64, generator=streams.latent))
+                fake = g(torch.randn(self.batch, self.z_dim, generator=streams.latent).to(self.device))
             real_out, fake_out = d(real), d(fake)
             loss_d = F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
             d.requires_grad_(False)
-            loss_g = F.softplus(-d(g(torch.randn(256, 64, generator=streams.latent)))).mean()
+            z = torch.randn(self.batch, self.z_dim, generator=streams.latent).to(self.device)
+            loss_g = F.softplus(-d(g(z))).mean()
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self.opt_g.step()
             d.requires_grad_(True)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         self.seconds += time.perf_counter() - began
 
 
@@ -73,7 +78,7 @@ class Interleave(ProgressReporter):
 
 def measure(collectors: list[str] | None, steps: int) -> tuple[float, float]:
     """(trainer seconds, plain-loop seconds) for ``steps`` steps each, interleaved."""
-    plain = PlainLoop(steps)
+    plain = PlainLoop(suite([], steps))
     with tempfile.TemporaryDirectory() as out:
         began = time.perf_counter()
         result = run_suite(parse_suite(suite(collectors, steps)), out=out, reporter=Interleave(plain))
