@@ -19,13 +19,14 @@ import sys
 
 PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 PORTABLE = "x86-64-avx2"  # the label of pinned arithmetic: left out of run ids, as every run until now
+X86_64 = ("x86_64", "amd64")  # platform.machine() of the CPUs the pins apply to (Linux, Windows)
 
 
 def pin() -> None:
     """Set the pins for this process and its children, unless torch is already loaded or the user opted out."""
     if os.environ.get("GANBENCH_CPU_ARITHMETIC") == "native" or "torch" in sys.modules:
         return
-    if platform.machine().lower() not in ("x86_64", "amd64"):
+    if platform.machine().lower() not in X86_64:
         return
     for name, value in PINS.items():
         os.environ.setdefault(name, value)
@@ -35,5 +36,5 @@ def label() -> str:
     """``x86-64-avx2`` where this process runs pinned, else ``native-<machine>``: a run's id includes it when it
     is not the pinned one, so runs whose bytes cannot match never share an id (or a resume)."""
     machine = platform.machine().lower()
-    pinned = machine in ("x86_64", "amd64") and all(os.environ.get(k) == x for k, x in PINS.items())
+    pinned = machine in X86_64 and all(os.environ.get(k) == x for k, x in PINS.items())
     return PORTABLE if pinned else f"native-{machine}"
