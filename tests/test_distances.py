@@ -20,9 +20,12 @@ CPU = torch.device("cpu")
 
 
 def test_identical_sets_are_at_distance_zero():
-    """Exactly 0: the estimator has no bias between a set and itself (sorted projections coincide)."""
+    """0 up to rounding: the estimator has no bias between a set and itself (sorted projections coincide). Not
+    exactly 0: a BLAS may take a row through another kernel (a tile's remainder) once the rows are reordered."""
     x = torch.randn(500, 3, generator=torch.Generator().manual_seed(1))
-    assert sliced_wasserstein(x, x[torch.randperm(500)], random_projections(3)) == 0.0
+    order = torch.randperm(500, generator=torch.Generator().manual_seed(2))
+    assert sliced_wasserstein(x, x, random_projections(3)) == 0.0
+    assert sliced_wasserstein(x, x[order], random_projections(3)) == pytest.approx(0.0, abs=1e-15)
 
 
 def test_point_masses_have_the_closed_form():

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
-from ganbench.metrics.fid import feature_extractor
+from ganbench.metrics.fid import fake_features, feature_extractor
 
 PROJECTIONS = 128  # Monte-Carlo directions; a fixed, seeded set so every evaluation uses the same ones
 PROJECTION_SEED = 0
@@ -86,7 +86,8 @@ class SlicedWasserstein(Collector):
             self._real = projections, real_sorted, to_mean, float(ctx.real.flatten(1).double().std(0).mean())
         projections, real_sorted, to_mean, real_spread = self._real
         # fake and real are both eval_samples long (the trainer draws them so)
-        distance = sorted_distance(sorted_projections(self.features(ctx.fake), projections), real_sorted)
+        fake = fake_features(ctx, self.features, self.feature_space)  # FID's, extracted once per evaluation
+        distance = sorted_distance(sorted_projections(fake, projections), real_sorted)
         spread = ctx.fake.flatten(1).double().std(0).mean() / real_spread
         return {"sliced_wasserstein": distance, "sliced_wasserstein_rel": distance / to_mean if to_mean > 0 else
                 float("nan"), "sample_spread": float(spread)}
