@@ -3,7 +3,7 @@ machine with AVX2 (nearly every one since 2013), whatever its widest instruction
 
 PyTorch's own kernels, MKL (matrix products) and oneDNN (convolutions) each pick their code path from the CPU's
 instruction sets at first use, and the paths round differently: on an AVX-512 machine, each of the three
-switches below changes a 200-step run's metrics.csv (measured; see the README's "Determinism"). Pinning all
+switches below changes a 200-step run's metrics.csv (measured; see docs/scaling.md, "Determinism"). Pinning all
 three to AVX2 makes the path the same on every AVX2 machine, at the cost ``benchmarks/determinism.py`` prints.
 They are read when torch first uses each library, so ganbench sets them when it is imported, before torch is;
 a process that imported torch first (a notebook, a user's own loop) keeps its native paths, and its runs say

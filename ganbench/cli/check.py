@@ -30,7 +30,7 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
           write_baseline: Path | None, out: Path, workers: int) -> None:
     """Check TARGET (a results directory, or a suite file to run first) against its suite's check: rules.
 
-    Every rule over seeds is an exact test (see the README's CI gate section): a verdict is pass, fail,
+    Every rule over seeds is an exact test (see docs/gate.md): a verdict is pass, fail,
     inconclusive (too few seeds for the test to reach alpha) or not comparable (a baseline measured
     differently). Exit code 0 when nothing fails (inconclusive and not comparable fail only with
     `strict: true`), 1 when a check fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set, the Markdown

@@ -205,7 +205,7 @@ class FarFromData:
     the sample pictures' mode labels say, such samples have not learned the data. The event begins at the first
     evaluation of that final streak; it marks the run not converged.
 
-    ``far`` was set on the ring runs of the corpus of independently written loops (README): their
+    ``far`` was set on the ring runs of the corpus of independently written loops (docs/own-loop.md): their
     healthy-looking runs end at 0.07-0.6, their visibly failed ones at 0.66 and above (most near 1)."""
 
     events: ClassVar = (EventKind("far_from_data", "the last evaluations' samples are far from the data",

@@ -1,6 +1,6 @@
 """RunStore: the only code that touches ``results/``.
 
-Layout (the README's "The results directory"): ``<out>/<suite>/{suite.yaml, manifest.json,
+Layout (docs/results.md): ``<out>/<suite>/{suite.yaml, manifest.json,
 runs/<run-id>/{config.json, status.json, metrics.csv, events.jsonl, samples/step_<N>.png, checkpoint.pt}}``. Whole
 files are written to a temporary
 name and renamed into place, so a reader never sees half a file; ``metrics.csv`` is appended and flushed at
