@@ -35,6 +35,7 @@ def test_diagnose_with_new_thresholds(invoke, write_suite, tmp_path):
     assert ran.exit_code == 0
     # the end of a run names what did not learn and the next commands
     assert "not converged: nonsaturating on ring, seed 0 (far_from_data from step" in ran.output
+    assert "no seed of nonsaturating on ring converged: give it more train.steps" in ran.output  # and what to do
     assert f"next: ganbench report {tmp_path / 'tiny'}" in ran.output
     result = invoke("diagnose", tmp_path / "tiny", "--json", "--set", "mode_collapse.coverage=2", "--set",
                     "mode_collapse.quality=0", "--set", "mode_collapse.patience=1")

@@ -92,7 +92,7 @@ def test_report_html_and_markdown(small_results, invoke, tmp_path):
     for variant in ("vanilla", "lsgan", "wgan-gp"):
         assert variant in html and variant in md
     assert html.count("data:image/png;base64,") >= 5 and "src='img/" not in html  # self-contained
-    for name in ("samples", "quality", "discriminator", "gradients", "final"):
+    for name in ("samples-0", "quality", "discriminator", "gradients", "final"):
         assert (small_results / "report" / "img" / f"{name}.png").exists() and f"img/{name}.png" in md
     for text in ("Ranking", "IQM", "95% CI", "P(A beats B)", "Holm", "Small samples", "Run environment",
                  "Against the baseline", "no clear change", "torch"):

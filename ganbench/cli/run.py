@@ -63,11 +63,17 @@ def _unsettled(root: Path) -> list[str]:
     results = load_results(root)
     states = run_states(results)
     first = results.events.sort_values("step").groupby("run_id").first()
-    lines = []
+    lines, learned = [], {}
     for run in results.runs.sort_values(["variant", "dataset", "seed"]).itertuples():
         state = states.get(run.run_id)
+        key = (run.variant, run.dataset)
+        learned[key] = learned.get(key, False) or state != NOT_CONVERGED
         if state in (COLLAPSED, NOT_CONVERGED):
             why = (f"{first.kind[run.run_id]} from step {first.step[run.run_id]}" if run.run_id in first.index
                    else "never 20% of its samples on a mode")
             lines.append(f"  {state}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
+    stuck = [f"{variant} on {dataset}" for (variant, dataset), ok in learned.items() if not ok]
+    if stuck:  # a recipe that learned in no seed says more about its settings than about GANs
+        lines.append(f"  no seed of {', '.join(stuck)} converged: give it more train.steps, or tune its learning "
+                     "rates with an equal-budget sweep (docs/sweeps.md)")
     return lines

@@ -4,7 +4,6 @@ results have nothing to show for it. One palette maps each variant to the same c
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import matplotlib
 
@@ -167,51 +166,6 @@ def mode_histograms(results: Results) -> bytes | None:
         axes[0][j].tick_params(labelsize=7)
     fig.tight_layout()
     return _png(fig)
-
-
-def sample_grid(results: Results, order: list[str]) -> bytes | None:
-    """Each variant's fixed-latent samples at its final evaluation, side by side (lowest seed of each)."""
-    cells = []
-    for dataset in sorted(results.runs.dataset.unique()):
-        for variant in order:
-            runs = results.runs[(results.runs.variant == variant) & (results.runs.dataset == dataset)]
-            if runs.empty:
-                continue
-            run = runs.sort_values("seed").iloc[0]
-            pictures = results.store.sample_images(run.run_id)
-            cells.append((dataset, variant, pictures[-1] if pictures else None))
-    if not cells:
-        return None
-    # large enough to see the modes at laptop width: at most SAMPLES_PER_ROW pictures a row, each dataset's
-    # variants wrapping onto as many rows as they need
-    datasets = sorted({c[0] for c in cells})
-    rows = [chunk for d in datasets for chunk in _chunks([c for c in cells if c[0] == d], SAMPLES_PER_ROW)]
-    cols = max(len(r) for r in rows)
-    fig, axes = _grid(len(rows), cols, width=3.6, height=3.8)
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, row in enumerate(rows):
-        for j, (dataset, variant, path) in enumerate(row):
-            if path is not None:
-                axes[i][j].imshow(_read_png(path))
-            else:
-                axes[i][j].text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=9)
-            axes[i][j].set_title(f"{variant} · {dataset}", fontsize=11)
-    fig.tight_layout()
-    return _png(fig)
-
-
-SAMPLES_PER_ROW = 4
-
-
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def _read_png(path: Path) -> np.ndarray:
-    import matplotlib.image
-
-    return matplotlib.image.imread(path)
 
 
 def sweep_sensitivity(scores: pd.DataFrame, metric: str, colours: dict) -> bytes | None:

@@ -31,7 +31,8 @@ td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}.note{color:#666;font-size:.9em}.caveat{background:#fff7e0;
 border-left:4px solid #f0b400;padding:.5em .8em;margin:.8em 0}.summary{font-size:1.1em;background:#eef4ff;
 border-left:4px solid #3a6fd8;padding:.6em .9em;margin:.8em 0}.scroll{overflow-x:auto;max-width:100%}
-td:last-child{min-width:16em}"""
+td:last-child{min-width:16em}.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));
+gap:.8em}.gallery figure{margin:0}"""
 
 
 def fmt(x, digits: int = 3) -> str:
@@ -78,6 +79,12 @@ class Report:
             self.images[name] = png
             self.blocks.append(("img", (name, caption)))
 
+    def gallery(self, pictures: list[tuple[str, bytes, str]], caption: str) -> None:
+        """Pictures (name, png, caption) that wrap: four a row at laptop width, one a row on a phone."""
+        if pictures:
+            self.images.update({name: png for name, png, _ in pictures})
+            self.blocks.append(("gallery", ([(name, text) for name, _, text in pictures], caption)))
+
     def html(self) -> str:
         parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
                  f"<style>{CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"]
@@ -94,13 +101,19 @@ class Report:
                 label, targets = payload
                 anchors = " · ".join(f"<a href='{html.escape(href)}'>{html.escape(text)}</a>" for text, href in targets)
                 parts.append(f"<p class='note'>{html.escape(label)} {anchors}</p>")
+            elif kind == "gallery":
+                pictures, caption = payload
+                parts.append("<figure><div class='gallery'>" + "".join(self._figure(*p) for p in pictures)
+                             + f"</div><figcaption class='note'>{html.escape(caption)}</figcaption></figure>")
             else:
-                name, caption = payload
-                data = base64.b64encode(self.images[name]).decode()
-                parts.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
-                             f"<figcaption class='note'>{html.escape(caption)}</figcaption></figure>")
+                parts.append(self._figure(*payload))
         parts.append("</body></html>")
         return "\n".join(parts)
+
+    def _figure(self, name: str, caption: str) -> str:
+        data = base64.b64encode(self.images[name]).decode()
+        return (f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(caption)}'>"
+                f"<figcaption class='note'>{html.escape(caption)}</figcaption></figure>")
 
     def markdown(self) -> str:
         lines = [f"# {self.title}", ""]
@@ -115,6 +128,9 @@ class Report:
             elif kind == "links":
                 label, targets = payload
                 lines += [label + " " + " · ".join(f"[{text}]({href})" for text, href in targets), ""]
+            elif kind == "gallery":
+                pictures, caption = payload
+                lines += [" ".join(f"![{text}](img/{name}.png)" for name, text in pictures), "", caption, ""]
             else:
                 name, caption = payload
                 lines += [f"![{caption}](img/{name}.png)", ""]
@@ -162,6 +178,22 @@ def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, ca
                 "note")
     report.table(shown)
     return list(rank.variant)
+
+
+def _final_samples(results: Results, order: list[str]) -> list[tuple[str, bytes, str]]:
+    """(name, png, caption): each variant's final sample picture on each dataset, from its lowest seed."""
+    pictures = []
+    for dataset in sorted(results.runs.dataset.unique()):
+        for variant in order:
+            runs = results.runs[(results.runs.variant == variant) & (results.runs.dataset == dataset)]
+            if runs.empty:
+                continue
+            run = runs.sort_values("seed").iloc[0]
+            found = results.store.sample_images(run.run_id)
+            if found:
+                pictures.append((f"samples-{len(pictures)}", found[-1].read_bytes(),
+                                 f"{variant} · {dataset} · seed {run.seed}"))
+    return pictures
 
 
 def _sample_links(report: Report, results: Results, order: list[str], report_dir: Path) -> None:
@@ -404,8 +436,8 @@ def build_report(results: Results, baseline: Results | None = None, report_dir: 
     order = _ranking_section(report, final, rank, catalog, rules.alpha)
     _caveats(report, final)
     _sweep_section(report, results, final, colours)
-    report.image("samples", plots.sample_grid(results, order), "Fixed-latent samples at the final evaluation "
-                 "(lowest seed of each variant; on 2-D data, red circles are the true modes).")
+    report.gallery(_final_samples(results, order), "Fixed-latent samples at the final evaluation (lowest seed of "
+                   "each variant; on 2-D data, red circles are the true modes).")
     _sample_links(report, results, order, report_dir or results.root / "report")
     report.heading("Curves")
     report.image("quality", plots.curves(results, shown[:4], colours),
