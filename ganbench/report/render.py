@@ -180,32 +180,35 @@ def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, ca
     return list(rank.variant)
 
 
-def _final_samples(results: Results, order: list[str]) -> list[tuple[str, bytes, str]]:
+def _final_pictures(results: Results) -> dict[str, Path]:
+    """run id -> its final sample picture, for every run that drew one."""
+    found = {run_id: results.store.sample_images(run_id) for run_id in results.runs.run_id}
+    return {run_id: pictures[-1] for run_id, pictures in found.items() if pictures}
+
+
+def _final_samples(results: Results, order: list[str], pictures: dict[str, Path]) -> list[tuple[str, bytes, str]]:
     """(name, png, caption): each variant's final sample picture on each dataset, from its lowest seed."""
-    pictures = []
+    shown = []
     for dataset in sorted(results.runs.dataset.unique()):
         for variant in order:
             runs = results.runs[(results.runs.variant == variant) & (results.runs.dataset == dataset)]
             if runs.empty:
                 continue
             run = runs.sort_values("seed").iloc[0]
-            found = results.store.sample_images(run.run_id)
-            if found:
-                pictures.append((f"samples-{len(pictures)}", found[-1].read_bytes(),
-                                 f"{variant} · {dataset} · seed {run.seed}"))
-    return pictures
+            if run.run_id in pictures:
+                shown.append((f"samples-{len(shown)}", pictures[run.run_id].read_bytes(),
+                              f"{variant} · {dataset} · seed {run.seed}"))
+    return shown
 
 
-def _sample_links(report: Report, results: Results, order: list[str], report_dir: Path) -> None:
+def _sample_links(report: Report, results: Results, order: list[str], pictures: dict[str, Path],
+                  report_dir: Path) -> None:
     """Every run's final sample picture one click away, addressed from where the report is written."""
     for variant in order:
         runs = results.runs[results.runs.variant == variant].sort_values(["dataset", "seed"])
-        targets = []
-        for run in runs.itertuples():
-            pictures = results.store.sample_images(run.run_id)
-            if pictures:
-                where = Path(os.path.relpath(pictures[-1].resolve(), report_dir.resolve())).as_posix()
-                targets.append((f"{run.dataset} seed {run.seed}", where))
+        targets = [(f"{run.dataset} seed {run.seed}",
+                    Path(os.path.relpath(pictures[run.run_id].resolve(), report_dir.resolve())).as_posix())
+                   for run in runs.itertuples() if run.run_id in pictures]
         report.links(f"{variant} — every seed's final samples:", targets)
 
 
@@ -436,9 +439,10 @@ def build_report(results: Results, baseline: Results | None = None, report_dir: 
     order = _ranking_section(report, final, rank, catalog, rules.alpha)
     _caveats(report, final)
     _sweep_section(report, results, final, colours)
-    report.gallery(_final_samples(results, order), "Fixed-latent samples at the final evaluation (lowest seed of "
-                   "each variant; on 2-D data, red circles are the true modes).")
-    _sample_links(report, results, order, report_dir or results.root / "report")
+    pictures = _final_pictures(results)  # the store's sample pictures, listed once for the gallery and the links
+    report.gallery(_final_samples(results, order, pictures), "Fixed-latent samples at the final evaluation (lowest "
+                   "seed of each variant; on 2-D data, red circles are the true modes).")
+    _sample_links(report, results, order, pictures, report_dir or results.root / "report")
     report.heading("Curves")
     report.image("quality", plots.curves(results, shown[:4], colours),
                  "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
