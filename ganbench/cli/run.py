@@ -57,7 +57,7 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
 def _unsettled(root: Path) -> list[str]:
     """One line per seed that collapsed or did not converge, with the first event it raised: what a user should
     look at before reading any table."""
-    from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, run_states
+    from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, QUALITY_FLOOR, run_states
     from ganbench.results import load_results
 
     results = load_results(root)
@@ -70,7 +70,7 @@ def _unsettled(root: Path) -> list[str]:
         learned[key] = learned.get(key, False) or state != NOT_CONVERGED
         if state in (COLLAPSED, NOT_CONVERGED):
             why = (f"{first.kind[run.run_id]} from step {first.step[run.run_id]}" if run.run_id in first.index
-                   else "never 20% of its samples on a mode")
+                   else f"never {QUALITY_FLOOR:.0%} of its samples on a mode")
             lines.append(f"  {state}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
     stuck = [f"{variant} on {dataset}" for (variant, dataset), ok in learned.items() if not ok]
     if stuck:  # a recipe that learned in no seed says more about its settings than about GANs

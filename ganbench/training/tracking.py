@@ -144,8 +144,8 @@ class Tracker:
             self._d_grads: list[Tensor | None] | None = None
             # evaluations measured beside the training loop, their rows written at the next evaluation: by default
             # only where G trains on a GPU. A CPU loop's own threads already keep every core busy, and a second
-            # thread's work then slows the loop by more than doing it in the loop (corpus loops on 2 cores:
-            # 1.68x untracked time beside, 1.36x in the loop)
+            # thread's work then slows the loop by more than doing it in the loop (bce_mlp on 28-px digits, 2 cores:
+            # 1.67x untracked time beside, 1.46x in the loop; benchmarks/tracking.py --background on|off)
             background = self.device.type == "cuda" if background is None else background
             self._evaluator = ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval") if background else None
             self._pending: tuple[int, Future] | None = None
@@ -197,12 +197,13 @@ class Tracker:
                 self._write(step, {"loss_d": losses[0], "loss_g": losses[1]})
                 self._finish("diverged")
             return
-        if self._log_step(step) or step % self.eval_every == 0:
+        logging, evaluating = self._log_step(step), step % self.eval_every == 0
+        if logging or evaluating:
             with self._observing():
-                if self._log_step(step):
+                if logging:
                     real_out, fake_out = self._as_logits(real_out), self._as_logits(fake_out)
                     self._write(step, self._collect(step, losses, real_out, fake_out, real, fake))
-                if step % self.eval_every == 0:
+                if evaluating:
                     self._evaluate(step, background=True)
 
     def _as_logits(self, out: Tensor) -> Tensor:
