@@ -127,6 +127,19 @@ def test_the_dot_plot_marks_seeds_that_collapsed_or_did_not_converge(monkeypatch
     assert [list(c.get_offsets()[:, 0]) for c in marked] == [[0.5], [0.1]]
 
 
+def test_the_dot_plot_is_the_same_picture_whatever_the_global_random_state():
+    """The same results draw the same dot plot byte for byte: its jitter comes from no global random state."""
+    from ganbench.report import plots
+
+    final = pd.DataFrame({"variant": ["a", "a", "b", "b"], "dataset": "ring", "mode_coverage": [1.0, 0.5, 0.9, 0.1],
+                          "state": "healthy"})
+    pictures = []
+    for seed in (0, 1):
+        np.random.seed(seed)
+        pictures.append(plots.final_distributions(final, ["mode_coverage"], {"a": "C0", "b": "C1"}))
+    assert pictures[0] == pictures[1]
+
+
 def test_the_report_opens_with_two_sentences_in_plain_words():
     import math
 
