@@ -1,6 +1,7 @@
 """Image datasets (real loading code on tiny files it writes itself), DCGAN, classifier features and modes."""
 
 import math
+import os
 import struct
 from pathlib import Path
 
@@ -150,6 +151,24 @@ def test_digits_classifier_and_known_answers():
     stats = mode_statistics(*data.assign_modes(sevens), 10)
     assert stats["mode_coverage"] == pytest.approx(0.1) and stats["mode_kl"] == pytest.approx(math.log(10))
     assert stats["dominant_mode"] == 7
+
+
+def test_processes_that_want_the_same_classifier_at_once_train_it_once(tmp_path):
+    """The first workers of a parallel run ask for the classifier together: one trains it, the others load it."""
+    import subprocess
+    import sys
+
+    script = ("import torch; from ganbench.data.classifier import cached_classifier; g = torch.Generator()."
+              "manual_seed(0); x = torch.rand(64, 1, 8, 8, generator=g) * 2 - 1; y = torch.arange(64) % 2; "
+              "print(cached_classifier({'dataset': 'race'}, (x, y), (x, y), 2, epochs=1)[1])")
+    env = {**os.environ, "GANBENCH_CACHE": str(tmp_path)}
+    racers = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [racer.communicate(timeout=120) for racer in racers]
+    assert all(racer.returncode == 0 for racer in racers), outputs
+    assert sum("training the evaluation classifier" in err for _, err in outputs) == 1, outputs
+    assert len({out for out, _ in outputs}) == 1  # every process got the same classifier
+    assert len(list((tmp_path / "classifiers").glob("*.pt"))) == 1
 
 
 def test_stacked_digits_has_1000_modes():

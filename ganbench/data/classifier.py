@@ -18,6 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+try:
+    import fcntl  # POSIX: the lock that lets one of several processes train the classifier
+except ImportError:  # Windows
+    fcntl = None
+
 VERSION = 2  # bump when the architecture or the training recipe changes: old caches are then ignored
 FEATURES = 128
 
@@ -114,21 +119,25 @@ def cached_classifier(key: dict[str, Any], train: tuple[Tensor, Tensor], test: t
     digest = hashlib.sha256(json.dumps({**key, "version": VERSION, "epochs": epochs}, sort_keys=True)
                             .encode()).hexdigest()[:16]
     path = cache_dir() / f"{digest}.pt"
-    if path.exists():
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model = Classifier(train[0].shape[1], train[0].shape[2], classes)
-        model.load_state_dict(state["model"])
-        return model.eval(), float(state["accuracy"])
-    print(f"ganbench: training the evaluation classifier for {json.dumps(key, sort_keys=True)} once; it is cached "
-          f"in {path.parent}", file=sys.stderr, flush=True)
-    began = time.perf_counter()
-    model, accuracy = train_classifier(train, test, classes, epochs)
-    print(f"ganbench: classifier trained in {time.perf_counter() - began:.0f} s (test accuracy {accuracy:.3f})",
-          file=sys.stderr, flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "accuracy": accuracy, "key": json.dumps(key)}, buffer)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)  # atomic: concurrent workers may race to write the same classifier
-    return model, accuracy
+    # One process trains, the others wait for its file: the first workers of a parallel run all reach this at once
+    with open(path.with_suffix(".lock"), "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.exists():
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model = Classifier(train[0].shape[1], train[0].shape[2], classes)
+            model.load_state_dict(state["model"])
+            return model.eval(), float(state["accuracy"])
+        print(f"ganbench: training the evaluation classifier for {json.dumps(key, sort_keys=True)} once; it is "
+              f"cached in {path.parent}", file=sys.stderr, flush=True)
+        began = time.perf_counter()
+        model, accuracy = train_classifier(train, test, classes, epochs)
+        print(f"ganbench: classifier trained in {time.perf_counter() - began:.0f} s (test accuracy {accuracy:.3f})",
+              file=sys.stderr, flush=True)
+        buffer = io.BytesIO()
+        torch.save({"model": model.state_dict(), "accuracy": accuracy, "key": json.dumps(key)}, buffer)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(buffer.getvalue())
+        os.replace(tmp, path)  # atomic: a reader never sees half a file (and without fcntl, racers overwrite alike)
+        return model, accuracy
