@@ -114,6 +114,12 @@ def flagged(results) -> dict[str, str]:
     return out
 
 
+def _final(metrics, name: str):
+    """run id -> the last finite value of metric ``name``."""
+    rows = metrics[(metrics.name == name) & metrics.value.notna()].sort_values("step")
+    return rows.groupby("run_id").value.last()
+
+
 def _labels(path: Path) -> dict:
     import yaml
 
@@ -138,6 +144,7 @@ def table(args) -> None:
     lines = ["| loop | data | case | labelled failed (of 4) | caught | false alarms | gate on the build | "
              "what flagged them |", "|---|---|---|---|---|---|---|---|"]
     detail = []
+    distances = {}  # (data, label) -> each finished run's last sliced_wasserstein_rel: the evidence for `far`
     for loop, data, calibration in _calibrations(args, train=False):
         cases = _case_runs(args.out, loop, data)
         builds = {"healthy": calibration.clean, **{s.name: s for s in calibration.injected}}
@@ -165,11 +172,17 @@ def table(args) -> None:
             detail += [f"{loop} {data} {case} seed {r.seed}: "
                        f"{_label(labels, loop, data, case, r.seed)}; {flags[r.run_id] or 'not flagged'}"
                        for r in runs]
+            last = _final(results.metrics, "sliced_wasserstein_rel")
+            for r in runs:
+                if r.run_id in last.index:
+                    distances.setdefault((data, _label(labels, loop, data, case, r.seed)), []).append(last[r.run_id])
     (c, nc), (f, nf) = totals["caught"], totals["false"]
     lo, hi = clopper_pearson(c, nc)
     flo, fhi = clopper_pearson(f, nf)
     lines += ["", f"Visibly failed runs caught: {c} of {nc} = {c / nc:.0%} [{lo:.0%}, {hi:.0%}]; healthy-looking runs "
               f"flagged: {f} of {nf} = {f / nf:.0%} [{flo:.0%}, {fhi:.0%}] (exact 95% intervals)."]
+    lines += [f"Last sliced_wasserstein_rel of {label} runs on {data}: {min(v):.2f}-{max(v):.2f} (median "
+              f"{sorted(v)[len(v) // 2]:.2f}, {len(v)} runs)." for (data, label), v in sorted(distances.items())]
     print("\n".join(lines))
     (args.out / "corpus-table.md").write_text("\n".join(lines) + "\n")
     (args.out / "corpus-runs.txt").write_text("\n".join(detail) + "\n")

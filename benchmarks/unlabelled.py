@@ -4,7 +4,7 @@ collapses), on `digits` (classifier features) and on the same digits as an `imag
 class subfolders (no classifier: 8x8 pixel features), over two seeds. Prints each run's final values and the
 mode_collapse events, which on the folder come from recall and precision alone.
 
-    python benchmarks/unlabelled.py [--steps 1000] [--workers 2]
+    python benchmarks/unlabelled.py [--steps 1000] [--workers 2] [--out results/unlabelled]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="keep the results here (default: a temporary folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "digits-png"
@@ -50,7 +51,7 @@ def main() -> None:
                                               "betas": [0.9, 0.999]}],
                "train": {"steps": args.steps, "batch_size": 64, "eval_every": 100, "z_dim": 32,
                          "eval_samples": 1000, "checkpoint_every": args.steps}}
-        result = run_suite(parse_suite(doc), out=Path(tmp) / "results", workers=args.workers)
+        result = run_suite(parse_suite(doc), out=args.out or Path(tmp) / "results", workers=args.workers)
         results = load_results(result.root)
     final = results.final()
     print(f"{args.steps} steps, 1000 evaluation samples, final values:")

@@ -89,6 +89,20 @@ def test_coverage_falling_from_its_peak_is_collapse():
     assert events[0].evidence["reason"] == "coverage fell from its peak"
 
 
+def test_class_coverage_of_images_needs_recall_to_agree_before_it_is_collapse():
+    """A varied digits G whose samples are not yet sharp: few pass the per-class quality test, so class coverage
+    reads 0.4-0.5, while recall sees the data covered -- not collapse (the unlabelled benchmark's healthy seed 0).
+    The same coverage with recall gone too is."""
+    steps = [400, 500, 600, 700, 800, 900]
+    cov, hq = [0.5, 0.5, 0.5, 0.4, 0.4, 0.6], [0.178, 0.195, 0.202, 0.196, 0.19, 0.198]
+    assert kinds(run_detectors(stream({"mode_coverage": cov, "high_quality": hq}, steps))) == [("mode_collapse", 600)]
+    varied = stream({"mode_coverage": cov, "high_quality": hq, "recall": [0.64, 0.73, 0.74, 0.77, 0.77, 0.82]}, steps)
+    assert run_detectors(varied) == []
+    lost = stream({"mode_coverage": cov, "high_quality": hq, "recall": [0.3, 0.2, 0.1, 0.1, 0.05, 0.05]}, steps)
+    events = run_detectors(lost)
+    assert kinds(events) == [("mode_collapse", 600)] and events[0].evidence["recall"] == 0.05
+
+
 def test_divergence_at_first_nonfinite_or_exploding_loss():
     steps = [10, 20, 30, 40]
     events = run_detectors(stream({"loss_d": [1, 2, np.nan, 3], "loss_g": [1, 2, 3, 4]}, steps))

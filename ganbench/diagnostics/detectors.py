@@ -88,7 +88,9 @@ class ModeCollapse:
 
     Where no modes are known (images without classes), the k-NN manifold metrics stand in with the same
     thresholds: ``recall`` for coverage (it falls when modes are dropped) and ``precision`` for quality, else
-    ``coverage`` and ``density``.
+    ``coverage`` and ``density``. Where both are logged (images with classes), ``recall`` is a witness: class
+    coverage counts only samples that pass the strict per-class quality test, so a varied generator whose
+    samples are not yet that sharp reads as few classes; the collapse must show in ``recall`` too.
     """
 
     events: ClassVar = (EventKind("mode_collapse", "samples sharp but on few modes, or coverage fell from its peak",
@@ -109,21 +111,34 @@ class ModeCollapse:
         cov_name, hq_name = present[0]
         cov = _values(stream, cov_name)
         hq = _values(stream, hq_name).reindex(cov.index)
-        patience = self.patience
+        sharp, fallen = self._conditions(cov, hq)
+        witness = _values(stream, "recall").reindex(cov.index) if cov_name == "mode_coverage" else None
+        if witness is not None and witness.notna().any():
+            # Class coverage on images counts only the samples that pass the strict quality test, so a diverse G
+            # whose samples are not yet that sharp reads as few classes; the label-free recall must agree
+            witness_sharp, witness_fallen = self._conditions(witness, hq)
+            sharp, fallen = sharp & witness_sharp, fallen & witness_fallen
+        peak = cov.cummax()
+        events = []
+        for start, end in streaks(sharp | fallen, self.patience):
+            w = slice(start, end)
+            evidence = {"window": [int(start), int(end)], cov_name: _r(cov.loc[w].min()),
+                        hq_name: _r(hq.loc[w].mean()), f"peak_{cov_name}": _r(peak.loc[w].max()),
+                        "reason": "sharp but concentrated" if sharp.loc[w].all() else "coverage fell from its peak"}
+            if witness is not None and witness.notna().any():
+                evidence["recall"] = _r(witness.loc[w].min())
+            events.append(Event("mode_collapse", int(start), evidence))
+        return events
+
+    def _conditions(self, cov: pd.Series, hq: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """(sharp but concentrated, fallen from its peak) at each evaluation of coverage ``cov``."""
         peak = cov.cummax()
         growing = cov > cov.shift(1).cummax().fillna(-1)
         # sharp somewhere in the window: a generator hopping between modes is not sharp at every evaluation
-        sharp_lately = hq.rolling(patience, min_periods=1).max() >= self.quality
+        sharp_lately = hq.rolling(self.patience, min_periods=1).max() >= self.quality
         sharp = (cov <= self.coverage) & sharp_lately & ~growing
         fallen = (peak >= self.peak) & (cov <= self.drop * peak)
-        events = []
-        for start, end in streaks(sharp | fallen, patience):
-            w = slice(start, end)
-            events.append(Event("mode_collapse", int(start), {
-                "window": [int(start), int(end)], cov_name: _r(cov.loc[w].min()),
-                hq_name: _r(hq.loc[w].mean()), f"peak_{cov_name}": _r(peak.loc[w].max()),
-                "reason": "sharp but concentrated" if sharp.loc[w].all() else "coverage fell from its peak"}))
-        return events
+        return sharp, fallen
 
 
 @DETECTORS.register("divergence")
