@@ -1,7 +1,7 @@
 """The gate on loops ganbench did not write: every loop of ``examples/corpus`` on the ring and on 28-px digits,
 healthy and with injected failures, over seed sets; then detection and false alarms per run and per build.
 
-    python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (240 runs, ~90 min, 2 cores)
+    python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (240 runs, ~86 min, 2 cores)
     python benchmarks/corpus.py table                      # re-detects with today's detectors, prints tables
 
 Each run's label (failed or not, judged from its samples) is in ``examples/corpus/labels.yaml``; ``sheets`` draws
@@ -179,8 +179,8 @@ def table(args) -> None:
     (c, nc), (f, nf) = totals["caught"], totals["false"]
     lo, hi = clopper_pearson(c, nc)
     flo, fhi = clopper_pearson(f, nf)
-    lines += ["", f"Visibly failed runs caught: {c} of {nc} = {c / nc:.0%} [{lo:.0%}, {hi:.0%}]; healthy-looking runs "
-              f"flagged: {f} of {nf} = {f / nf:.0%} [{flo:.0%}, {fhi:.0%}] (exact 95% intervals)."]
+    lines += ["", f"Visibly failed runs caught: {c} of {nc} = {c / nc:.1%} [{lo:.1%}, {hi:.1%}]; healthy-looking runs "
+              f"flagged: {f} of {nf} = {f / nf:.1%} [{flo:.1%}, {fhi:.1%}] (exact 95% intervals)."]
     lines += [f"Last sliced_wasserstein_rel of {label} runs on {data}: {min(v):.2f}-{max(v):.2f} (median "
               f"{sorted(v)[len(v) // 2]:.2f}, {len(v)} runs)." for (data, label), v in sorted(distances.items())]
     print("\n".join(lines))
