@@ -130,3 +130,11 @@ def test_failed_runs_fail_the_gate(invoke, tmp_path, write_suite):
     result = invoke("check", tmp_path / "tiny")
     assert result.exit_code == 1 and "FAIL  nonsaturating on ring  runs: 1 of 1 runs did not finish" in result.output
     assert "CUDA out of memory" in result.output
+
+
+def test_check_takes_a_shipped_suite_by_name_as_run_does(invoke, tmp_path, monkeypatch):
+    """`ganbench check papers/dirac` runs the shipped suite and checks it, as `ganbench run papers/dirac` runs it."""
+    monkeypatch.chdir(tmp_path)  # no file or folder of that name here
+    result = invoke("check", "papers/dirac", "--out", tmp_path / "out", "--workers", "1")
+    assert result.exit_code in (0, 1), result.output
+    assert (tmp_path / "out" / "dirac" / "manifest.json").exists() and "PASS" in result.output

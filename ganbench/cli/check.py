@@ -28,7 +28,8 @@ from ganbench.cli.progress import console_progress
 @handle_errors
 def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path | None,
           write_baseline: Path | None, out: Path, workers: int) -> None:
-    """Check TARGET (a results directory, or a suite file to run first) against its suite's check: rules.
+    """Check TARGET (a results directory, or a suite file or shipped suite name to run first) against its
+    suite's check: rules.
 
     Every rule over seeds is an exact test (see docs/gate.md): a verdict is pass, fail,
     inconclusive (too few seeds for the test to reach alpha) or not comparable (a baseline measured
@@ -41,9 +42,13 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     from ganbench.evidence.gate import evaluate, rules_of
     from ganbench.results import load_results
     from ganbench.results.store import atomic_write
+    from ganbench.spec.suite import shipped_suites
 
-    if target.is_file() or target.suffix in (".yaml", ".yml"):  # a suite: run it first (load_suite reports a
-        from ganbench.execution.runner import run_suite  # missing file)
+    # a suite file, or a shipped suite's name (`ci`, as `ganbench run ci`): run it first (load_suite reports a
+    # missing file)
+    if target.is_file() or target.suffix in (".yaml", ".yml") or (
+            not target.exists() and target.as_posix() in shipped_suites()):
+        from ganbench.execution.runner import run_suite
         from ganbench.spec.suite import load_suite
 
         suite = load_suite(target)
