@@ -114,12 +114,6 @@ def flagged(results) -> dict[str, str]:
     return out
 
 
-def _final(metrics, name: str):
-    """run id -> the last finite value of metric ``name``."""
-    rows = metrics[(metrics.name == name) & metrics.value.notna()].sort_values("step")
-    return rows.groupby("run_id").value.last()
-
-
 def _labels(path: Path) -> dict:
     import yaml
 
@@ -172,9 +166,10 @@ def table(args) -> None:
             detail += [f"{loop} {data} {case} seed {r.seed}: "
                        f"{_label(labels, loop, data, case, r.seed)}; {flags[r.run_id] or 'not flagged'}"
                        for r in runs]
-            last = _final(results.metrics, "sliced_wasserstein_rel")
+            final = results.final(["sliced_wasserstein_rel"])
+            last = final["sliced_wasserstein_rel"].dropna() if "sliced_wasserstein_rel" in final else {}
             for r in runs:
-                if r.run_id in last.index:
+                if r.run_id in last:
                     distances.setdefault((data, _label(labels, loop, data, case, r.seed)), []).append(last[r.run_id])
     (c, nc), (f, nf) = totals["caught"], totals["false"]
     lo, hi = clopper_pearson(c, nc)

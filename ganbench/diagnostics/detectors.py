@@ -113,7 +113,9 @@ class ModeCollapse:
         hq = _values(stream, hq_name).reindex(cov.index)
         sharp, fallen = self._conditions(cov, hq)
         witness = _values(stream, "recall").reindex(cov.index) if cov_name == "mode_coverage" else None
-        if witness is not None and witness.notna().any():
+        if witness is not None and witness.isna().all():
+            witness = None  # recall not logged
+        if witness is not None:
             # Class coverage on images counts only the samples that pass the strict quality test, so a diverse G
             # whose samples are not yet that sharp reads as few classes; the label-free recall must agree
             witness_sharp, witness_fallen = self._conditions(witness, hq)
@@ -125,7 +127,7 @@ class ModeCollapse:
             evidence = {"window": [int(start), int(end)], cov_name: _r(cov.loc[w].min()),
                         hq_name: _r(hq.loc[w].mean()), f"peak_{cov_name}": _r(peak.loc[w].max()),
                         "reason": "sharp but concentrated" if sharp.loc[w].all() else "coverage fell from its peak"}
-            if witness is not None and witness.notna().any():
+            if witness is not None:
                 evidence["recall"] = _r(witness.loc[w].min())
             events.append(Event("mode_collapse", int(start), evidence))
         return events
