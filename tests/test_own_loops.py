@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import ganbench
+from ganbench.errors import GanbenchError
 from ganbench.results import load_results
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
@@ -150,12 +151,12 @@ def test_calibrate_names_what_is_wrong_with_a_loop(tmp_path, invoke):
     assert scaled.exit_code == 2 and "has no function nope" in scaled.output
 
 
-def _tiny_tracked_loop(out, background: bool) -> None:
+def _tiny_tracked_loop(out, evaluation: str) -> None:
     torch.manual_seed(0)
     g, d = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2)), nn.Linear(2, 1)
     opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-2), torch.optim.Adam(d.parameters(), 1e-2)
     tracker = ganbench.track(out, g=g, d=d, data="ring", z_dim=4, eval_samples=200, eval_every=20,
-                             background=background)
+                             evaluation=evaluation)
     for step in range(1, 71):
         d_real, d_fake = d(2 * torch.randn(16, 2)), d(g(torch.randn(16, 4)).detach())
         loss_d = nn.functional.softplus(-d_real).mean() + nn.functional.softplus(d_fake).mean()
@@ -170,13 +171,62 @@ def _tiny_tracked_loop(out, background: bool) -> None:
     tracker.close()
 
 
-def test_evaluations_beside_the_loop_measure_what_evaluations_in_it_measure(tmp_path):
-    """The tracker measures each evaluation on a thread of its own and writes it at the next one: the same
-    values as measuring in the loop, rows in a fixed order (so the same bytes every time)."""
-    for name, background in (("fg", False), ("bg", True), ("bg2", True)):
-        _tiny_tracked_loop(tmp_path / name, background)
+def test_deferred_evaluations_wait_for_the_run_to_end_and_are_measured_once(tmp_path):
+    """A reader of a run still training leaves its saved samples alone (the loop is still appending rows); after
+    the run ends the first reader measures them, and a measurement killed after writing its rows and before
+    removing the samples does not write them twice."""
+    g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+    tracker = ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4, eval_samples=100, eval_every=5,
+                             evaluation="deferred")
+    out = torch.zeros(8, 1)
+    for step in range(1, 11):
+        tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=out, fake_out=out)
+    assert "fid" not in set(load_results(tmp_path / "tracked").metrics.name)
+    saved = tmp_path / "tracked" / "runs" / tracker.run_id / "deferred"
+    assert sorted(p.name for p in saved.glob("step_*.npy")) == ["step_10.npy", "step_5.npy"]
+    tracker.close()
+    kept = {p.name: p.read_bytes() for p in saved.iterdir()}
+    first = load_results(tmp_path / "tracked").metrics
+    assert sorted(first[first.name == "fid"].step) == [5, 10] and not saved.exists()
+    saved.mkdir()  # as a measurement killed before it removed the samples left them
+    for name, data in kept.items():
+        (saved / name).write_bytes(data)
+    again = load_results(tmp_path / "tracked").metrics
+    assert again.sort_values(["step", "name"]).reset_index(drop=True).equals(
+        first.sort_values(["step", "name"]).reset_index(drop=True)) and not saved.exists()
+
+
+def test_where_evaluations_are_measured_by_default(tmp_path):
+    g, d = nn.Linear(4, 2), nn.Linear(2, 1)
+
+    def evaluation(**options):
+        return ganbench.track(tmp_path, g=g, d=d, z_dim=4, eval_samples=50, **options).evaluation
+
+    assert evaluation(data="ring") == "deferred"
+    assert evaluation(data=torch.randn(50, 2)) == "in_loop"  # a later reader could not rebuild these samples
+    assert evaluation(data="ring", stop_on=("divergence", "mode_collapse")) == "in_loop"
+    with pytest.raises(GanbenchError, match="evaluation='deferred' rebuilds the data by its name"):
+        evaluation(data=torch.randn(50, 2), evaluation="deferred")
+    with pytest.raises(GanbenchError, match="evaluation must be"):
+        evaluation(data="ring", evaluation="later")
+
+
+def test_evaluations_in_the_loop_beside_it_or_deferred_measure_the_same(tmp_path):
+    """The tracker measures each evaluation in the loop, on a thread of its own (written at the next one), or
+    from G's saved samples when the results are first read: the same values every way, and rows in a fixed
+    order (so the same bytes every time)."""
+    modes = ("in_loop", "beside", "beside", "deferred", "deferred")
+    for i, evaluation in enumerate(modes):
+        _tiny_tracked_loop(tmp_path / f"{evaluation}{i}", evaluation)
+    saved = next((tmp_path / "deferred3" / "tracked" / "runs").iterdir()) / "deferred"
+    assert sorted(p.name for p in saved.glob("step_*.npy")) == [f"step_{s}.npy" for s in (20, 40, 60, 70)]
     tidy = {name: load_results(tmp_path / name / "tracked").metrics.sort_values(["step", "name"])
-            [["step", "name", "value"]].reset_index(drop=True) for name in ("fg", "bg")}
-    assert tidy["fg"].equals(tidy["bg"]) and sorted(tidy["bg"][tidy["bg"].name == "fid"].step) == [20, 40, 60, 70]
-    files = [next((tmp_path / name / "tracked" / "runs").iterdir()) / "metrics.csv" for name in ("bg", "bg2")]
-    assert files[0].read_bytes() == files[1].read_bytes()
+            [["step", "name", "value"]].reset_index(drop=True) for name in ("in_loop0", "beside1", "deferred3")}
+    assert not saved.exists()  # measured once, at the first read
+    assert tidy["in_loop0"].equals(tidy["beside1"]) and tidy["in_loop0"].equals(tidy["deferred3"])
+    assert sorted(tidy["deferred3"][tidy["deferred3"].name == "fid"].step) == [20, 40, 60, 70]
+    for pair in (("beside1", "beside2"), ("deferred3", "deferred4")):
+        load_results(tmp_path / pair[1] / "tracked")
+        files = [next((tmp_path / name / "tracked" / "runs").iterdir()) for name in pair]
+        for name in ("metrics.csv", "events.jsonl", "samples/step_70.png"):
+            assert (files[0] / name).read_bytes() == (files[1] / name).read_bytes(), name

@@ -240,11 +240,18 @@ def _train_loop(target: str, kwargs: dict[str, Any], threads: int | None) -> str
 
     if threads is not None:
         torch.set_num_threads(threads)
+    from ganbench.results.frames import measure_deferred
+    from ganbench.results.store import RunStore
+
+    error = None
     try:
         load_callable(target)(**kwargs)
     except Exception as exc:  # a run that fails is a measured outcome, not the calibration's end
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        error = f"{type(exc).__name__}: {exc}"
+    store = RunStore(kwargs["out"], kwargs["suite"])
+    if store.is_results():  # a tracker's deferred evaluations, measured in the workers rather than one by one after
+        measure_deferred(store)
+    return error
 
 
 def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterable[Injection] = (),

@@ -5,6 +5,7 @@ Reports, checks and notebooks all read results through here; nothing here trains
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,32 @@ class Results:
         return catalog
 
 
+def measure_deferred(store: RunStore) -> None:
+    """Measure the tracked runs that saved their evaluations' samples for later
+    (``ganbench.track(evaluation="deferred")``) and have ended. ``load_results`` calls it first; a process that
+    ran a loop may call it to measure at once."""
+    ids = [str(e.get("id")) for e in store.read_manifest()]
+    waiting = [run_id for run_id in ids if (store.run_dir(run_id) / "deferred").exists()]
+    if not waiting:
+        return
+    from ganbench.training.tracking import has_deferred, measure_deferred  # torch and the metrics: only now
+
+    with store.measuring():
+        ended = [run_id for run_id in waiting
+                 if has_deferred(store, run_id) and store.status(run_id).get("status") != "running"]
+        if ended:
+            print(f"ganbench: measuring the deferred evaluations of {len(ended)} tracked run(s) in {store.root}",
+                  file=sys.stderr, flush=True)
+        for run_id in ended:
+            measure_deferred(store, run_id)
+
+
 def load_results(root: str | Path, trials: bool = False) -> Results:
     """Read ``results/<suite>/`` (the directory holding manifest.json). A swept suite's trial runs are left out
     unless ``trials``: what a sweep reports, ranks and gates is each variant's best trial on fresh seeds."""
     store = RunStore.at(root)
     manifest = store.root / "manifest.json"
+    measure_deferred(store)
     rows, metric_frames, events, configs = [], [], [], {}
     for i, entry in enumerate(store.read_manifest()):
         if entry.get("trial") and not trials:

@@ -203,6 +203,22 @@ class RunStore:
                 f.truncate(0)
                 fcntl.flock(f, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def measuring(self):
+        """Hold this results directory's deferred measurements for one reader at a time (a blocking flock on
+        ``.measure.lock``: two reports opened at once measure each saved evaluation once)."""
+        try:
+            f = open(self.root / ".measure.lock", "a", encoding="utf-8")  # noqa: SIM115 - held for the block
+        except OSError as exc:
+            raise GanbenchError(f"cannot measure the deferred evaluations in {self.root}: "
+                                f"{exc.strerror or exc}") from None
+        with f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id
 
@@ -258,6 +274,13 @@ class RunStore:
 
     def metrics_writer(self, run_id: str, resume_step: int | None = None) -> MetricsWriter:
         return MetricsWriter(self.run_dir(run_id) / "metrics.csv", resume_step)
+
+    def append_metrics(self, run_id: str, rows: list[tuple[int, dict[str, float]]]) -> None:
+        """Add rows to an ended run's metrics file (measurements made after it ended)."""
+        with open(self.run_dir(run_id) / "metrics.csv", "a", encoding="utf-8") as f:
+            f.write("".join(_row(step, k, v) for step, values in rows for k, v in values.items()))
+            f.flush()
+            os.fsync(f.fileno())
 
     def write_events(self, run_id: str, events: list[Event]) -> None:
         atomic_write(self.run_dir(run_id) / "events.jsonl",

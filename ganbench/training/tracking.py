@@ -15,6 +15,11 @@ The tracker is a pure observer: it draws from random streams of its own (torch's
 it after every call), restores D's buffers (BatchNorm statistics, spectral-norm vectors) after the extra D pass
 it makes for ||dD/dx||, and leaves every gradient in place, so a tracked run trains exactly as the untracked one.
 
+Where an evaluation's metrics are measured is ``evaluation``: ``in_loop`` (at the evaluation step),
+``beside`` (on a thread of the tracker's own, written at the next evaluation) or ``deferred`` (G's samples on
+the fixed latents are saved at the evaluation step and measured when the results are first read:
+``ganbench check``, ``report``, ``diagnose`` or ``load_results``). The values are the same in every place.
+
 A tracked run is ``<out>/<suite>/runs/<variant>_<dataset>_s<seed>_<digest>/`` with the usual files; its id
 depends on the names, the seed and ``config`` only, so a restarted script appends to the same run: rows
 logged at or after the first step it logs again are replaced, earlier ones kept.
@@ -24,6 +29,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import traceback
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,16 +38,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
 from ganbench.data.toy import GaussianMixture2D
-from ganbench.diagnostics import DETECTORS
+from ganbench.diagnostics import DETECTORS, run_detectors
 from ganbench.errors import GanbenchError
 from ganbench.meta import make_run_id
-from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, make_collectors, step_values
+from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, step_values
+from ganbench.metrics.base import default_collectors, make_collectors
 from ganbench.recipes.objectives import make_objective
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import safe_name
@@ -50,6 +59,10 @@ from ganbench.training.seeding import make_streams
 from ganbench.versions import arithmetic_in_effect, versions
 
 UNIT_LOGS = 20  # logged steps of D outputs in [0, 1] before the tracker says they look like probabilities
+EVALUATIONS = ("in_loop", "beside", "deferred")
+DEFERRED = "deferred"  # the run's directory of saved samples awaiting measurement
+# events the detectors find from the logged steps alone: a deferred evaluation still stops the loop on these
+STEP_EVENTS = frozenset({"divergence", "d_overpowering", "d_pinned"})
 
 
 class OwnData(GaussianMixture2D):
@@ -105,13 +118,14 @@ class Tracker:
                  detectors: dict[str, dict[str, float]] | None = None, log_every: int = 10, eval_every: int = 250,
                  stop_on: tuple[str, ...] = ("divergence",), loggers: tuple[str, ...] = (),
                  check: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-                 steps: int | None = None, background: bool | None = None) -> None:
+                 steps: int | None = None, evaluation: str = "auto") -> None:
         self.g, self.d = g, d
         self.evaluated = g if g_ema is None else g_ema  # what evaluation measures: the loop's own EMA of G if any
         self.device = next(g.parameters()).device
         with self._observing():  # building collectors and data may draw from the global RNG
             self.dataset, dataset_name, dataset_params = _dataset(data, modes, mode_std, features)
             self.objective = make_objective(objective, {})
+            collectors = default_collectors(self.dataset) if collectors is None else tuple(collectors)
             self.collectors = make_collectors(collectors, self.dataset, self.objective, self.device)
             self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
             DETECTORS.get("divergence")(**self.detectors.get("divergence", {}))  # unknown thresholds fail here
@@ -126,6 +140,7 @@ class Tracker:
                     raise GanbenchError("give z_dim (latents are N(0, 1) of that size) or eval_latents")
                 eval_latents = torch.randn(eval_samples, z_dim, generator=streams.eval)
             self.eval_z = eval_latents.to(self.device)
+            reference_state = streams.eval.get_state()  # what a deferred measurement draws the real samples from
             self.eval_real = self.dataset.reference(len(self.eval_z), streams.eval).to(self.device)
             self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)],
                                        sort_keys=True, default=str)
@@ -136,19 +151,25 @@ class Tracker:
             self.entry = {"id": self.run_id, "variant": variant, "dataset": dataset_name, "seed": seed}
             self.store = RunStore(out, safe_name(suite, "suite"))
             self.steps = steps
+            self.evaluation = _evaluation(evaluation, self.device, isinstance(data, (str, dict)), self.stop_on,
+                                          live=bool(loggers))
             measurement = {"dataset": {"name": dataset_name, "params": dataset_params}, "steps": steps,
                            "eval_samples": len(self.eval_z), "architecture": _architecture(g, d)}
             self.recorder = self._prepare(spec, check, measurement, loggers)
             self.status, self.step, self.last_eval = "running", 0, 0
             self.should_stop = False
             self._d_grads: list[Tensor | None] | None = None
-            # evaluations measured beside the training loop, their rows written at the next evaluation: by default
-            # only where G trains on a GPU. A CPU loop's own threads already keep every core busy, and a second
-            # thread's work then slows the loop by more than doing it in the loop (bce_mlp on 28-px digits, 2 cores:
-            # 1.67x untracked time beside, 1.46x in the loop; benchmarks/tracking.py --background on|off)
-            background = self.device.type == "cuda" if background is None else background
-            self._evaluator = ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval") if background else None
+            # beside: measures each evaluation; deferred: writes each batch of samples (the write leaves the GIL,
+            # so the loop's next steps go on meanwhile)
+            self._evaluator = (ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval")
+                               if self.evaluation in ("beside", "deferred") else None)
             self._pending: tuple[int, Future] | None = None
+            if self.evaluation == "deferred":
+                self._deferred = self.store.run_dir(self.run_id) / DEFERRED
+                _save(self._deferred / "setup.pt", {
+                    "dataset": {"name": dataset_name, "params": dataset_params}, "collectors": list(collectors),
+                    "objective": objective, "samples": len(self.eval_z), "reference_state": reference_state,
+                    "eval_key": self.eval_key, "title": f"{variant} · {dataset_name}"})
 
     def _prepare(self, spec: dict[str, Any], check: dict[str, Any] | None, measurement: dict[str, Any],
                  loggers: tuple[str, ...]) -> RunRecorder:
@@ -163,7 +184,7 @@ class Tracker:
         measurement["feature_space"] = collectors.get("collectors", {}).get("fid", {}).get("feature_space")
         config = {"run_id": self.run_id, "tracked": spec, "device": str(self.device), **collectors,
                   "dataset": self.dataset.describe(), "detectors": self.detectors, "d_outputs": self.d_outputs,
-                  "measurement": measurement, "versions": versions(self.device),
+                  "measurement": measurement, "versions": versions(self.device), "evaluation": self.evaluation,
                   "arithmetic": arithmetic_in_effect(),  # the loop's own: pinned if ganbench came before torch
                   "evaluated_g": "G (the trained weights)" if self.evaluated is self.g else "the loop's EMA of G"}
         # the metrics file opens at the first logged step: a restarted script keeps the rows before it
@@ -204,7 +225,7 @@ class Tracker:
                     real_out, fake_out = self._as_logits(real_out), self._as_logits(fake_out)
                     self._write(step, self._collect(step, losses, real_out, fake_out, real, fake))
                 if evaluating:
-                    self._evaluate(step, background=True)
+                    self._evaluate(step)
 
     def _as_logits(self, out: Tensor) -> Tensor:
         """D's outputs as the objectives read them: probabilities become logits (clamped off 0 and 1)."""
@@ -252,7 +273,7 @@ class Tracker:
         """Evaluate G on the fixed latents now (``log`` does it every ``eval_every`` steps), write the sample
         picture, and run the detectors over the metrics so far."""
         with self._observing():
-            return self._evaluate(step)
+            return self._evaluate(step, now=True)
 
     @contextmanager
     def _observing(self):
@@ -261,9 +282,9 @@ class Tracker:
         with torch.random.fork_rng(devices=devices):
             yield
 
-    def _evaluate(self, step: int, background: bool = False) -> dict[str, float] | None:
-        """G's samples on the fixed latents now; their metrics measured now, or beside the loop (``background``
-        and the tracker's own ``background``), then written when the next evaluation (or close) comes."""
+    def _evaluate(self, step: int, now: bool = False) -> dict[str, float] | None:
+        """G's samples on the fixed latents now; their metrics measured now (``now``, or evaluation in_loop),
+        beside the loop (written when the next evaluation or close comes), or deferred to the first read."""
         self._open(step)
         self.step = max(self.step, step)
         g = self.evaluated
@@ -274,8 +295,13 @@ class Tracker:
         g.train(was_training)
         self._record_pending()  # the previous evaluation's rows come first
         self.last_eval = step
-        if background and self._evaluator is not None:
+        if not now and self.evaluation == "beside":
             self._pending = step, self._evaluator.submit(self._measure, step, fake)
+            return None
+        if not now and self.evaluation == "deferred":
+            self._pending = step, self._evaluator.submit(_save_samples, self._deferred / f"step_{step}.npy", fake)
+            self._detect()  # on the logged steps: a divergence stops the loop as it would with in-loop evaluations
+            self.recorder.running(self.step)
             return None
         return self._record(step, *self._measure(step, fake))
 
@@ -299,9 +325,16 @@ class Tracker:
         if self._pending is not None:
             step, future = self._pending
             self._pending = None
-            self._record(step, *future.result())
+            if self.evaluation == "deferred":
+                future.result()  # the samples are on disk (or the write's error is raised here)
+            else:
+                self._record(step, *future.result())
 
     def _open(self, step: int) -> None:
+        if not self.recorder.opened and self.evaluation == "deferred":  # a restarted script samples these again
+            for path in _deferred_steps(self._deferred):
+                if _step_of(path) >= step:
+                    path.unlink()
         self.recorder.open(step)
 
     def _write(self, step: int, values: dict[str, float]) -> None:
@@ -349,6 +382,91 @@ class Tracker:
             self._finish("interrupted")
         else:
             self._finish("failed", error="".join(traceback.format_exception_only(kind, error)).strip())
+
+
+def _evaluation(given: str, device: torch.device, named_data: bool, stop_on: tuple[str, ...],
+                live: bool) -> str:
+    """Where evaluations are measured. ``auto``: beside the loop where G trains on a GPU (the CPU idles); on a
+    CPU deferred, as a second thread or the measuring itself in the loop slows a loop whose own threads keep
+    every core busy (benchmarks/tracking.py) -- in the loop only where a later reader could not rebuild the data
+    (your own tensor or Dataset), ``stop_on`` waits for an event only evaluations show, or live loggers
+    (``live``) want each evaluation as it comes."""
+    if given not in ("auto", *EVALUATIONS):
+        raise GanbenchError(f"evaluation must be 'auto', {', '.join(map(repr, EVALUATIONS))}; got {given!r}")
+    if given == "deferred" and not named_data:
+        raise GanbenchError("evaluation='deferred' rebuilds the data by its name when the results are read; with "
+                            "your own samples or Dataset object use evaluation='in_loop' or 'beside'")
+    if given != "auto":
+        return given
+    if device.type == "cuda":
+        return "beside"
+    return "deferred" if named_data and set(stop_on) <= STEP_EVENTS and not live else "in_loop"
+
+
+def _save(path: Path, obj: Any) -> None:
+    """torch.save to a temporary file, fsynced and renamed into place: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _save_samples(path: Path, samples: Tensor) -> None:
+    """G's samples as a .npy file renamed into place. Not fsynced, nor torch.save'd (whose checksum over the
+    bytes costs more than the write): writing a batch must cost the loop no more than a step or two."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, samples.detach().cpu().numpy(), allow_pickle=False)
+    os.replace(tmp, path)
+
+
+def _step_of(path: Path) -> int:
+    return int(path.stem.split("_")[1])
+
+
+def _deferred_steps(directory: Path) -> list[Path]:
+    return sorted(directory.glob("step_*.npy"), key=_step_of)
+
+
+def has_deferred(store: RunStore, run_id: str) -> bool:
+    """Whether a run holds evaluations saved by a tracker to be measured later."""
+    return (store.run_dir(run_id) / DEFERRED / "setup.pt").exists()
+
+
+def measure_deferred(store: RunStore, run_id: str) -> int:
+    """Measure a tracked run's deferred evaluations: the metrics and sample picture of each saved batch of G's
+    samples, as the tracker would have measured them in the loop; then the detectors over every row. The caller
+    holds the results directory's measuring lock and the run has ended. Returns the number measured."""
+    directory = store.run_dir(run_id) / DEFERRED
+    setup = torch.load(directory / "setup.pt", weights_only=True)
+    saved = _deferred_steps(directory)
+    if saved:
+        dataset = make_dataset(setup["dataset"]["name"], setup["dataset"]["params"], "data")
+        cpu = torch.device("cpu")
+        collectors = make_collectors(tuple(setup["collectors"]), dataset, make_objective(setup["objective"], {}), cpu)
+        gen = torch.Generator()
+        gen.set_state(setup["reference_state"])
+        real = dataset.reference(setup["samples"], gen)
+        logged = store.read_metrics(run_id)
+        rows, pictures = [], []
+        for path in saved:
+            step, fake = _step_of(path), torch.from_numpy(np.load(path, allow_pickle=False))
+            with torch.no_grad():
+                values = evaluation_values(collectors, EvalContext(step, fake, real, dataset, setup["eval_key"]))
+            # a measurement killed after writing its rows and before removing the batches: keep the rows once
+            if logged is None or not ((logged.step == step) & logged.name.isin(list(values))).any():
+                rows.append((step, values))
+            pictures.append((step, render_samples(fake, dataset, f"{setup['title']} · step {step}")))
+        store.append_metrics(run_id, rows)
+        for step, png in pictures:
+            store.write_sample_image(run_id, step, png)
+        config = store.read_object(run_id, "config")
+        store.write_events(run_id, run_detectors(store.read_metrics(run_id), config.get("detectors") or {}))
+    shutil.rmtree(directory)
+    return len(saved)
 
 
 def _number(value: Tensor | float) -> float:
