@@ -60,6 +60,10 @@ from ganbench.versions import arithmetic_in_effect, versions
 
 UNIT_LOGS = 20  # logged steps of D outputs in [0, 1] before the tracker says they look like probabilities
 EVALUATIONS = ("in_loop", "beside", "deferred")
+# samples of each batch whose ||dD/dx|| is measured: that extra D pass on full batches of a conv D cost the corpus's
+# hinge SN-GAN 11 % of its wall time (benchmarks/tracking.py); 16 estimate the batch mean well enough for its plot
+INPUT_GRAD_SAMPLES = 16
+EVAL_CHUNK = 256  # latents per forward pass of G at an evaluation (G is in eval mode: the same samples as one pass)
 DEFERRED = "deferred"  # the run's directory of saved samples awaiting measurement
 # events the detectors find from the logged steps alone: a deferred evaluation still stops the loop on these
 STEP_EVENTS = frozenset({"divergence", "d_overpowering", "d_pinned"})
@@ -204,8 +208,8 @@ class Tracker:
         """Call once per G step, after it, with ``step`` the number of G updates so far (a loop that updates G on
         every n-th batch counts G updates, not batches). ``real_out`` / ``fake_out``: D's outputs (B, 1) on the
         real and generated batch of its last D step (logits or scores; probabilities where D ends in a sigmoid,
-        see ``d_outputs``); ``real`` / ``fake``: a batch of each, to measure ||dD/dx|| (one extra D pass on
-        logging steps)."""
+        see ``d_outputs``); ``real`` / ``fake``: a batch of each, to measure ||dD/dx|| on their first 16 samples
+        (one extra D pass on logging steps)."""
         if self.status != "running":
             return
         self._open(step)
@@ -247,7 +251,7 @@ class Tracker:
         grads = (None, None)
         if real is not None and fake is not None and any(c.needs_input_grad for c in self.collectors):
             buffers = [b.detach().clone() for b in self.d.buffers()]  # BatchNorm statistics, spectral-norm u
-            x = [real.detach().requires_grad_(True), fake.detach().requires_grad_(True)]
+            x = [b[:INPUT_GRAD_SAMPLES].detach().requires_grad_(True) for b in (real, fake)]
             with torch.enable_grad():
                 g_real, g_fake = torch.autograd.grad([self.d(x[0]).sum(), self.d(x[1]).sum()], x)
             with torch.no_grad():
@@ -290,8 +294,8 @@ class Tracker:
         g = self.evaluated
         was_training = g.training
         g.eval()
-        with torch.no_grad():
-            fake = g(self.eval_z)
+        with torch.no_grad():  # in chunks: 2,500 28-px images at once ran the corpus's conv G 3x slower on a CPU
+            fake = torch.cat([g(z) for z in self.eval_z.split(EVAL_CHUNK)])
         g.train(was_training)
         self._record_pending()  # the previous evaluation's rows come first
         self.last_eval = step
