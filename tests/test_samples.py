@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ganbench.data import make_dataset
-from ganbench.training.samples import MARGIN, SCATTER_PX, render_samples
+from ganbench.data.pictures import MARGIN, SCATTER_PX, render_samples
 
 
 def _pixels(png: bytes) -> np.ndarray:

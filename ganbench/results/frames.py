@@ -5,7 +5,6 @@ Reports, checks and notebooks all read results through here; nothing here trains
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,20 +76,11 @@ def measure_deferred(store: RunStore) -> None:
     """Measure the tracked runs that saved their evaluations' samples for later
     (``ganbench.track(evaluation="deferred")``) and have ended. ``load_results`` calls it first; a process that
     ran a loop may call it to measure at once."""
-    ids = [str(e.get("id")) for e in store.read_manifest()]
-    waiting = [run_id for run_id in ids if (store.run_dir(run_id) / "deferred").exists()]
-    if not waiting:
-        return
-    from ganbench.training.tracking import has_deferred, measure_deferred  # torch and the metrics: only now
+    waiting = [str(e.get("id")) for e in store.read_manifest() if store.deferred_dir(str(e.get("id"))).exists()]
+    if waiting:
+        from ganbench.results.deferred import measure_ended  # torch and the metrics: only now
 
-    with store.measuring():
-        ended = [run_id for run_id in waiting
-                 if has_deferred(store, run_id) and store.status(run_id).get("status") != "running"]
-        if ended:
-            print(f"ganbench: measuring the deferred evaluations of {len(ended)} tracked run(s) in {store.root}",
-                  file=sys.stderr, flush=True)
-        for run_id in ended:
-            measure_deferred(store, run_id)
+        measure_ended(store, waiting)
 
 
 def load_results(root: str | Path, trials: bool = False) -> Results:

@@ -222,6 +222,10 @@ class RunStore:
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id
 
+    def deferred_dir(self, run_id: str) -> Path:
+        """Where a tracker saves G's samples for evaluations measured at the first read (results/deferred.py)."""
+        return self.run_dir(run_id) / "deferred"
+
     def status(self, run_id: str) -> dict[str, Any]:
         return self.read_object(run_id, "status") or {"status": "pending"}
 

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
+from ganbench.data.pictures import render_samples
 from ganbench.errors import GanbenchError
 from ganbench.metrics import (
     Collector,
@@ -46,7 +47,6 @@ from ganbench.results.store import RunStore
 from ganbench.spec.suite import RunSpec
 from ganbench.training.ema import GeneratorEMA
 from ganbench.training.record import RunRecorder, divergence_bound
-from ganbench.training.samples import render_samples
 from ganbench.training.seeding import Streams, apply_determinism, make_streams
 from ganbench.versions import arithmetic_in_effect, versions
 

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import traceback
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,23 +36,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
 from torch import Tensor, nn
 
 from ganbench.data import Dataset, make_dataset
+from ganbench.data.pictures import render_samples
 from ganbench.data.toy import GaussianMixture2D
-from ganbench.diagnostics import DETECTORS, run_detectors
+from ganbench.diagnostics import DETECTORS
 from ganbench.errors import GanbenchError
 from ganbench.meta import make_run_id
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, step_values
 from ganbench.metrics.base import default_collectors, make_collectors
 from ganbench.recipes.objectives import make_objective
+from ganbench.results.deferred import forget_from, samples_path, save_samples, save_setup
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import safe_name
 from ganbench.training.record import RunRecorder, divergence_bound
-from ganbench.training.samples import render_samples
 from ganbench.training.seeding import make_streams
 from ganbench.versions import arithmetic_in_effect, versions
 
@@ -64,7 +62,6 @@ EVALUATIONS = ("in_loop", "beside", "deferred")
 # hinge SN-GAN 11 % of its wall time (benchmarks/tracking.py); 16 estimate the batch mean well enough for its plot
 INPUT_GRAD_SAMPLES = 16
 EVAL_CHUNK = 256  # latents per forward pass of G at an evaluation (G is in eval mode: the same samples as one pass)
-DEFERRED = "deferred"  # the run's directory of saved samples awaiting measurement
 # events the detectors find from the logged steps alone: a deferred evaluation still stops the loop on these
 STEP_EVENTS = frozenset({"divergence", "d_overpowering", "d_pinned"})
 
@@ -169,8 +166,8 @@ class Tracker:
                                if self.evaluation in ("beside", "deferred") else None)
             self._pending: tuple[int, Future] | None = None
             if self.evaluation == "deferred":
-                self._deferred = self.store.run_dir(self.run_id) / DEFERRED
-                _save(self._deferred / "setup.pt", {
+                self._deferred = self.store.deferred_dir(self.run_id)
+                save_setup(self._deferred, {
                     "dataset": {"name": dataset_name, "params": dataset_params}, "collectors": list(collectors),
                     "objective": objective, "samples": len(self.eval_z), "reference_state": reference_state,
                     "eval_key": self.eval_key, "title": f"{variant} · {dataset_name}"})
@@ -303,7 +300,7 @@ class Tracker:
             self._pending = step, self._evaluator.submit(self._measure, step, fake)
             return None
         if not now and self.evaluation == "deferred":
-            self._pending = step, self._evaluator.submit(_save_samples, self._deferred / f"step_{step}.npy", fake)
+            self._pending = step, self._evaluator.submit(save_samples, samples_path(self._deferred, step), fake)
             self._detect()  # on the logged steps: a divergence stops the loop as it would with in-loop evaluations
             self.recorder.running(self.step)
             return None
@@ -336,9 +333,7 @@ class Tracker:
 
     def _open(self, step: int) -> None:
         if not self.recorder.opened and self.evaluation == "deferred":  # a restarted script samples these again
-            for path in _deferred_steps(self._deferred):
-                if _step_of(path) >= step:
-                    path.unlink()
+            forget_from(self._deferred, step)
         self.recorder.open(step)
 
     def _write(self, step: int, values: dict[str, float]) -> None:
@@ -405,72 +400,6 @@ def _evaluation(given: str, device: torch.device, named_data: bool, stop_on: tup
     if device.type == "cuda":
         return "beside"
     return "deferred" if named_data and set(stop_on) <= STEP_EVENTS and not live else "in_loop"
-
-
-def _save(path: Path, obj: Any) -> None:
-    """torch.save to a temporary file, fsynced and renamed into place: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _save_samples(path: Path, samples: Tensor) -> None:
-    """G's samples as a .npy file renamed into place. Not fsynced, nor torch.save'd (whose checksum over the
-    bytes costs more than the write): writing a batch must cost the loop no more than a step or two."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, samples.detach().cpu().numpy(), allow_pickle=False)
-    os.replace(tmp, path)
-
-
-def _step_of(path: Path) -> int:
-    return int(path.stem.split("_")[1])
-
-
-def _deferred_steps(directory: Path) -> list[Path]:
-    return sorted(directory.glob("step_*.npy"), key=_step_of)
-
-
-def has_deferred(store: RunStore, run_id: str) -> bool:
-    """Whether a run holds evaluations saved by a tracker to be measured later."""
-    return (store.run_dir(run_id) / DEFERRED / "setup.pt").exists()
-
-
-def measure_deferred(store: RunStore, run_id: str) -> int:
-    """Measure a tracked run's deferred evaluations: the metrics and sample picture of each saved batch of G's
-    samples, as the tracker would have measured them in the loop; then the detectors over every row. The caller
-    holds the results directory's measuring lock and the run has ended. Returns the number measured."""
-    directory = store.run_dir(run_id) / DEFERRED
-    setup = torch.load(directory / "setup.pt", weights_only=True)
-    saved = _deferred_steps(directory)
-    if saved:
-        dataset = make_dataset(setup["dataset"]["name"], setup["dataset"]["params"], "data")
-        cpu = torch.device("cpu")
-        collectors = make_collectors(tuple(setup["collectors"]), dataset, make_objective(setup["objective"], {}), cpu)
-        gen = torch.Generator()
-        gen.set_state(setup["reference_state"])
-        real = dataset.reference(setup["samples"], gen)
-        logged = store.read_metrics(run_id)
-        rows, pictures = [], []
-        for path in saved:
-            step, fake = _step_of(path), torch.from_numpy(np.load(path, allow_pickle=False))
-            with torch.no_grad():
-                values = evaluation_values(collectors, EvalContext(step, fake, real, dataset, setup["eval_key"]))
-            # a measurement killed after writing its rows and before removing the batches: keep the rows once
-            if logged is None or not ((logged.step == step) & logged.name.isin(list(values))).any():
-                rows.append((step, values))
-            pictures.append((step, render_samples(fake, dataset, f"{setup['title']} · step {step}")))
-        store.append_metrics(run_id, rows)
-        for step, png in pictures:
-            store.write_sample_image(run_id, step, png)
-        config = store.read_object(run_id, "config")
-        store.write_events(run_id, run_detectors(store.read_metrics(run_id), config.get("detectors") or {}))
-    shutil.rmtree(directory)
-    return len(saved)
 
 
 def _number(value: Tensor | float) -> float:
