@@ -61,7 +61,10 @@ EVALUATIONS = ("in_loop", "beside", "deferred")
 # samples of each batch whose ||dD/dx|| is measured: that extra D pass on full batches of a conv D cost the corpus's
 # hinge SN-GAN 11 % of its wall time (benchmarks/tracking.py); 16 estimate the batch mean well enough for its plot
 INPUT_GRAD_SAMPLES = 16
-EVAL_CHUNK = 256  # latents per forward pass of G at an evaluation (G is in eval mode: the same samples as one pass)
+# latents per forward pass of G at an evaluation (G is in eval mode: the same samples as one pass, byte for byte on
+# the corpus's five Gs). A 28-px conv G's activations for 256 fall out of a CPU's cache: the hinge SN-GAN's five
+# evaluations took 1.3-2.3 s in chunks of 256 and 0.8 s in chunks of 128 (64 was no faster)
+EVAL_CHUNK = 128
 # events the detectors find from the logged steps alone: a deferred evaluation still stops the loop on these
 STEP_EVENTS = frozenset({"divergence", "d_overpowering", "d_pinned"})
 
@@ -291,7 +294,7 @@ class Tracker:
         g = self.evaluated
         was_training = g.training
         g.eval()
-        with torch.no_grad():  # in chunks: 2,500 28-px images at once ran the corpus's conv G 3x slower on a CPU
+        with torch.no_grad():  # in chunks (EVAL_CHUNK)
             fake = torch.cat([g(z) for z in self.eval_z.split(EVAL_CHUNK)])
         g.train(was_training)
         self._record_pending()  # the previous evaluation's rows come first
