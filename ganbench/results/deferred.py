@@ -36,17 +36,14 @@ def save_setup(directory: Path, setup: dict[str, Any]) -> None:
     atomic_write(directory / SETUP, buffer.getvalue())
 
 
-def save_samples(path: Path, samples: Tensor) -> None:
-    """G's samples as a .npy file renamed into place. Not fsynced, nor torch.save'd (whose checksum over the
-    bytes costs more than the write): writing a batch must cost the loop no more than a step or two."""
+def save_samples(directory: Path, step: int, samples: Tensor) -> None:
+    """G's samples at ``step`` as a .npy file renamed into place. Not fsynced, nor torch.save'd (whose checksum over
+    the bytes costs more than the write): writing a batch must cost the loop no more than a step or two."""
+    path = directory / f"step_{step}.npy"
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
         np.save(f, samples.detach().cpu().numpy(), allow_pickle=False)
     os.replace(tmp, path)
-
-
-def samples_path(directory: Path, step: int) -> Path:
-    return directory / f"step_{step}.npy"
 
 
 def _step_of(path: Path) -> int:
@@ -64,10 +61,10 @@ def forget_from(directory: Path, step: int) -> None:
             path.unlink()
 
 
-def measure_run(store: RunStore, run_id: str) -> int:
+def measure_run(store: RunStore, run_id: str) -> None:
     """Measure a tracked run's deferred evaluations: the metrics and sample picture of each saved batch of G's
     samples, as the tracker would have measured them in the loop; then the detectors over every row. The caller
-    holds the results directory's measuring lock and the run has ended. Returns the number measured."""
+    holds the results directory's measuring lock and the run has ended."""
     directory = store.deferred_dir(run_id)
     setup = torch.load(directory / SETUP, weights_only=True)
     saved = saved_steps(directory)
@@ -94,7 +91,6 @@ def measure_run(store: RunStore, run_id: str) -> int:
         config = store.read_object(run_id, "config")
         store.write_events(run_id, run_detectors(store.read_metrics(run_id), config.get("detectors") or {}))
     shutil.rmtree(directory)
-    return len(saved)
 
 
 def measure_ended(store: RunStore, run_ids: list[str]) -> None:

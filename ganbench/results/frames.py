@@ -76,7 +76,8 @@ def measure_deferred(store: RunStore) -> None:
     """Measure the tracked runs that saved their evaluations' samples for later
     (``ganbench.track(evaluation="deferred")``) and have ended. ``load_results`` calls it first; a process that
     ran a loop may call it to measure at once."""
-    waiting = [str(e.get("id")) for e in store.read_manifest() if store.deferred_dir(str(e.get("id"))).exists()]
+    ids = [str(e.get("id")) for e in store.read_manifest()]
+    waiting = [run_id for run_id in ids if store.deferred_dir(run_id).exists()]
     if waiting:
         from ganbench.results.deferred import measure_ended  # torch and the metrics: only now
 

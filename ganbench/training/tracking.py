@@ -49,7 +49,7 @@ from ganbench.meta import make_run_id
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, step_values
 from ganbench.metrics.base import default_collectors, make_collectors
 from ganbench.recipes.objectives import make_objective
-from ganbench.results.deferred import forget_from, samples_path, save_samples, save_setup
+from ganbench.results.deferred import forget_from, save_samples, save_setup
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import safe_name
 from ganbench.training.record import RunRecorder, divergence_bound
@@ -294,7 +294,7 @@ class Tracker:
         g = self.evaluated
         was_training = g.training
         g.eval()
-        with torch.no_grad():  # in chunks (EVAL_CHUNK)
+        with torch.no_grad():
             fake = torch.cat([g(z) for z in self.eval_z.split(EVAL_CHUNK)])
         g.train(was_training)
         self._record_pending()  # the previous evaluation's rows come first
@@ -303,7 +303,7 @@ class Tracker:
             self._pending = step, self._evaluator.submit(self._measure, step, fake)
             return None
         if not now and self.evaluation == "deferred":
-            self._pending = step, self._evaluator.submit(save_samples, samples_path(self._deferred, step), fake)
+            self._pending = step, self._evaluator.submit(save_samples, self._deferred, step, fake)
             self._detect()  # on the logged steps: a divergence stops the loop as it would with in-loop evaluations
             self.recorder.running(self.step)
             return None
