@@ -158,6 +158,9 @@ def test_the_report_opens_with_two_sentences_in_plain_words():
     alone = pd.DataFrame([row("a", 1), row("b", 2)])
     assert headline(alone, "fid").startswith("a ranks first on fid (IQM 0.9)")
     assert headline(alone, "fid").endswith("Every seed of every variant converged without a collapse.")
+    single = pd.DataFrame([row("a", 1, collapse=0.25, at=1000.0)])  # a suite of one variant compares nothing
+    assert headline(single, "mode_coverage") == (
+        "a: mode_coverage IQM 0.9 over 4 seeds. Seeds that went wrong: a collapsed in 1 (at step 1000) of 4 seeds.")
 
 
 def test_every_picture_of_a_two_variant_report_names_both_variants(tmp_path, monkeypatch):

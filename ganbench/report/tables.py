@@ -163,6 +163,8 @@ def headline(rank: pd.DataFrame, primary: str | None) -> str:
     metric = primary or "their metrics"
     if first.empty:
         lead = "No variant could be ranked (none converged, or no metric may head a ranking)."
+    elif len(rank) == 1:  # nothing to compare it with
+        lead = f"{first.variant.iloc[0]}: {metric} IQM {first.ranked_value.iloc[0]:.3g} over {seeds} seeds."
     elif len(first) == len(rank):
         lead = (f"No test separates any of the {len(rank)} variants on {metric} at {seeds} seeds: all share "
                 "first place, and their order is only their IQMs'.")
