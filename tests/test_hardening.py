@@ -162,6 +162,42 @@ CTRL_C_SUITE = tiny_suite(name="ctrlc", variants=["nonsaturating", "hinge", "lsg
                                  "checkpoint_every": 200, "z_dim": 4, "eval_samples": 200})
 
 
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_signal_to_the_command_alone_stops_its_workers(tmp_path, sig):
+    """``kill``, ``timeout`` or an OOM killer signal the command, not its worker processes. SIGTERM stops it as
+    Ctrl-C does; after SIGKILL, which the command cannot see, each worker finds itself orphaned, marks its runs
+    interrupted and exits. Before, both left two workers training on with no parent."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
+    log = tmp_path / "out.log"
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path),
+                                 "--workers", "2"], stdout=sink, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        wait_for(lambda: log.read_text().count(" started") >= 2, timeout=180)
+        time.sleep(2)  # training, past its first steps
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    wait_for(lambda: _group_gone(proc.pid), timeout=15)  # no worker left training
+    output = log.read_text()
+    runs = (tmp_path / "ctrlc" / "runs").glob("*/status.json")
+    statuses = sorted(s for s in (json.loads(p.read_text())["status"] for p in runs) if s != "pending")
+    assert statuses == ["interrupted", "interrupted"], (statuses, output)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 130 and "Traceback" not in output, output
+        assert output.count("interrupted: what was written is kept") == 1, output
+        assert json.loads((tmp_path / "ctrlc" / "manifest.json").read_text())["state"] == "interrupted"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("executor", [["--workers", "2"], ["--executor", "ray", "--workers", "2"]],
                          ids=["processes", "ray"])
@@ -190,10 +226,4 @@ def test_ctrl_c_to_the_process_group_stops_every_worker(tmp_path, executor):
     assert manifest["state"] == "interrupted"
     assert sorted(r["status"] for r in manifest["runs"]) == ["interrupted", "interrupted", "pending", "pending"]
 
-    def group_gone() -> bool:
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-    wait_for(group_gone, timeout=10)  # nothing of the group is left running
+    wait_for(lambda: _group_gone(proc.pid), timeout=10)  # nothing of the group is left running

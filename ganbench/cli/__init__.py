@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,17 @@ import click
 from ganbench.errors import GanbenchError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (``kill``, ``timeout``, a scheduler's preemption) stops a command the way Ctrl-C does: runs marked
+    interrupted, workers stopped, the manifest written. Without this the command died at once and its worker
+    processes trained on with no parent. Where SIGINT has a Python handler (the training loop's, which stops at
+    the next step) it is raised; where it is ignored (a background job's) the interrupt is raised here."""
+    if callable(signal.getsignal(signal.SIGINT)):
+        signal.raise_signal(signal.SIGINT)
+    else:
+        raise KeyboardInterrupt
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,6 +56,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     cli(prog_name="ganbench")
 
 

@@ -15,6 +15,8 @@ import queue
 import signal
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -58,6 +60,7 @@ def _drain(messages, specs: dict, reporter: ProgressReporter) -> None:
 
 _progress = None  # a worker's queue to the parent's reporter
 STOP_GRACE_S = 5.0  # after Ctrl-C, how long running jobs get to stop at a step boundary before their worker is killed
+ORPHAN_POLL_S = 0.5  # how often a worker checks that its parent is alive
 
 
 def _init_worker(progress) -> None:
@@ -67,6 +70,23 @@ def _init_worker(progress) -> None:
     # (its parent also asks, for a SIGINT sent to the parent alone), and starts no job after that
     signal.signal(signal.SIGINT, lambda signum, frame: request_stop())
     atexit.register(_exit_without_teardown)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True, name="ganbench-parent").start()
+
+
+_training = threading.Event()  # set while this worker runs a job
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A parent killed outright (SIGKILL, the OOM killer) cannot stop its workers: a worker that sees itself
+    orphaned stops its job as Ctrl-C would (its runs marked interrupted, their checkpoints kept), then exits
+    instead of training on for nobody or waiting on a queue that no one will write to."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL_S)
+    request_stop()
+    end = time.monotonic() + STOP_GRACE_S
+    while _training.is_set() and time.monotonic() < end:
+        time.sleep(0.05)
+    os._exit(1)
 
 
 def _exit_without_teardown() -> None:
@@ -84,10 +104,13 @@ def _train_in_worker(job: Job, out_root: str, device: str | None = None) -> list
         return []
     reporter = ForwardingReporter(_progress.put) if _progress is not None else ProgressReporter()
     store = RunStore.at(out_root)
+    _training.set()
     try:
         return run_job(job, store, reporter, device)
     except KeyboardInterrupt:  # run_job marked its runs interrupted; the parent is stopping
         return [(spec, store.status(spec.run_id)) for spec in job]
+    finally:
+        _training.clear()
 
 
 def _gpu_for(job: Job, index: int) -> str | None:
