@@ -73,7 +73,8 @@ def _init_worker(progress) -> None:
     threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True, name="ganbench-parent").start()
 
 
-_training = threading.Event()  # set while this worker runs a job
+_idle = threading.Event()  # clear while this worker runs a job
+_idle.set()
 
 
 def _stop_when_orphaned(parent: int) -> None:
@@ -83,9 +84,7 @@ def _stop_when_orphaned(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(ORPHAN_POLL_S)
     request_stop()
-    end = time.monotonic() + STOP_GRACE_S
-    while _training.is_set() and time.monotonic() < end:
-        time.sleep(0.05)
+    _idle.wait(STOP_GRACE_S)
     os._exit(1)
 
 
@@ -104,13 +103,13 @@ def _train_in_worker(job: Job, out_root: str, device: str | None = None) -> list
         return []
     reporter = ForwardingReporter(_progress.put) if _progress is not None else ProgressReporter()
     store = RunStore.at(out_root)
-    _training.set()
+    _idle.clear()
     try:
         return run_job(job, store, reporter, device)
     except KeyboardInterrupt:  # run_job marked its runs interrupted; the parent is stopping
         return [(spec, store.status(spec.run_id)) for spec in job]
     finally:
-        _training.clear()
+        _idle.set()
 
 
 def _gpu_for(job: Job, index: int) -> str | None:
