@@ -34,6 +34,28 @@ def arithmetic_in_effect() -> dict[str, object]:
             "pins": {k: os.environ.get(k) for k in arithmetic.PINS}, "threads": torch.get_num_threads()}
 
 
+@cache
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS), else the architecture. Pinned
+    arithmetic was measured to give other bytes on another CPU model (docs/scaling.md), so a run names its CPU."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        import subprocess
+
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  check=True, timeout=5).stdout.strip() or platform.machine()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine()
+
+
 def versions(device: torch.device | None = None) -> dict[str, str | None]:
     info = dict(_software())
     if device is not None and device.type == "cuda":
@@ -41,5 +63,5 @@ def versions(device: torch.device | None = None) -> dict[str, str | None]:
         info["cuda"] = torch.version.cuda
         info["cudnn"] = str(torch.backends.cudnn.version())
     else:
-        info["cpu"] = platform.processor() or platform.machine()
+        info["cpu"] = cpu_model()
     return info

@@ -61,3 +61,21 @@ def test_runs_whose_arithmetic_cannot_match_never_share_an_id(monkeypatch):
     threads = parse_suite(tiny_suite(train={**TINY_TRAIN, "threads": 2})).expand()[0].run_id
     monkeypatch.setenv("MKL_CBWR", arithmetic.PINS["MKL_CBWR"])
     assert parse_suite(tiny_suite(train={**TINY_TRAIN, "threads": 1})).expand()[0].run_id == pinned != threads
+
+
+def test_a_run_names_the_cpu_model_it_trained_on(monkeypatch, tmp_path):
+    """The same pins gave other bytes on an Intel Xeon than on an AMD EPYC (docs/scaling.md): a run records its
+    CPU model, not just the architecture."""
+    from ganbench import versions as versions_module
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14 96-Core Processor\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(cpuinfo if path == "/proc/cpuinfo" else path,
+                                                                        *a, **k))
+    versions_module.cpu_model.cache_clear()
+    try:
+        assert versions_module.versions()["cpu"] == "AMD EPYC 9R14 96-Core Processor"
+    finally:
+        monkeypatch.undo()
+        versions_module.cpu_model.cache_clear()
