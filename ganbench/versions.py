@@ -34,12 +34,15 @@ def arithmetic_in_effect() -> dict[str, object]:
             "pins": {k: os.environ.get(k) for k in arithmetic.PINS}, "threads": torch.get_num_threads()}
 
 
+CPUINFO = "/proc/cpuinfo"  # Linux's description of the CPU
+
+
 @cache
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS), else the architecture. Pinned
     arithmetic was measured to give other bytes on another CPU model (docs/scaling.md), so a run names its CPU."""
     try:
-        with open("/proc/cpuinfo") as cpuinfo:
+        with open(CPUINFO) as cpuinfo:
             for line in cpuinfo:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()

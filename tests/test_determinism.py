@@ -70,9 +70,7 @@ def test_a_run_names_the_cpu_model_it_trained_on(monkeypatch, tmp_path):
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14 96-Core Processor\n")
-    real_open = open
-    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(cpuinfo if path == "/proc/cpuinfo" else path,
-                                                                        *a, **k))
+    monkeypatch.setattr(versions_module, "CPUINFO", str(cpuinfo))
     versions_module.cpu_model.cache_clear()
     try:
         assert versions_module.versions()["cpu"] == "AMD EPYC 9R14 96-Core Processor"
