@@ -138,3 +138,28 @@ def test_check_takes_a_shipped_suite_by_name_as_run_does(invoke, tmp_path, monke
     result = invoke("check", "papers/dirac", "--out", tmp_path / "out", "--workers", "1")
     assert result.exit_code in (0, 1), result.output
     assert (tmp_path / "out" / "dirac" / "manifest.json").exists() and "PASS" in result.output
+
+
+def test_a_baseline_from_another_cpu_model_is_noted(invoke, out, tmp_path, monkeypatch):
+    from ganbench.evidence import baseline as baseline_module
+
+    doc = gate_suite({"regression": {"fid": 0.10}}, variants=("healthy-ns",))
+    baseline = tmp_path / "baseline.json"
+    monkeypatch.setattr(baseline_module, "cpu_models", lambda results: ["CPU A"])
+    assert run_check(invoke, out, doc, "--write-baseline", baseline).exit_code == 0
+    assert json.loads(baseline.read_text())["cpus"] == ["CPU A"]
+    assert "CPU" not in run_check(invoke, out, doc, "--baseline", baseline).output  # the same model: no note
+    monkeypatch.setattr(baseline_module, "cpu_models", lambda results: ["CPU B"])
+    result = run_check(invoke, out, doc, "--baseline", baseline)
+    assert result.exit_code == 0
+    assert "note: the baseline trained on CPU A, these runs on CPU B" in result.output
+
+
+def test_cpu_models_leave_out_runs_that_named_only_the_architecture():
+    from types import SimpleNamespace
+
+    from ganbench.evidence.baseline import cpu_models
+
+    configs = {"a": {"versions": {"cpu": "x86_64", "machine": "x86_64"}}, "b": {},
+               "c": {"versions": {"cpu": "Intel(R) Xeon(R) Processor", "machine": "x86_64"}}}
+    assert cpu_models(SimpleNamespace(configs=configs)) == ["Intel(R) Xeon(R) Processor"]

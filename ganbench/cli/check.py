@@ -38,7 +38,7 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     summary is appended there too.
     """
     from ganbench.cli.gate_output import counts, junit_xml, line, markdown
-    from ganbench.evidence.baseline import from_results, load_baseline
+    from ganbench.evidence.baseline import from_results, load_baseline, other_cpus
     from ganbench.evidence.gate import evaluate, rules_of
     from ganbench.results import load_results
     from ganbench.results.store import atomic_write
@@ -66,6 +66,8 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     click.echo(counts(verdicts) + (" (strict: inconclusive and not comparable fail)" if rules.strict else ""))
     if base is None and rules.regression:
         click.echo("note: regression rules need --baseline; they were not checked")
+    if base is not None and (note := other_cpus(base, results)):
+        click.echo(note)
     if junit:
         atomic_write(junit, junit_xml(verdicts, results.suite, rules.strict))
     text = markdown(verdicts, results.suite, rules.strict)

@@ -26,11 +26,12 @@ class Baseline:
     # "seeds", "not_learned" (seeds whose state is not converged) and event kind -> seeds with it
     events: dict[Cell, dict[str, int]] = field(default_factory=dict)
     measured: dict[Cell, dict[str, Any]] = field(default_factory=dict)  # MEASUREMENT field -> value
+    cpus: list[str] = field(default_factory=list)  # the CPU models its runs trained on, where they say
 
     def to_json(self, suite: str) -> dict[str, Any]:
         nest = lambda flat: {v: {d: x for (v2, d), x in flat.items() if v2 == v} for v, _ in flat}  # noqa: E731
         return {"format": FORMAT, "suite": suite, "metrics": nest(self.values), "events": nest(self.events),
-                "measured": nest(self.measured)}
+                "measured": nest(self.measured), "cpus": self.cpus}
 
 
 def measurement(config: dict[str, Any]) -> dict[str, Any]:
@@ -89,9 +90,27 @@ def measurements(results) -> dict[Cell, dict[str, Any]]:
             for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"])}
 
 
+def cpu_models(results) -> list[str]:
+    """The CPU models the runs trained on. Runs written before versions named the model recorded only the
+    architecture ("x86_64"), which says nothing about the arithmetic: those are left out."""
+    seen = [config.get("versions") or {} for config in results.configs.values()]
+    return sorted({v["cpu"] for v in seen if v.get("cpu") and v["cpu"] != v.get("machine")})
+
+
+def other_cpus(baseline: Baseline, results) -> str | None:
+    """A note when the baseline trained on other CPU models than these results: the pinned arithmetic rounds
+    differently across CPU models (docs/scaling.md, Determinism), so the two differ as a seed change does --
+    the change the gate's calibration measures, not a byte-for-byte comparison."""
+    now = cpu_models(results)
+    if not baseline.cpus or not now or set(baseline.cpus) == set(now):
+        return None
+    return (f"note: the baseline trained on {', '.join(baseline.cpus)}, these runs on {', '.join(now)}: across CPU "
+            "models the same seeds train to other values, as other seeds would (docs/scaling.md, Determinism)")
+
+
 def from_results(results) -> Baseline:
     return Baseline(final_values(results, directed(results.metric_info())), event_counts(results),
-                    measurements(results))
+                    measurements(results), cpu_models(results))
 
 
 def load_baseline(path: str | Path) -> Baseline:
@@ -112,6 +131,6 @@ def load_baseline(path: str | Path) -> Baseline:
                                    for d, x in per.items()}
         return Baseline(flat("metrics", lambda m: {k: [float(x) for x in xs] for k, xs in m.items()}),
                         flat("events", lambda e: {k: int(n) for k, n in e.items()}),
-                        flat("measured", dict))
+                        flat("measured", dict), [str(cpu) for cpu in doc.get("cpus", [])])
     except (AttributeError, TypeError, ValueError, KeyError) as exc:
         raise GanbenchError(f"corrupt baseline file {path}: {exc!r}") from None
