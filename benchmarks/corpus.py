@@ -1,7 +1,7 @@
 """The gate on loops ganbench did not write: every loop of ``examples/corpus`` on the ring and on 28-px digits,
 healthy and with injected failures, over seed sets; then detection and false alarms per run and per build.
 
-    python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (240 runs, ~86 min, 2 cores)
+    python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (240 runs, ~45 min, 2 cores)
     python benchmarks/corpus.py table                      # re-detects with today's detectors, prints tables
 
 Each run's label (failed or not, judged from its samples) is in ``examples/corpus/labels.yaml``; ``sheets`` draws
