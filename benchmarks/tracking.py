@@ -4,13 +4,16 @@ start of ``train`` (tracker set-up, evaluations and the closing evaluation inclu
 imports not); the two sides alternate which goes first, so both see the same machine. The evaluation
 classifier is trained (and cached) before the first timing.
 
-    python benchmarks/tracking.py [--data digits] [--loops bce_mlp logits_dcgan ...] [--steps 1200] [--repeats 3]
+    python benchmarks/tracking.py [--data digits] [--loops bce_mlp logits_dcgan ...] [--steps 1200] [--repeats 10]
                                   [--evaluation auto|in_loop|beside|deferred]
 
 Two ratios: tracked over untracked wall time (the honest one, but on a shared VM two runs of the same loop differ by
 up to 30 %), and the tracked run's time over that time less what it spent inside the tracker's own calls (``track``,
 ``log``, ``after_d``, ``evaluate``, ``close``), which the machine's noise moves far less; it leaves out what the
-tracker costs outside its calls (a deferred write finishing on its thread, caches it evicts).
+tracker costs outside its calls (a deferred write finishing on its thread, caches it evicts). Each is summarised
+over the repeats as ganbench summarises seeds (``ganbench.evidence.statistics.summarize``): the interquartile mean
+of the paired ratios with its 95 % bootstrap interval. The goal is shown when the interval's upper end is at or
+below 1.05, refuted when its lower end is above, and neither shown nor refuted otherwise.
 
 Both sides run with glibc's malloc thresholds fixed (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``).
 By default glibc serves each large buffer (a conv layer's activations on a batch) with a fresh mmap and raises
@@ -28,13 +31,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from ganbench.evidence.statistics import summarize
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
+GOAL = 1.05
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(16 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}  # see above
 TIMED = """
 import functools, json, sys, time
@@ -87,7 +92,7 @@ def main() -> None:
     parser.add_argument("--loops", nargs="+", default=["bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan",
                                                        "lightning_gan"])
     parser.add_argument("--steps", type=int, default=1200)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--evaluation", choices=["auto", "in_loop", "beside", "deferred"], default="auto")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
@@ -107,11 +112,19 @@ def main() -> None:
                 print(f"  {loop} repeat {i + 1}: bare {bare:.2f} s, tracked {tracked:.2f} s (ratio {ratios[-1]:.3f}), "
                       f"{inside:.2f} s of it in the tracker's calls (ratio {attributed[-1]:.3f}); first read of the "
                       f"results {read:.2f} s", flush=True)
-            print(f"{loop} on {args.data}, {args.steps} steps, evaluation {args.evaluation}: wall time tracked / "
-                  f"untracked {statistics.median(ratios):.3f} (repeats {min(ratios):.3f}-{max(ratios):.3f}); "
-                  f"tracked / (tracked - time in the tracker's calls) {statistics.median(attributed):.3f} "
-                  f"({min(attributed):.3f}-{max(attributed):.3f}); goal <= 1.05. First read of the results "
-                  f"{statistics.median(reads):.2f} s", flush=True)
+            print(f"{loop} on {args.data}, {args.steps} steps, evaluation {args.evaluation}, {args.repeats} repeats: "
+                  f"wall time tracked / untracked {_summary(ratios)}; tracked / (tracked - time in the tracker's "
+                  f"calls) {_summary(attributed)}. First read of the results {summarize(reads)['median']:.2f} s "
+                  "(median)", flush=True)
+
+
+def _summary(ratios: list[float]) -> str:
+    """The ratios' IQM, 95 % interval, range, and what they say of the goal."""
+    s = summarize(ratios)
+    verdict = ("goal shown" if s["ci_high"] <= GOAL else "goal refuted" if s["ci_low"] > GOAL
+               else "goal neither shown nor refuted")
+    return (f"IQM {s['iqm']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}] (repeats {min(ratios):.3f}-"
+            f"{max(ratios):.3f}): {verdict} (<= {GOAL})")
 
 if __name__ == "__main__":
     main()

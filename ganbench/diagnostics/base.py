@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,13 +74,16 @@ def metric_stream(metrics: pd.DataFrame) -> Stream:
             for a, b in zip(starts, ends)}
 
 
-def run_detectors(metrics: pd.DataFrame, overrides: dict[str, dict[str, float]] | None = None) -> list[Event]:
-    """Every registered detector over one run's tidy metrics, events sorted by step."""
+def run_detectors(metrics: pd.DataFrame, overrides: dict[str, dict[str, float]] | None = None,
+                  only: Collection[str] | None = None) -> list[Event]:
+    """Every registered detector (or those named in ``only``) over one run's tidy metrics, events sorted by
+    step."""
     stream = metric_stream(metrics)
     overrides = overrides or {}
     events: list[Event] = []
     for name in DETECTORS:
-        events += DETECTORS.get(name)(**overrides.get(name, {})).detect(stream)
+        if only is None or name in only:
+            events += DETECTORS.get(name)(**overrides.get(name, {})).detect(stream)
     return sorted(events, key=lambda e: (e.step, e.kind))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ganbench.diagnostics import run_detectors
@@ -76,11 +76,12 @@ class RunRecorder:
     def running(self, step: int) -> None:
         self.store.set_status(self.run_id, "running", step=step)
 
-    def detect(self) -> list[Event]:
-        """Run the detectors over every row so far, write the events, and return the ones not seen before."""
+    def detect(self, only: Collection[str] | None = None) -> list[Event]:
+        """Run the detectors (or those named in ``only``) over every row so far, write the events, and return the
+        ones not seen before."""
         self.writer.flush()
         metrics = self.store.read_metrics(self.run_id)
-        events = run_detectors(metrics, self.detectors) if metrics is not None and len(metrics) else []
+        events = run_detectors(metrics, self.detectors, only) if metrics is not None and len(metrics) else []
         new = events[len(self.events):] if events[:len(self.events)] == self.events else events
         self.events = events
         self.store.write_events(self.run_id, events)
