@@ -305,8 +305,9 @@ class Tracker:
         if not now and self.evaluation == "deferred":
             self._pending = step, self._evaluator.submit(save_samples, self._deferred, step, fake)
             # on the logged steps, the detectors whose events stop the loop (a divergence stops it as it would with
-            # in-loop evaluations); every detector runs when the run ends, and again once the samples are measured
-            self._detect(only=self.stop_on)
+            # in-loop evaluations) and the divergence, which close() reads for the run's status; every detector runs
+            # when the run ends, and again once the samples are measured
+            self._detect(only={"divergence", *self.stop_on})
             self.recorder.running(self.step)
             return None
         return self._record(step, *self._measure(step, fake))
@@ -344,7 +345,7 @@ class Tracker:
     def _write(self, step: int, values: dict[str, float]) -> None:
         self.recorder.write(step, values)
 
-    def _detect(self, only: tuple[str, ...] | None = None) -> None:
+    def _detect(self, only: set[str] | None = None) -> None:
         self.recorder.detect(only)
         if any(e.kind in self.stop_on for e in self.recorder.events):
             self.should_stop = True
