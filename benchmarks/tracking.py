@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,7 @@ def main() -> None:
                       f"results {read:.2f} s", flush=True)
             print(f"{loop} on {args.data}, {args.steps} steps, evaluation {args.evaluation}, {args.repeats} repeats: "
                   f"wall time tracked / untracked {_summary(ratios)}; tracked / (tracked - time in the tracker's "
-                  f"calls) {_summary(attributed)}. First read of the results {summarize(reads)['median']:.2f} s "
+                  f"calls) {_summary(attributed)}. First read of the results {statistics.median(reads):.2f} s "
                   "(median)", flush=True)
 
 

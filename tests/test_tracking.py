@@ -15,6 +15,7 @@ from torch import nn
 import ganbench
 from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
+from ganbench.results.store import RunStore
 from ganbench.spec.suite import parse_suite
 from tests.conftest import tiny_suite
 
@@ -82,8 +83,7 @@ def test_a_loss_that_explodes_ends_the_run_diverged_and_asks_the_loop_to_stop(tm
 
 
 def _events(root: Path, run_id: str) -> list[str]:
-    path = root / "tracked" / "runs" / run_id / "events.jsonl"
-    return [json.loads(line)["kind"] for line in path.read_text().splitlines()] if path.exists() else []
+    return [event["kind"] for event in RunStore(root, "tracked").read_events(run_id)]
 
 
 @pytest.mark.parametrize("stop_on", [("divergence",), ("d_pinned",)])
