@@ -5,6 +5,7 @@ the gate on a user's own loop."""
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -19,6 +20,7 @@ from ganbench.results import load_results
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
 
+subprocess_run = subprocess.run
 LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan")
 
 
@@ -151,9 +153,10 @@ def test_calibrate_names_what_is_wrong_with_a_loop(tmp_path, invoke):
     assert scaled.exit_code == 2 and "has no function nope" in scaled.output
 
 
-def _tiny_tracked_loop(out, evaluation: str) -> None:
+def _tiny_tracked_loop(out, evaluation: str, g: nn.Module | None = None) -> None:
     torch.manual_seed(0)
-    g, d = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2)), nn.Linear(2, 1)
+    g = g or nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    d = nn.Linear(2, 1)
     opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-2), torch.optim.Adam(d.parameters(), 1e-2)
     tracker = ganbench.track(out, g=g, d=d, data="ring", z_dim=4, eval_samples=200, eval_every=20,
                              evaluation=evaluation)
@@ -168,6 +171,7 @@ def _tiny_tracked_loop(out, evaluation: str) -> None:
         loss_g.backward()
         opt_g.step()
         tracker.log(step, loss_d=loss_d, loss_g=loss_g, real_out=d_real, fake_out=d_fake)
+        g.step = step
     tracker.close()
 
 
@@ -183,7 +187,7 @@ def test_deferred_evaluations_wait_for_the_run_to_end_and_are_measured_once(tmp_
         tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=out, fake_out=out)
     assert "fid" not in set(load_results(tmp_path / "tracked").metrics.name)
     saved = tmp_path / "tracked" / "runs" / tracker.run_id / "deferred"
-    assert sorted(p.name for p in saved.glob("step_*.npy")) == ["step_10.npy", "step_5.npy"]
+    assert sorted(p.name for p in saved.glob("step_*")) == ["step_10.pt", "step_5.npy"]  # samples, then G's weights
     tracker.close()
     kept = {p.name: p.read_bytes() for p in saved.iterdir()}
     first = load_results(tmp_path / "tracked").metrics
@@ -219,7 +223,9 @@ def test_evaluations_in_the_loop_beside_it_or_deferred_measure_the_same(tmp_path
     for i, evaluation in enumerate(modes):
         _tiny_tracked_loop(tmp_path / f"{evaluation}{i}", evaluation)
     saved = next((tmp_path / "deferred3" / "tracked" / "runs").iterdir()) / "deferred"
-    assert sorted(p.name for p in saved.glob("step_*.npy")) == [f"step_{s}.npy" for s in (20, 40, 60, 70)]
+    # G's samples at the first evaluation, then only its weights: G is a program of torch.nn modules
+    assert sorted(p.name for p in saved.glob("step_*")) == ["step_20.npy", "step_40.pt", "step_60.pt", "step_70.pt"]
+    assert (saved / "generator.json").exists()
     tidy = {name: load_results(tmp_path / name / "tracked").metrics.sort_values(["step", "name"])
             [["step", "name", "value"]].reset_index(drop=True) for name in ("in_loop0", "beside1", "deferred3")}
     assert not saved.exists()  # measured once, at the first read
@@ -230,3 +236,66 @@ def test_evaluations_in_the_loop_beside_it_or_deferred_measure_the_same(tmp_path
         files = [next((tmp_path / name / "tracked" / "runs").iterdir()) for name in pair]
         for name in ("metrics.csv", "events.jsonl", "samples/step_70.png"):
             assert (files[0] / name).read_bytes() == (files[1] / name).read_bytes(), name
+
+
+class _SizedByLen(nn.Module):
+    """A G whose forward asks Python for the batch size: torch.fx cannot capture it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def forward(self, z):
+        return self.net(z).view(len(z), 2)
+
+
+class _ScaledByStep(nn.Module):
+    """A G whose output scale is a Python number the loop changes: a captured graph holds the first one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net, self.step = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2)), 0
+
+    def forward(self, z):
+        return self.net(z) * (1 + self.step / 100)
+
+
+def _tidy_metrics(path):
+    metrics = load_results(path / "tracked").metrics
+    return metrics.sort_values(["step", "name"])[["step", "name", "value"]].reset_index(drop=True)
+
+
+def test_a_deferred_generator_that_cannot_be_captured_saves_its_samples(tmp_path):
+    for evaluation in ("in_loop", "deferred"):
+        torch.manual_seed(5)
+        _tiny_tracked_loop(tmp_path / evaluation, evaluation, _SizedByLen())
+    saved = next((tmp_path / "deferred" / "tracked" / "runs").iterdir()) / "deferred"
+    assert sorted(p.name for p in saved.glob("step_*")) == [f"step_{s}.npy" for s in (20, 40, 60, 70)]
+    assert _tidy_metrics(tmp_path / "in_loop").equals(_tidy_metrics(tmp_path / "deferred"))
+
+
+def test_samples_are_regenerated_under_the_loops_arithmetic_in_a_process_of_their_own(tmp_path, monkeypatch):
+    """A reader whose arithmetic is not the loop's regenerates G's samples in a child process that has the loop's:
+    the same values as measured in the loop."""
+    from ganbench.results import deferred
+
+    _tiny_tracked_loop(tmp_path / "in_loop", "in_loop")
+    _tiny_tracked_loop(tmp_path / "deferred", "deferred")
+    children = []
+    monkeypatch.setattr(deferred.arithmetic, "label", lambda: "another-arithmetic")
+    monkeypatch.setattr(deferred.subprocess, "run",
+                        lambda *a, **k: children.append(k["env"]) or subprocess_run(*a, **k))
+    assert _tidy_metrics(tmp_path / "in_loop").equals(_tidy_metrics(tmp_path / "deferred"))
+    assert len(children) == 1
+
+
+def test_an_evaluation_whose_samples_cannot_be_regenerated_is_not_measured_and_says_so(tmp_path, capfd):
+    """G's forward reads a number the loop changes after the first evaluation: the probe saved with each later
+    evaluation's weights tells the reader that its samples would not be the loop's, so those go unmeasured."""
+    _tiny_tracked_loop(tmp_path, "deferred", _ScaledByStep())
+    metrics = _tidy_metrics(tmp_path)
+    assert sorted(metrics[metrics.name == "fid"].step) == [20]
+    err = capfd.readouterr().err
+    for step in (40, 60, 70):
+        assert f"the evaluation at step {step} of " in err
+    assert "track this G with evaluation='in_loop' or 'beside'" in err

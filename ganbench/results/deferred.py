@@ -1,9 +1,13 @@
-"""Deferred evaluations: a tracker (``ganbench.track(evaluation="deferred")``) saves G's samples at each
-evaluation step under ``runs/<id>/deferred/`` and the first reader of the results measures them, so the loop
-pays for a file write instead of the metrics.
+"""Deferred evaluations: a tracker (``ganbench.track(evaluation="deferred")``) saves what its evaluations need
+under ``runs/<id>/deferred/`` and the first reader of the results measures them, so the loop pays for a file
+write instead of the metrics.
 
-The directory holds ``setup.pt`` (what rebuilds the evaluation: dataset, collectors, objective, the real
-samples' stream state) and one ``step_<N>.npy`` per evaluation; it is removed once every batch is measured.
+An evaluation saves G's samples on the fixed latents (``step_<N>.npy``), or, where G could be captured as a program
+that needs none of the loop's code (``generator.json``: torch.fx's graph of its forward over torch.nn modules, as
+data; results/program.py), only G's weights (``step_<N>.pt``), and the reader regenerates the samples from them
+under the arithmetic the loop ran with: then the loop does not pay for G's forward pass over every latent.
+``setup.pt`` holds what rebuilds the evaluation (dataset, collectors, objective, the real samples' stream state, the
+latents, the loop's arithmetic). The directory is removed once every evaluation is measured.
 """
 
 from __future__ import annotations
@@ -11,23 +15,28 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from ganbench import arithmetic
 from ganbench.data import make_dataset
 from ganbench.data.pictures import render_samples
 from ganbench.diagnostics import run_detectors
 from ganbench.metrics import EvalContext, evaluation_values
 from ganbench.metrics.base import make_collectors
 from ganbench.recipes.objectives import make_objective
+from ganbench.results import program
 from ganbench.results.store import RunStore, atomic_write
 
 SETUP = "setup.pt"
+PROGRAM = "generator.json"
+PROBE = 8  # latents whose samples each evaluation keeps beside G's weights: the reader checks it regenerates them
 
 
 def save_setup(directory: Path, setup: dict[str, Any]) -> None:
@@ -46,12 +55,101 @@ def save_samples(directory: Path, step: int, samples: Tensor) -> None:
     os.replace(tmp, path)
 
 
+def capture_generator(g: nn.Module, latents: Tensor, chunk: int, samples: Tensor) -> dict[str, Any] | None:
+    """G (in eval mode) as a program a reader can run without the loop's code (results/program.py), if it gives
+    ``samples`` (G's own samples on ``latents``, drawn in chunks of ``chunk``) byte for byte on the first and the
+    last chunk once rebuilt from its saved form; else None (G's forward has Python control flow on its input,
+    modules or functions of the loop's own, randomness)."""
+    was_training = g.training
+    g.eval()  # the graph holds the branches G's forward takes in eval mode
+    try:
+        captured = program.loads(program.dumps(program.capture(g)))
+        built = program.build(captured, generator_state(g, program.state_names(captured)))
+    except (program.NotAProgram, KeyError):
+        return None
+    finally:
+        g.train(was_training)
+    chunks = latents.split(chunk)
+    with torch.no_grad():
+        for i in sorted({0, len(chunks) - 1}):
+            if not torch.equal(built(chunks[i]), samples[i * chunk:i * chunk + len(chunks[i])]):
+                return None
+    return captured
+
+
+def generator_state(g: nn.Module, names: list[str]) -> dict[str, Tensor]:
+    """Copies of G's parameters and buffers (persistent or not) named ``names``."""
+    tensors = {**dict(g.named_parameters(remove_duplicate=False)), **dict(g.named_buffers(remove_duplicate=False))}
+    return {name: tensors[name].detach().clone() for name in names}
+
+
+def save_program(directory: Path, captured: dict[str, Any]) -> None:
+    atomic_write(directory / PROGRAM, program.dumps(captured))
+
+
+def save_weights(directory: Path, step: int, weights: dict[str, Tensor], probe: Tensor) -> None:
+    """G's weights at ``step`` and its samples on the first ``PROBE`` latents, renamed into place (not fsynced)."""
+    path = directory / f"step_{step}.pt"
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({"weights": weights, "probe": probe}, tmp)
+    os.replace(tmp, path)
+
+
+def regenerate(directory: Path) -> None:
+    """Each evaluation saved as G's weights becomes its samples (``step_<N>.pt`` -> ``step_<N>.npy``), drawn as the
+    tracker draws them: in eval mode, in its chunks, with the loop's intra-op threads. An evaluation whose probe
+    samples come out other than the loop's (a forward pass that reads Python state the graph fixed, a reader on
+    another CPU) is left unmeasured, and said so."""
+    setup = torch.load(directory / SETUP, weights_only=True)
+    captured = program.loads((directory / PROGRAM).read_text())
+    latents, chunk = setup["latents"], setup["chunk"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(setup["arithmetic"]["threads"])
+    try:
+        for path in saved_steps(directory):
+            if path.suffix != ".pt":
+                continue
+            saved = torch.load(path, weights_only=True)
+            try:
+                g = program.build(captured, saved["weights"])
+                with torch.no_grad():
+                    same = torch.equal(g(latents[:len(saved["probe"])]), saved["probe"])
+                    if same:
+                        save_samples(directory, _step_of(path), torch.cat([g(z) for z in latents.split(chunk)]))
+                why = "G's samples regenerated from its saved weights differ from the loop's (G's forward pass reads " \
+                      "state its graph does not hold, or this is another CPU)"
+            except (program.NotAProgram, KeyError, RuntimeError) as error:
+                same, why = False, f"G's saved program does not run: {error}"
+            if not same:
+                print(f"ganbench: the evaluation at step {_step_of(path)} of {directory.parent.name} is not measured: "
+                      f"{why}; track this G with evaluation='in_loop' or 'beside'", file=sys.stderr, flush=True)
+            path.unlink()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _regenerate_as_trained(directory: Path, trained: dict[str, Any]) -> None:
+    """``regenerate`` here where this process's arithmetic is the loop's, else in a process that has the loop's."""
+    if arithmetic.label() == trained["label"] and torch.backends.cpu.get_cpu_capability() == trained["cpu_capability"]:
+        regenerate(directory)
+        return
+    env = {k: v for k, v in os.environ.items() if k not in arithmetic.PINS}
+    env.update({k: v for k, v in trained["pins"].items() if v is not None})
+    if trained["label"] == arithmetic.PORTABLE:
+        env.pop("GANBENCH_CPU_ARITHMETIC", None)
+    else:
+        env["GANBENCH_CPU_ARITHMETIC"] = "native"
+    subprocess.run([sys.executable, "-c", "import sys; from ganbench.results.deferred import regenerate; "
+                    "regenerate(__import__('pathlib').Path(sys.argv[1]))", str(directory)], env=env, check=True)
+
+
 def _step_of(path: Path) -> int:
     return int(path.stem.split("_")[1])
 
 
 def saved_steps(directory: Path) -> list[Path]:
-    return sorted(directory.glob("step_*.npy"), key=_step_of)
+    """The saved evaluations: samples (.npy) or G's weights (.pt)."""
+    return sorted(directory.glob("step_*.*"), key=_step_of)
 
 
 def forget_from(directory: Path, step: int) -> None:
@@ -67,6 +165,8 @@ def measure_run(store: RunStore, run_id: str) -> None:
     holds the results directory's measuring lock and the run has ended."""
     directory = store.deferred_dir(run_id)
     setup = torch.load(directory / SETUP, weights_only=True)
+    if any(path.suffix == ".pt" for path in saved_steps(directory)):
+        _regenerate_as_trained(directory, setup["arithmetic"])
     saved = saved_steps(directory)
     if saved:
         dataset = make_dataset(setup["dataset"]["name"], setup["dataset"]["params"], "data")

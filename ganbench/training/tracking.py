@@ -17,8 +17,9 @@ it makes for ||dD/dx||, and leaves every gradient in place, so a tracked run tra
 
 Where an evaluation's metrics are measured is ``evaluation``: ``in_loop`` (at the evaluation step),
 ``beside`` (on a thread of the tracker's own, written at the next evaluation) or ``deferred`` (G's samples on
-the fixed latents are saved at the evaluation step and measured when the results are first read:
-``ganbench check``, ``report``, ``diagnose`` or ``load_results``). The values are the same in every place.
+the fixed latents, or only G's weights where G is a program of torch.nn modules that a reader can run, are saved
+at the evaluation step and measured when the results are first read: ``ganbench check``, ``report``, ``diagnose``
+or ``load_results``). The values are the same in every place.
 
 A tracked run is ``<out>/<suite>/runs/<variant>_<dataset>_s<seed>_<digest>/`` with the usual files; its id
 depends on the names, the seed and ``config`` only, so a restarted script appends to the same run: rows
@@ -49,7 +50,17 @@ from ganbench.meta import make_run_id
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, step_values
 from ganbench.metrics.base import default_collectors, make_collectors
 from ganbench.recipes.objectives import make_objective
-from ganbench.results.deferred import forget_from, save_samples, save_setup
+from ganbench.results.deferred import (
+    PROBE,
+    capture_generator,
+    forget_from,
+    generator_state,
+    save_program,
+    save_samples,
+    save_setup,
+    save_weights,
+)
+from ganbench.results.program import state_names
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import safe_name
 from ganbench.training.record import RunRecorder, divergence_bound
@@ -159,7 +170,7 @@ class Tracker:
                                           live=bool(loggers))
             measurement = {"dataset": {"name": dataset_name, "params": dataset_params}, "steps": steps,
                            "eval_samples": len(self.eval_z), "architecture": _architecture(g, d)}
-            self.recorder = self._prepare(spec, check, measurement, loggers)
+            self.recorder, arithmetic = self._prepare(spec, check, measurement, loggers)
             self.status, self.step, self.last_eval = "running", 0, 0
             self.should_stop = False
             self._d_grads: list[Tensor | None] | None = None
@@ -168,15 +179,20 @@ class Tracker:
             self._evaluator = (ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval")
                                if self.evaluation in ("beside", "deferred") else None)
             self._pending: tuple[int, Future] | None = None
+            # deferred on a CPU: G captured as a program a reader can run at the first evaluation, after which an
+            # evaluation saves G's weights (the tensors the program reads, these names) instead of drawing its samples.
+            # None: not tried yet; False: G is no such program
+            self._program_state: list[str] | bool | None = None if self.device.type == "cpu" else False
+            self._deferred = self.store.deferred_dir(self.run_id)
             if self.evaluation == "deferred":
-                self._deferred = self.store.deferred_dir(self.run_id)
                 save_setup(self._deferred, {
                     "dataset": {"name": dataset_name, "params": dataset_params}, "collectors": list(collectors),
                     "objective": objective, "samples": len(self.eval_z), "reference_state": reference_state,
-                    "eval_key": self.eval_key, "title": f"{variant} · {dataset_name}"})
+                    "eval_key": self.eval_key, "title": f"{variant} · {dataset_name}",
+                    "latents": self.eval_z.cpu(), "chunk": EVAL_CHUNK, "arithmetic": arithmetic})
 
     def _prepare(self, spec: dict[str, Any], check: dict[str, Any] | None, measurement: dict[str, Any],
-                 loggers: tuple[str, ...]) -> RunRecorder:
+                 loggers: tuple[str, ...]) -> tuple[RunRecorder, dict[str, Any]]:
         root = self.store.root
         suite_doc = self.store.suite_doc() if (root / "suite.yaml").exists() else {}
         suite_doc.update({"name": self.store.root.name, "tracked": True})
@@ -192,7 +208,7 @@ class Tracker:
                   "arithmetic": arithmetic_in_effect(),  # the loop's own: pinned if ganbench came before torch
                   "evaluated_g": "G (the trained weights)" if self.evaluated is self.g else "the loop's EMA of G"}
         # the metrics file opens at the first logged step: a restarted script keeps the rows before it
-        return RunRecorder(self.store, self.run_id, config, loggers, self.detectors, lazy=True)
+        return RunRecorder(self.store, self.run_id, config, loggers, self.detectors, lazy=True), config["arithmetic"]
 
     def _log_step(self, step: int) -> bool:
         return step % self.log_every == 0
@@ -291,26 +307,42 @@ class Tracker:
         beside the loop (written when the next evaluation or close comes), or deferred to the first read."""
         self._open(step)
         self.step = max(self.step, step)
+        mode = "in_loop" if now else self.evaluation
+        if mode == "deferred" and self._program_state:  # G's weights, and its samples on a few latents (the probe)
+            weights = generator_state(self.evaluated, self._program_state)
+            saving = save_weights, self._deferred, step, weights, self._samples(self.eval_z[:PROBE])
+        else:
+            fake = self._samples(self.eval_z)
+            saving = save_samples, self._deferred, step, fake
+        self._record_pending()  # the previous evaluation's rows come first
+        self.last_eval = step
+        if mode == "in_loop":
+            return self._record(step, *self._measure(step, fake))
+        if mode == "beside":
+            self._pending = step, self._evaluator.submit(self._measure, step, fake)
+            return None
+        if self._program_state is None:  # the first deferred evaluation: can a reader regenerate G's samples?
+            captured = capture_generator(self.evaluated, self.eval_z, EVAL_CHUNK, fake)
+            self._program_state = captured is not None and state_names(captured)
+            if captured is not None:
+                save_program(self._deferred, captured)
+        self._pending = step, self._evaluator.submit(*saving)
+        # on the logged steps, the detectors whose events stop the loop (a divergence stops it as it would with
+        # in-loop evaluations) and the divergence, which close() reads for the run's status; every detector runs
+        # when the run ends, and again once the samples are measured
+        self._detect(only={"divergence", *self.stop_on})
+        self.recorder.running(self.step)
+        return None
+
+    def _samples(self, latents: Tensor) -> Tensor:
+        """The evaluated G's samples on ``latents``, in eval mode, in chunks of EVAL_CHUNK."""
         g = self.evaluated
         was_training = g.training
         g.eval()
         with torch.no_grad():
-            fake = torch.cat([g(z) for z in self.eval_z.split(EVAL_CHUNK)])
+            fake = torch.cat([g(z) for z in latents.split(EVAL_CHUNK)])
         g.train(was_training)
-        self._record_pending()  # the previous evaluation's rows come first
-        self.last_eval = step
-        if not now and self.evaluation == "beside":
-            self._pending = step, self._evaluator.submit(self._measure, step, fake)
-            return None
-        if not now and self.evaluation == "deferred":
-            self._pending = step, self._evaluator.submit(save_samples, self._deferred, step, fake)
-            # on the logged steps, the detectors whose events stop the loop (a divergence stops it as it would with
-            # in-loop evaluations) and the divergence, which close() reads for the run's status; every detector runs
-            # when the run ends, and again once the samples are measured
-            self._detect(only={"divergence", *self.stop_on})
-            self.recorder.running(self.step)
-            return None
-        return self._record(step, *self._measure(step, fake))
+        return fake
 
     def _measure(self, step: int, fake: Tensor) -> tuple[dict[str, float], bytes]:
         """The evaluation metrics and the sample picture: a pure function of G's samples (no global RNG), so it
