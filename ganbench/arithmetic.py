@@ -20,11 +20,12 @@ import sys
 PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 PORTABLE = "x86-64-avx2"  # the label of pinned arithmetic: left out of run ids, as every run until now
 X86_64 = ("x86_64", "amd64")  # platform.machine() of the CPUs the pins apply to (Linux, Windows)
+OPT_OUT = "GANBENCH_CPU_ARITHMETIC"  # =native: leave the pins unset
 
 
 def pin() -> None:
     """Set the pins for this process and its children, unless torch is already loaded or the user opted out."""
-    if os.environ.get("GANBENCH_CPU_ARITHMETIC") == "native" or "torch" in sys.modules:
+    if os.environ.get(OPT_OUT) == "native" or "torch" in sys.modules:
         return
     if platform.machine().lower() not in X86_64:
         return
@@ -38,3 +39,15 @@ def label() -> str:
     machine = platform.machine().lower()
     pinned = machine in X86_64 and all(os.environ.get(k) == x for k, x in PINS.items())
     return PORTABLE if pinned else f"native-{machine}"
+
+
+def environment(recorded: dict) -> dict[str, str]:
+    """This process's environment for a child that must compute with another process's arithmetic, ``recorded``
+    (``ganbench.versions.arithmetic_in_effect`` there): that process's pins as they were, pinned or native."""
+    env = {k: v for k, v in os.environ.items() if k not in PINS}
+    env.update({k: v for k, v in recorded["pins"].items() if v is not None})
+    if recorded["label"] == PORTABLE:
+        env.pop(OPT_OUT, None)
+    else:
+        env[OPT_OUT] = "native"
+    return env

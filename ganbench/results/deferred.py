@@ -133,14 +133,9 @@ def _regenerate_as_trained(directory: Path, trained: dict[str, Any]) -> None:
     if arithmetic.label() == trained["label"] and torch.backends.cpu.get_cpu_capability() == trained["cpu_capability"]:
         regenerate(directory)
         return
-    env = {k: v for k, v in os.environ.items() if k not in arithmetic.PINS}
-    env.update({k: v for k, v in trained["pins"].items() if v is not None})
-    if trained["label"] == arithmetic.PORTABLE:
-        env.pop("GANBENCH_CPU_ARITHMETIC", None)
-    else:
-        env["GANBENCH_CPU_ARITHMETIC"] = "native"
     subprocess.run([sys.executable, "-c", "import sys; from ganbench.results.deferred import regenerate; "
-                    "regenerate(__import__('pathlib').Path(sys.argv[1]))", str(directory)], env=env, check=True)
+                    "regenerate(__import__('pathlib').Path(sys.argv[1]))", str(directory)],
+                   env=arithmetic.environment(trained), check=True)
 
 
 def _step_of(path: Path) -> int:
