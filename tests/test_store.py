@@ -45,6 +45,22 @@ def test_resumed_writer_drops_rows_after_the_checkpoint(tmp_path):
     assert list(frame.value) == [10.0, 20.0, 31.0]
 
 
+def test_writer_frame_is_what_reading_the_file_gives_across_a_resume(tmp_path):
+    import pandas as pd
+
+    store = RunStore(tmp_path, "s")
+    writer = store.metrics_writer("r")
+    for step in (10, 20, 30):
+        writer.write(step, {"loss": step / 3, "grad_norm_d/net.0.weight": float("nan"), "x": float("-inf")})
+    writer.close()
+    writer = store.metrics_writer("r", resume_step=20)
+    writer.write(30, {"loss": 1e-310, "new": 0.1 + 0.2})
+    writer.flush()
+    pd.testing.assert_frame_equal(writer.frame(), read_metrics(store.run_dir("r") / "metrics.csv"))
+    writer.close()
+    assert len(store.metrics_writer("q").frame()) == 0
+
+
 def test_corrupt_files_name_the_file(tmp_path):
     (tmp_path / "m.json").write_text("{trunc")
     with pytest.raises(GanbenchError, match="corrupt results file .*m.json"):

@@ -19,9 +19,11 @@ import socket
 import sys
 import tempfile
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -81,26 +83,57 @@ def write_files(directory: Path, files: dict[str, bytes | str]) -> None:
 
 
 class MetricsWriter:
-    """Appends tidy ``step,name,value`` rows; floats in shortest round-trip form so rereads are bit-exact."""
+    """Appends tidy ``step,name,value`` rows; floats in shortest round-trip form so rereads are bit-exact. It
+    keeps the run's rows in memory too, in columns (``frame``): the detectors a running run calls at each
+    evaluation read them there, not from the file."""
 
     def __init__(self, path: Path, keep_until: int | None) -> None:
         self.path = path
+        self._steps, self._codes, self._values = array("q"), array("l"), array("d")
+        self._names: dict[str, int] = {}  # metric name -> its code in _codes
         if keep_until is None or not path.exists():
             atomic_write(path, METRICS_HEADER)
         else:  # resuming: keep the rows up to the checkpoint; later ones will be logged again
-            atomic_write(path, METRICS_HEADER + "".join(_complete_rows_until(path, keep_until)))
+            kept = _complete_rows_until(path, keep_until)
+            atomic_write(path, METRICS_HEADER + "".join(kept))
+            for line in kept:
+                step, rest = line.split(",", 1)
+                name, value = rest.rstrip("\n").rsplit(",", 1)
+                self._keep(int(step), name, float(value))
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open while the run trains
 
     def write(self, step: int, values: dict[str, float]) -> None:
-        self._file.write("".join(_row(step, k, v) for k, v in values.items()))
+        rows = [(int(step), name, float(value)) for name, value in values.items()]
+        self._file.write("".join(_row(*row) for row in rows))
+        for row in rows:
+            self._keep(*row)
+
+    def _keep(self, step: int, name: str, value: float) -> None:
+        self._steps.append(step)
+        self._codes.append(self._names.setdefault(name, len(self._names)))
+        self._values.append(value)
+
+    def frame(self) -> pd.DataFrame:
+        """Every row of the run so far (kept from an earlier process and written by this one), as
+        ``read_metrics`` would read the file."""
+        names = np.array(list(self._names), dtype=object)
+        codes = np.frombuffer(self._codes, dtype=np.dtype(f"i{self._codes.itemsize}")).copy()
+        return pd.DataFrame({"step": np.frombuffer(self._steps, dtype=np.int64).copy(),
+                             "name": names[codes] if len(names) else np.array([], dtype=object),
+                             "value": np.frombuffer(self._values, dtype=np.float64).copy()})
 
     def flush(self) -> None:
+        """Hand the rows to the operating system: a killed process loses none of them."""
+        self._file.flush()
+
+    def sync(self) -> None:
+        """Flush and put the rows on disk: a crashed machine loses none of them either."""
         self._file.flush()
         os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if not self._file.closed:
-            self.flush()
+            self.sync()
             self._file.close()
 
 

@@ -42,6 +42,7 @@ class RunRecorder:
         self.store, self.run_id, self.config = store, run_id, config
         self.detectors = dict(detectors or {})
         self.events: list[Event] = []
+        self._events_written = False  # events.jsonl may still hold an earlier process's events
         self.began = time.perf_counter() if began is None else began  # time_s counts from here
         store.write_config(run_id, config)
         store.set_status(run_id, "running", step=resume_step or 0)
@@ -70,21 +71,23 @@ class RunRecorder:
         self.writer.flush()
 
     def checkpoint(self, state: dict[str, Any]) -> None:
-        self.writer.flush()
+        self.writer.sync()  # on disk before the checkpoint that a resumed run keeps them up to
         self.store.save_checkpoint(self.run_id, state)
 
     def running(self, step: int) -> None:
+        self.writer.flush()  # the rows the status counts are in the file
         self.store.set_status(self.run_id, "running", step=step)
 
     def detect(self, only: Collection[str] | None = None) -> list[Event]:
-        """Run the detectors (or those named in ``only``) over every row so far, write the events, and return the
-        ones not seen before."""
-        self.writer.flush()
-        metrics = self.store.read_metrics(self.run_id)
-        events = run_detectors(metrics, self.detectors, only) if metrics is not None and len(metrics) else []
+        """Run the detectors (or those named in ``only``) over every row so far, write the events (the first
+        time, where they changed, and when every detector ran), and return the ones not seen before."""
+        metrics = self.writer.frame()
+        events = run_detectors(metrics, self.detectors, only) if len(metrics) else []
         new = events[len(self.events):] if events[:len(self.events)] == self.events else events
+        if only is None or events != self.events or not self._events_written:
+            self.store.write_events(self.run_id, events)
+            self._events_written = True
         self.events = events
-        self.store.write_events(self.run_id, events)
         for logger in self.loggers:
             logger.events(new)
         return new
