@@ -80,6 +80,27 @@ def test_the_loops_own_modules_of_torch_operations_are_traced_through():
         assert torch.equal(_rebuilt(g)(z), g(z))
 
 
+class _SizedByLen(nn.Module):
+    """A G that asks Python for the batch size, as the corpus's BCE MLP does."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(2, 6)
+
+    def forward(self, z):
+        return self.net(z).view(len(z), 3, 2)
+
+
+def test_len_of_the_input_is_recorded_in_the_program_and_the_modules_code_left_as_found():
+    g = _SizedByLen()
+    rebuilt = _rebuilt(g)
+    with torch.no_grad():
+        for batch in (7, 2):  # the batch size is read from the input, not fixed at the traced one
+            z = torch.randn(batch, 2)
+            assert torch.equal(rebuilt(z), g(z))
+    assert "len" not in globals()
+
+
 @pytest.mark.parametrize("change, why", [
     (lambda node: node.update(target="torch:load"), "not allowed"),
     (lambda node: node.update(target="torch:manual_seed"), "not allowed"),

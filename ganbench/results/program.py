@@ -13,6 +13,7 @@ import importlib
 import json
 import operator
 import types
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -43,7 +44,8 @@ class NotAProgram(Exception):
 def capture(g: nn.Module) -> dict[str, Any]:
     """G's forward (as it runs now: call it in eval mode) as JSON-ready data; NotAProgram where it is none."""
     try:
-        graph = fx.Tracer().trace(g)
+        with _len_recorded(g):
+            graph = fx.Tracer().trace(g)
     except Exception as error:  # noqa: BLE001 -- tracing runs the loop's own code, which may raise anything
         raise NotAProgram(f"torch.fx cannot trace G: {error}") from error
     modules, nodes = {}, []
@@ -53,6 +55,32 @@ def capture(g: nn.Module) -> dict[str, Any]:
         nodes.append({"op": node.op, "name": node.name, "target": _target(node), "args": _encode(node.args),
                       "kwargs": _encode(node.kwargs)})
     return {"modules": modules, "nodes": nodes}
+
+
+@contextmanager
+def _len_recorded(g: nn.Module):
+    """While G is traced, ``len(x)`` in its modules' code is a node of the graph, as ``torch.fx.wrap("len")`` in
+    the loop's own module would make it (``x.view(len(x), ...)`` is common in G's forward, and torch.fx cannot
+    trace ``len`` of a tensor otherwise): the name ``len`` is set in the globals of each module's code that reads
+    the builtin, and removed afterwards."""
+    def recorded_len(value: Any) -> Any:
+        if isinstance(value, fx.Proxy):
+            return value.tracer.create_proxy("call_function", len, (value,), {})
+        return len(value)
+
+    patched = {}
+    for module in g.modules():
+        namespace = getattr(type(module).forward, "__globals__", None)
+        if namespace is not None and "len" not in namespace:
+            patched[id(namespace)] = namespace
+    try:
+        for namespace in patched.values():
+            namespace["len"] = recorded_len
+        yield
+    finally:
+        for namespace in patched.values():
+            if namespace.get("len") is recorded_len:
+                del namespace["len"]
 
 
 def state_names(program: dict[str, Any]) -> list[str]:
