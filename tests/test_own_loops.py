@@ -187,7 +187,7 @@ def test_deferred_evaluations_wait_for_the_run_to_end_and_are_measured_once(tmp_
         tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=out, fake_out=out)
     assert "fid" not in set(load_results(tmp_path / "tracked").metrics.name)
     saved = tmp_path / "tracked" / "runs" / tracker.run_id / "deferred"
-    assert sorted(p.name for p in saved.glob("step_*")) == ["step_10.pt", "step_5.npy"]  # samples, then G's weights
+    assert sorted(p.name for p in saved.glob("step_*")) == ["step_10.pt", "step_5.pt"]  # G's weights from the first
     tracker.close()
     kept = {p.name: p.read_bytes() for p in saved.iterdir()}
     first = load_results(tmp_path / "tracked").metrics
@@ -223,8 +223,8 @@ def test_evaluations_in_the_loop_beside_it_or_deferred_measure_the_same(tmp_path
     for i, evaluation in enumerate(modes):
         _tiny_tracked_loop(tmp_path / f"{evaluation}{i}", evaluation)
     saved = next((tmp_path / "deferred3" / "tracked" / "runs").iterdir()) / "deferred"
-    # G's samples at the first evaluation, then only its weights: G is a program of torch.nn modules
-    assert sorted(p.name for p in saved.glob("step_*")) == ["step_20.npy", "step_40.pt", "step_60.pt", "step_70.pt"]
+    # only G's weights: G is a program of torch.nn modules
+    assert sorted(p.name for p in saved.glob("step_*")) == ["step_20.pt", "step_40.pt", "step_60.pt", "step_70.pt"]
     assert (saved / "generator.json").exists()
     tidy = {name: load_results(tmp_path / name / "tracked").metrics.sort_values(["step", "name"])
             [["step", "name", "value"]].reset_index(drop=True) for name in ("in_loop0", "beside1", "deferred3")}
@@ -238,15 +238,15 @@ def test_evaluations_in_the_loop_beside_it_or_deferred_measure_the_same(tmp_path
             assert (files[0] / name).read_bytes() == (files[1] / name).read_bytes(), name
 
 
-class _SizedByLen(nn.Module):
-    """A G whose forward asks Python for the batch size: torch.fx cannot capture it."""
+class _BranchingOnInput(nn.Module):
+    """A G whose forward takes a Python branch on its input: torch.fx cannot capture it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
 
     def forward(self, z):
-        return self.net(z).view(len(z), 2)
+        return self.net(z) if z.numel() else z
 
 
 class _ScaledByStep(nn.Module):
@@ -268,7 +268,7 @@ def _tidy_metrics(path):
 def test_a_deferred_generator_that_cannot_be_captured_saves_its_samples(tmp_path):
     for evaluation in ("in_loop", "deferred"):
         torch.manual_seed(5)
-        _tiny_tracked_loop(tmp_path / evaluation, evaluation, _SizedByLen())
+        _tiny_tracked_loop(tmp_path / evaluation, evaluation, _BranchingOnInput())
     saved = next((tmp_path / "deferred" / "tracked" / "runs").iterdir()) / "deferred"
     assert sorted(p.name for p in saved.glob("step_*")) == [f"step_{s}.npy" for s in (20, 40, 60, 70)]
     assert _tidy_metrics(tmp_path / "in_loop").equals(_tidy_metrics(tmp_path / "deferred"))

@@ -55,25 +55,24 @@ def save_samples(directory: Path, step: int, samples: Tensor) -> None:
     os.replace(tmp, path)
 
 
-def capture_generator(g: nn.Module, latents: Tensor, chunk: int, samples: Tensor) -> dict[str, Any] | None:
-    """G (in eval mode) as a program a reader can run without the loop's code (results/program.py), if it gives
-    ``samples`` (G's own samples on ``latents``, drawn in chunks of ``chunk``) byte for byte on the first and the
-    last chunk once rebuilt from its saved form; else None (G's forward has Python control flow on its input,
-    modules or functions of the loop's own, randomness)."""
+def capture_generator(g: nn.Module, latents: Tensor, chunk: int) -> dict[str, Any] | None:
+    """G (in eval mode) as a program a reader can run without the loop's code (results/program.py), if, rebuilt
+    from its saved form, it gives G's own samples byte for byte on the first and the last chunk of ``latents``
+    (drawn in chunks of ``chunk``); else None (G's forward has Python control flow on its input, modules or
+    functions of the loop's own, randomness)."""
     was_training = g.training
     g.eval()  # the graph holds the branches G's forward takes in eval mode
     try:
         captured = program.loads(program.dumps(program.capture(g)))
         built = program.build(captured, generator_state(g, program.state_names(captured)))
+        chunks = latents.split(chunk)
+        with torch.no_grad():
+            if not all(torch.equal(built(chunks[i]), g(chunks[i])) for i in sorted({0, len(chunks) - 1})):
+                return None
     except (program.NotAProgram, KeyError):
         return None
     finally:
         g.train(was_training)
-    chunks = latents.split(chunk)
-    with torch.no_grad():
-        for i in sorted({0, len(chunks) - 1}):
-            if not torch.equal(built(chunks[i]), samples[i * chunk:i * chunk + len(chunks[i])]):
-                return None
     return captured
 
 

@@ -308,6 +308,11 @@ class Tracker:
         self._open(step)
         self.step = max(self.step, step)
         mode = "in_loop" if now else self.evaluation
+        if mode == "deferred" and self._program_state is None:  # the first: can a reader regenerate G's samples?
+            captured = capture_generator(self.evaluated, self.eval_z, EVAL_CHUNK)
+            self._program_state = captured is not None and state_names(captured)
+            if captured is not None:
+                save_program(self._deferred, captured)
         if mode == "deferred" and self._program_state:  # G's weights, and its samples on a few latents (the probe)
             weights = generator_state(self.evaluated, self._program_state)
             saving = save_weights, self._deferred, step, weights, self._samples(self.eval_z[:PROBE])
@@ -321,11 +326,6 @@ class Tracker:
         if mode == "beside":
             self._pending = step, self._evaluator.submit(self._measure, step, fake)
             return None
-        if self._program_state is None:  # the first deferred evaluation: can a reader regenerate G's samples?
-            captured = capture_generator(self.evaluated, self.eval_z, EVAL_CHUNK, fake)
-            self._program_state = captured is not None and state_names(captured)
-            if captured is not None:
-                save_program(self._deferred, captured)
         self._pending = step, self._evaluator.submit(*saving)
         # on the logged steps, the detectors whose events stop the loop (a divergence stops it as it would with
         # in-loop evaluations) and the divergence, which close() reads for the run's status; every detector runs
