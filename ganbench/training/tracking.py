@@ -179,7 +179,7 @@ class Tracker:
             self._evaluator = (ThreadPoolExecutor(1, thread_name_prefix="ganbench-eval")
                                if self.evaluation in ("beside", "deferred") else None)
             self._pending: tuple[int, Future] | None = None
-            # deferred on a CPU: G captured as a program a reader can run at the first evaluation, after which an
+            # deferred on a CPU: G captured as a program a reader can run at the first evaluation, from which on an
             # evaluation saves G's weights (the tensors the program reads, these names) instead of drawing its samples.
             # None: not tried yet; False: G is no such program
             self._program_state: list[str] | bool | None = None if self.device.type == "cpu" else False
