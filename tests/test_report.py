@@ -99,6 +99,26 @@ def test_report_html_and_markdown(small_results, invoke, tmp_path):
         assert text in html, text
 
 
+def test_the_environment_table_shows_every_runs_versions_not_the_first_ones(small_results, tmp_path):
+    """Runs trained on other versions in one results directory: the table names each version and its runs."""
+    import json
+    import shutil
+
+    from ganbench.report.render import build_report
+    from ganbench.results import load_results
+
+    root = shutil.copytree(small_results, tmp_path / "rep")
+    paths = sorted((root / "runs").glob("*/config.json"))
+    config = json.loads(paths[-1].read_text())
+    config["versions"]["torch"] = "0.0.0-other"
+    paths[-1].write_text(json.dumps(config))
+    table = next(frame for kind, frame in build_report(load_results(root)).blocks
+                 if kind == "table" and list(frame.columns) == ["what", "value"])
+    torch_row = table.set_index("what").loc["torch", "value"]
+    assert f"0.0.0-other (1 of {len(paths)} runs)" in torch_row
+    assert f"({len(paths) - 1} of {len(paths)} runs)" in torch_row
+
+
 def test_report_escapes_user_strings(small_results):
     from ganbench.report.render import Report
 

@@ -8,6 +8,7 @@ import html
 import json
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -405,18 +406,26 @@ def _environment_section(report: Report, results: Results) -> None:
     if not configs:
         report.text("No run wrote a config.", "note")
         return
-    first = configs[0]
-    versions = first.get("versions", {})
-    det = first.get("determinism", {})
-    rows = [(k, versions[k]) for k in sorted(versions)]
-    rows += [("device", ", ".join(sorted({str(c.get("device")) for c in configs}))),
-             ("determinism in force", ", ".join(f"{k}={v}" for k, v in sorted(det.items()))),
+    versions = [c.get("versions", {}) for c in configs]
+    rows = [(k, _across([v.get(k) for v in versions])) for k in sorted({k for v in versions for k in v})]
+    determinism = [", ".join(f"{k}={v}" for k, v in sorted(c.get("determinism", {}).items())) for c in configs]
+    rows += [("device", _across([c.get("device") for c in configs])),
+             ("determinism in force", _across(determinism)),
              ("compute time (sum over runs)", f"{results.runs.time_s.fillna(0).sum():.1f} s"),
              ("runs", ", ".join(f"{n} {s}" for s, n in results.runs.status.value_counts().items()))]
-    fid = first.get("collectors", {}).get("fid")
-    if fid:
-        rows.append(("FID feature space", f"{fid.get('feature_space')} (FIDs from different spaces do not compare)"))
+    spaces = [c.get("collectors", {}).get("fid", {}).get("feature_space") for c in configs]
+    if any(spaces):
+        rows.append(("FID feature space", f"{_across(spaces)} (FIDs from different spaces do not compare)"))
     report.table(pd.DataFrame(rows, columns=["what", "value"]))
+
+
+def _across(values: list) -> str:
+    """One value the runs share, or each value with how many runs had it (most first): runs trained on other
+    versions or machines in one results directory show as such."""
+    counts = Counter("–" if v is None or v == "" else str(v) for v in values)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return "; ".join(f"{v} ({n} of {len(values)} runs)" for v, n in counts.most_common())
 
 
 def build_report(results: Results, baseline: Results | None = None, report_dir: Path | None = None) -> Report:
