@@ -43,9 +43,10 @@ class NotAProgram(Exception):
 
 def capture(g: nn.Module) -> dict[str, Any]:
     """G's forward (as it runs now: call it in eval mode) as JSON-ready data; NotAProgram where it is none."""
+    tracer = fx.Tracer()
     try:
-        with _len_recorded(g):
-            graph = fx.Tracer().trace(g)
+        with _len_recorded(g, tracer):
+            graph = tracer.trace(g)
     except Exception as error:  # noqa: BLE001 -- tracing runs the loop's own code, which may raise anything
         raise NotAProgram(f"torch.fx cannot trace G: {error}") from error
     modules, nodes = {}, []
@@ -58,18 +59,20 @@ def capture(g: nn.Module) -> dict[str, Any]:
 
 
 @contextmanager
-def _len_recorded(g: nn.Module):
+def _len_recorded(g: nn.Module, tracer: fx.Tracer):
     """While G is traced, ``len(x)`` in its modules' code is a node of the graph, as ``torch.fx.wrap("len")`` in
     the loop's own module would make it (``x.view(len(x), ...)`` is common in G's forward, and torch.fx cannot
-    trace ``len`` of a tensor otherwise): the name ``len`` is set in the globals of each module's code that reads
-    the builtin, and removed afterwards."""
+    trace ``len`` of a tensor otherwise): the name ``len`` is set in the globals of the code of each module the
+    tracer goes into (not its leaves, torch.nn's layers) that reads the builtin, and removed afterwards."""
     def recorded_len(value: Any) -> Any:
         if isinstance(value, fx.Proxy):
             return value.tracer.create_proxy("call_function", len, (value,), {})
         return len(value)
 
     patched = {}
-    for module in g.modules():
+    for name, module in g.named_modules():
+        if name and tracer.is_leaf_module(module, name):
+            continue
         namespace = getattr(type(module).forward, "__globals__", None)
         if namespace is not None and "len" not in namespace:
             patched[id(namespace)] = namespace

@@ -119,7 +119,7 @@ class MetricsWriter:
         names = np.array(list(self._names), dtype=object)
         codes = np.frombuffer(self._codes, dtype=np.dtype(f"i{self._codes.itemsize}")).copy()
         return pd.DataFrame({"step": np.frombuffer(self._steps, dtype=np.int64).copy(),
-                             "name": names[codes] if len(names) else np.array([], dtype=object),
+                             "name": names[codes],
                              "value": np.frombuffer(self._values, dtype=np.float64).copy()})
 
     def flush(self) -> None:
