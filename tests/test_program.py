@@ -122,3 +122,47 @@ def test_a_module_setting_that_would_replace_a_method_is_refused():
     captured["modules"]["1"]["settings"]["dict"]["forward"] = "x"
     with pytest.raises(program.NotAProgram, match="'forward' is not allowed"):
         program.build(captured, {"0.weight": torch.ones(2, 2), "0.bias": torch.ones(2)})
+
+
+class _WaitingG(nn.Module):
+    """A G whose forward, while torch.fx traces it, lets another thread run and waits for it to finish."""
+
+    def __init__(self, tracing, other_done):
+        super().__init__()
+        self.net, self.tracing, self.other_done = nn.Linear(2, 2), tracing, other_done
+
+    def forward(self, z):
+        self.tracing.set()
+        assert self.other_done.wait(10)
+        return self.net(z)
+
+
+def test_a_module_called_from_another_thread_while_g_is_traced_runs_untouched():
+    """torch.fx patches nn.Module for the whole process while it traces. A barrier makes the overlap certain: a
+    module another thread calls meanwhile (another tracker's G, the loop's data thread) must run as if nothing
+    traced -- on torch.fx's own tracer it raised "module is not installed as a submodule" -- and the trace must
+    still hold G's graph."""
+    import threading
+
+    tracing, other_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other():
+        assert tracing.wait(10)
+        try:
+            layer = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+            seen["out"] = layer(torch.ones(4, 2))
+            seen["weight"] = layer[0].weight
+        except Exception as error:  # noqa: BLE001 -- the failure this test is about
+            seen["error"] = error
+        finally:
+            other_done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    g = _WaitingG(tracing, other_done)
+    captured = program.capture(g)
+    thread.join()
+    assert "error" not in seen, seen.get("error")
+    assert seen["out"].shape == (4, 3) and isinstance(seen["weight"], nn.Parameter)
+    assert [n["op"] for n in captured["nodes"]] == ["placeholder", "call_module", "output"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import operator
+import threading
 import types
 from contextlib import contextmanager
 from typing import Any
@@ -41,11 +42,36 @@ class NotAProgram(Exception):
     """G's forward is not a program of torch.nn modules and torch functions over plain data."""
 
 
+# torch.fx patches nn.Module's __call__ and __getattr__ for the whole process while it traces, and two traces at
+# once would restore each other's patches in the wrong order: one trace at a time
+_TRACING = threading.Lock()
+
+
+class _OwnThreadTracer(fx.Tracer):
+    """torch.fx's tracer for the tracing thread alone: a module that another thread calls while G is traced (another
+    tracker's G, the loop's data or logging thread) runs as if nothing traced, instead of meeting this tracer's
+    patches (where it raised "module is not installed as a submodule")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def call_module(self, m: nn.Module, forward: Any, args: tuple, kwargs: dict) -> Any:
+        if threading.get_ident() != self.thread:
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict) -> Any:
+        if threading.get_ident() != self.thread:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+
 def capture(g: nn.Module) -> dict[str, Any]:
     """G's forward (as it runs now: call it in eval mode) as JSON-ready data; NotAProgram where it is none."""
-    tracer = fx.Tracer()
+    tracer = _OwnThreadTracer()
     try:
-        with _len_recorded(g, tracer):
+        with _TRACING, _len_recorded(g, tracer):
             graph = tracer.trace(g)
     except Exception as error:  # noqa: BLE001 -- tracing runs the loop's own code, which may raise anything
         raise NotAProgram(f"torch.fx cannot trace G: {error}") from error
