@@ -20,8 +20,8 @@ from torch import nn
 import ganbench  # ganbench
 
 # The gate this loop is held to (stored with the results; `ganbench check` reads it).  # ganbench
-CHECK = {"fail_on": ["mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned"],  # ganbench
-         "alpha": 0.05}  # ganbench
+CHECK = {"fail_on": ["mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned",  # ganbench
+                     "g_no_gradient"], "alpha": 0.05}  # ganbench
 
 
 def ring_batch(n: int, gen: torch.Generator) -> torch.Tensor:

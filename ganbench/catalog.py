@@ -42,7 +42,7 @@ COLLECTORS = Registry("collector", {
     **_builtins("ganbench.metrics.orbit", "dirac")})
 DETECTORS = Registry("detector", _builtins(
     "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "generator_stalled",
-    "far_from_data", "d_pinned", "oscillation", "nonconvergence"))
+    "far_from_data", "d_pinned", "g_no_gradient", "oscillation", "nonconvergence"))
 EXECUTORS = Registry("executor", _builtins("ganbench.execution.executors", "sequential", "processes", "ray"))
 LOGGERS = Registry("logger", _builtins("ganbench.training.loggers", "tensorboard"))
 

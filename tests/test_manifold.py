@@ -136,10 +136,10 @@ def test_mode_collapse_reads_recall_and_precision_without_known_modes():
     unlearned = stream(recall=[0.0] * 6, precision=[0.0] * 6)
     assert ModeCollapse().detect(healthy) == [] and ModeCollapse().detect(unlearned) == []
     (event,) = ModeCollapse().detect(collapsed)
-    assert event.step == 300 and event.evidence["reason"] == "sharp but concentrated"
+    assert event.step == 300 and event.evidence["collapse"] == "to a few modes"
     assert "recall" in event.evidence and "precision" in event.evidence
     (event,) = ModeCollapse().detect(fell)
-    assert event.step == 400 and event.evidence["reason"] == "coverage fell from its peak"
+    assert event.step == 400 and event.evidence["collapse"] == "dropped modes"
 
 
 def test_inception_score_equals_torchmetrics():

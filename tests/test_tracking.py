@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import ganbench
+from ganbench.errors import GanbenchError
 from ganbench.execution.runner import run_suite
 from ganbench.results import load_results
 from ganbench.results.store import RunStore
@@ -277,3 +278,112 @@ def test_a_tracked_run_that_stopped_early_states_no_budget_unless_told(tmp_path)
     assert tracker.status == "diverged"
     config = json.loads(next((tmp_path / "told" / "tracked" / "runs").glob("*/config.json")).read_text())
     assert config["measurement"]["steps"] == 500
+
+
+def _spellings_the_docs_show() -> list[str]:
+    """The objective names the own-loop page's keyword table gives (in backticks, in the `objective` row)."""
+    import re
+
+    row = next(line for line in (Path(__file__).parent.parent / "docs" / "own-loop.md").read_text().splitlines()
+               if line.startswith("| `objective` |"))
+    return re.findall(r'`"?([a-z_-]+)"?`', row.split("|")[3])
+
+
+@pytest.mark.parametrize("name", sorted({*_spellings_the_docs_show(), "lsgan", "wgan-gp", "least_squares"}))
+def test_every_objective_spelling_the_docs_show_is_accepted(tmp_path, name):
+    """issue #51: objective="lsgan", as the docs spelled it, raised "unknown objective". A variant's name reads D's
+    outputs as that variant's objective does."""
+    tracker = ganbench.track(tmp_path, g=nn.Linear(4, 2), d=nn.Linear(2, 1), data="ring", z_dim=4, objective=name,
+                             eval_samples=50)
+    tracker.close()
+    assert tracker.status == "completed"
+
+
+def test_the_docs_name_more_than_one_objective_spelling():
+    assert {"nonsaturating", "lsgan", "wasserstein", "hinge"} <= set(_spellings_the_docs_show())
+
+
+def test_an_unknown_objective_names_both_kinds_of_name(tmp_path):
+    with pytest.raises(GanbenchError, match="registered variant's name.*did you mean 'lsgan'"):
+        ganbench.track(tmp_path, g=nn.Linear(4, 2), d=nn.Linear(2, 1), data="ring", z_dim=4, objective="lsgn")
+
+
+class _DCGANStyleG(nn.Module):
+    """The most common DCGAN code: G takes (N, nz, 1, 1) latents."""
+
+    def __init__(self, nz=8):
+        super().__init__()
+        self.net = nn.Sequential(nn.ConvTranspose2d(nz, 2, 1), nn.Flatten())
+
+    def forward(self, z):
+        return self.net(z)
+
+
+@pytest.mark.parametrize("evaluation", ["in_loop", "deferred"])
+def test_a_g_taking_latents_of_shape_nz_1_1_is_evaluated(tmp_path, evaluation):
+    """issue #51: z_dim gave (N, nz) latents to a G that needs (N, nz, 1, 1), which crashed the first evaluation.
+    z_shape draws the same numbers as z_dim, shaped for G."""
+    g = _DCGANStyleG()
+    with ganbench.track(tmp_path, g=g, d=nn.Linear(2, 1), data="ring", z_shape=(8, 1, 1), eval_samples=100,
+                        eval_every=10, evaluation=evaluation) as tracker:
+        for step in range(1, 21):
+            tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=torch.randn(8, 1), fake_out=torch.randn(8, 1))
+    flat = ganbench.track(tmp_path / "flat", g=nn.Linear(8, 2), d=nn.Linear(2, 1), data="ring", z_dim=8,
+                          eval_samples=100)
+    assert torch.equal(tracker.eval_z.flatten(1), flat.eval_z) and tracker.eval_z.shape == (100, 8, 1, 1)
+    flat.close()
+    results = load_results(tmp_path / "tracked")
+    assert set(results.runs.status) == {"completed"}
+    assert set(results.metrics[results.metrics.name == "fid"].step) == {10, 20}
+
+
+def test_z_shape_and_z_dim_must_agree(tmp_path):
+    with pytest.raises(GanbenchError, match=r"z_shape \(8, 1, 1\) holds 8 numbers, z_dim says 16"):
+        ganbench.track(tmp_path, g=_DCGANStyleG(), d=nn.Linear(2, 1), data="ring", z_dim=16, z_shape=(8, 1, 1))
+
+
+@pytest.mark.parametrize("where", ["log", "close"])
+def test_an_exception_inside_the_tracker_ends_the_run_failed_with_its_cause(tmp_path, where):
+    """issue #51: a G that cannot take the latents raised at the first evaluation and left the run `running`
+    forever. Outside any `with` too, the run now ends `failed` with the cause, and the error reaches the loop."""
+    tracker = ganbench.track(tmp_path, g=_DCGANStyleG(), d=nn.Linear(2, 1), data="ring", z_dim=8, eval_samples=50,
+                             eval_every=10 if where == "log" else 1000)
+    with pytest.raises(RuntimeError):
+        for step in range(1, 11):
+            tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=torch.randn(8, 1), fake_out=torch.randn(8, 1))
+        tracker.close()
+    status = RunStore(tmp_path, "tracked").status(tracker.run_id)
+    assert tracker.status == "failed" and status["status"] == "failed"
+    assert "RuntimeError" in status["error"] and status["step"] == 10
+    assert [r["status"] for r in RunStore(tmp_path, "tracked").read_manifest()] == ["failed"]
+    tracker.log(11, loss_d=0.7, loss_g=0.7, real_out=torch.randn(8, 1), fake_out=torch.randn(8, 1))  # ignored now
+
+
+@pytest.mark.parametrize("objective", ["lsgan", "wasserstein", "hinge"])
+def test_an_objective_without_probabilities_reads_raw_scores_and_says_so(tmp_path, objective, recwarn):
+    """issue #51: a least-squares run's config said read_as "logits" while its collectors read raw scores. A
+    D ending in a Sigmoid changes nothing there, and scores in [0, 1] raise no 'pass probabilities' warning."""
+    d = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    with ganbench.track(tmp_path, g=nn.Linear(4, 2), d=d, data="ring", z_dim=4, objective=objective,
+                        eval_samples=50, log_every=1) as tracker:
+        for step in range(1, 50):
+            tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=torch.rand(8, 1), fake_out=torch.rand(8, 1))
+    config = RunStore(tmp_path, "tracked").read_object(tracker.run_id, "config")
+    assert config["d_outputs"]["read_as"] == "scores" and objective in config["d_outputs"]["because"]
+    assert not [w for w in recwarn if "d_outputs" in str(w.message)]
+    with pytest.raises(GanbenchError, match="needs a BCE-type objective"):
+        ganbench.track(tmp_path, g=nn.Linear(4, 2), d=d, data="ring", z_dim=4, objective=objective,
+                       d_outputs="probabilities")
+
+
+def test_the_first_read_says_how_far_it_got_per_run(tmp_path, capsys):
+    """issue #51: the first read of tracked runs measured for minutes with one line at the start. Now each run's
+    measurement prints a line: how many evaluations, from what, in how long."""
+    root = _tracked(tmp_path, "ring", 20, seeds=range(2), evaluation="deferred")
+    capsys.readouterr()
+    load_results(root)
+    err = capsys.readouterr().err
+    assert "measuring the deferred evaluations of 2 tracked run(s)" in err
+    lines = [line for line in err.splitlines() if line.startswith("ganbench: [")]
+    assert len(lines) == 2 and lines[0].startswith("ganbench: [1/2] ") and lines[1].startswith("ganbench: [2/2] ")
+    assert all("2 evaluation(s) from G's weights in " in line for line in lines)

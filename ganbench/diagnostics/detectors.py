@@ -25,6 +25,23 @@ def _values(stream: Stream, name: str) -> pd.Series:
     return values[np.isfinite(values)]
 
 
+def _evaluations(stream: Stream, name: str) -> pd.Series:
+    """A per-evaluation metric's finite values, one per evaluation period: an evaluation less than the usual
+    spacing (the median step between evaluations) before the next one is dropped for it -- a tracked loop's
+    closing evaluation two steps after its last periodic one replaces that one -- so patience counts
+    evaluations at least ``eval_every`` apart."""
+    values = _values(stream, name)
+    if len(values) < 3:
+        return values
+    steps = values.index.to_numpy()
+    spacing = float(np.median(np.diff(steps)))
+    keep = [len(steps) - 1]
+    for i in range(len(steps) - 2, -1, -1):
+        if steps[keep[-1]] - steps[i] >= spacing:
+            keep.append(i)
+    return values.iloc[keep[::-1]]
+
+
 def _r(x: float) -> float:
     return float(round(x, 6))
 
@@ -75,72 +92,81 @@ class DOverpowering:
 @DETECTORS.register("mode_collapse")
 @dataclass(frozen=True)
 class ModeCollapse:
-    """Samples sharp but concentrated, or coverage far below its peak, for ``patience`` evaluations in a row.
+    """The samples' diversity fell far below the data's, for ``patience`` evaluations in a row, in one of three
+    ways (the evidence's ``collapse`` names which):
 
-    ``quality`` is a floor, not a bar: a fifth of the samples sitting on modes already separates a generator
-    that draws a few modes well from one that has not learned anything yet.
-
-    Sharp and concentrated: ``mode_coverage <= coverage`` while ``high_quality >= quality`` at some evaluation of
-    the last ``patience`` and coverage is not growing (a run still spreading onto new modes is learning, not
-    collapsed). Fallen: coverage
-    ``<= drop`` x its running peak, after a peak of at least ``peak``. A run that has not learned yet (low
-    ``high_quality``, no peak) is not collapsed.
+    - **to one point**: ``sample_spread <= spread`` -- G draws (nearly) one sample for every latent, sharp or
+      blurred; whatever their quality, such samples are collapsed. ``spread`` is a hundredth of the data's: the
+      healthy ring runs of suites/ci.yaml pass through a tight cluster early in training (spread 0.01-0.1 at step
+      250-750, on one mode, before they spread out), which is a run still learning, not this;
+    - **to a few modes**: ``mode_coverage <= coverage`` while ``high_quality >= quality`` at each of these
+      evaluations and coverage is not growing (a run still spreading onto new modes is learning). The quality
+      floor keeps a generator that has not learned anything yet (few samples on any mode) from counting;
+    - **dropped modes**: coverage ``<= drop`` x its running peak, after a peak of at least ``peak``.
 
     Where no modes are known (images without classes), the k-NN manifold metrics stand in with the same
     thresholds: ``recall`` for coverage (it falls when modes are dropped) and ``precision`` for quality, else
-    ``coverage`` and ``density``. Where both are logged (images with classes), ``recall`` is a witness: class
-    coverage counts only samples that pass the strict per-class quality test, so a varied generator whose
-    samples are not yet that sharp reads as few classes; the collapse must show in ``recall`` too.
+    ``coverage`` and ``density``. Where both are logged (images with classes), ``recall`` is a witness for the
+    last two ways: class coverage counts only samples that pass the strict per-class quality test, so a varied
+    generator whose samples are not yet that sharp reads as few classes; the collapse must show in ``recall`` too.
     """
 
-    events: ClassVar = (EventKind("mode_collapse", "samples sharp but on few modes, or coverage fell from its peak",
-                                  collapse=True),)
+    events: ClassVar = (EventKind("mode_collapse", "the samples' diversity fell far below the data's: to one "
+                                                   "point, to a few modes, or modes dropped", collapse=True),)
     coverage: float = 0.5
     quality: float = 0.2
     patience: int = 3
     drop: float = 0.5
     peak: float = 0.5
+    spread: float = 0.01
 
     # (coverage, quality) metric pairs, the first one a run logged is read
     SOURCES: ClassVar = (("mode_coverage", "high_quality"), ("recall", "precision"), ("coverage", "density"))
+    KINDS: ClassVar = ("to one point", "to a few modes", "dropped modes")
 
     def detect(self, stream: Stream) -> list[Event]:
+        spread = _evaluations(stream, "sample_spread")
         present = [(c, q) for c, q in self.SOURCES if not _values(stream, c).empty]
-        if not present:
-            return []
-        cov_name, hq_name = present[0]
-        cov = _values(stream, cov_name)
-        hq = _values(stream, hq_name).reindex(cov.index)
-        sharp, fallen = self._conditions(cov, hq)
-        witness = _values(stream, "recall").reindex(cov.index) if cov_name == "mode_coverage" else None
-        if witness is not None and witness.isna().all():
-            witness = None  # recall not logged
-        if witness is not None:
-            # Class coverage on images counts only the samples that pass the strict quality test, so a diverse G
-            # whose samples are not yet that sharp reads as few classes; the label-free recall must agree
-            witness_sharp, witness_fallen = self._conditions(witness, hq)
-            sharp, fallen = sharp & witness_sharp, fallen & witness_fallen
-        peak = cov.cummax()
+        if present:
+            cov_name, hq_name = present[0]
+            cov = _evaluations(stream, cov_name)
+            index = cov.index.union(spread.index)
+            cov, hq = cov.reindex(index), _values(stream, hq_name).reindex(index)
+            few, dropped = self._conditions(cov, hq)
+            witness = _values(stream, "recall").reindex(index) if cov_name == "mode_coverage" else None
+            if witness is not None and not witness.isna().all():
+                # Class coverage on images counts only the samples that pass the strict quality test, so a diverse
+                # G whose samples are not yet that sharp reads as few classes; the label-free recall must agree
+                witness_few, witness_dropped = self._conditions(witness, hq)
+                few, dropped = few & witness_few, dropped & witness_dropped
+            else:
+                witness = None
+        else:  # no modes known and no manifold metrics: the spread alone
+            index, cov_name, cov, hq, witness = spread.index, None, None, None, None
+            few = dropped = spread < -1  # all False
+        one_point = spread.reindex(index) <= self.spread
         events = []
-        for start, end in streaks(sharp | fallen, self.patience):
+        for start, end in streaks(one_point | few | dropped, self.patience):
             w = slice(start, end)
-            evidence = {"window": [int(start), int(end)], cov_name: _r(cov.loc[w].min()),
-                        hq_name: _r(hq.loc[w].mean()), f"peak_{cov_name}": _r(peak.loc[w].max()),
-                        "reason": "sharp but concentrated" if sharp.loc[w].all() else "coverage fell from its peak"}
+            kind = next(name for name, flags in zip(self.KINDS, (one_point, few, dropped)) if flags.loc[w].any())
+            evidence = {"window": [int(start), int(end)], "collapse": kind}
+            if spread.reindex(index).loc[w].notna().any():
+                evidence["sample_spread"] = _r(spread.reindex(index).loc[w].max())
+            if cov_name is not None and cov.loc[w].notna().any():
+                evidence.update({cov_name: _r(cov.loc[w].min()), hq_name: _r(hq.loc[w].mean()),
+                                 f"peak_{cov_name}": _r(cov.cummax().loc[w].max())})
             if witness is not None:
                 evidence["recall"] = _r(witness.loc[w].min())
             events.append(Event("mode_collapse", int(start), evidence))
         return events
 
     def _conditions(self, cov: pd.Series, hq: pd.Series) -> tuple[pd.Series, pd.Series]:
-        """(sharp but concentrated, fallen from its peak) at each evaluation of coverage ``cov``."""
+        """(on a few modes, dropped from its peak) at each evaluation of coverage ``cov``."""
         peak = cov.cummax()
         growing = cov > cov.shift(1).cummax().fillna(-1)
-        # sharp somewhere in the window: a generator hopping between modes is not sharp at every evaluation
-        sharp_lately = hq.rolling(self.patience, min_periods=1).max() >= self.quality
-        sharp = (cov <= self.coverage) & sharp_lately & ~growing
-        fallen = (peak >= self.peak) & (cov <= self.drop * peak)
-        return sharp, fallen
+        few = (cov <= self.coverage) & (hq >= self.quality) & ~growing
+        dropped = (peak >= self.peak) & (cov <= self.drop * peak)
+        return few, dropped
 
 
 @DETECTORS.register("divergence")
@@ -196,7 +222,7 @@ class GeneratorStalled:
     patience: int = 3
 
     def detect(self, stream: Stream) -> list[Event]:
-        sw = _values(stream, "sliced_wasserstein")
+        sw = _evaluations(stream, "sliced_wasserstein")
         rel = _values(stream, "sliced_wasserstein_rel").reindex(sw.index)
         if len(sw) < self.patience + 1:
             return []
@@ -231,7 +257,7 @@ class FarFromData:
     patience: int = 2
 
     def detect(self, stream: Stream) -> list[Event]:
-        rel = _values(stream, "sliced_wasserstein_rel")
+        rel = _evaluations(stream, "sliced_wasserstein_rel")
         if len(rel) < self.patience or not (rel.iloc[-self.patience:] >= self.far).all():
             return []
         below = rel[rel < self.far]
@@ -243,31 +269,42 @@ class FarFromData:
 @DETECTORS.register("d_pinned")
 @dataclass(frozen=True)
 class DPinned:
-    """D stuck at one answer: for ``window`` logged steps in a row its outputs on the real and generated batch
-    have a standard deviation of at most ``spread`` (it tells no input from another), or G's gradient norm is at
-    most ``floor`` (nothing flows back to G). Whatever the loss and its clamping, G cannot learn from such a D."""
+    """D stuck at one answer: for ``window`` logged steps in a row the standard deviation of its outputs on the
+    real and generated batch is at most ``spread`` -- it tells no input from another. Whatever the loss and its
+    clamping, G cannot learn from such a D."""
 
-    events: ClassVar = (EventKind("d_pinned", "D's outputs stuck at a constant, or no gradient reaches G",
-                                  nonconvergence=True),)
+    events: ClassVar = (EventKind("d_pinned", "D's outputs stuck at a constant", nonconvergence=True),)
     spread: float = 1e-4
-    floor: float = 1e-8
     window: int = 5
 
     def detect(self, stream: Stream) -> list[Event]:
         std = _values(stream, "d_out_std")
+        for start, end in streaks(std <= self.spread, self.window):
+            return [Event("d_pinned", int(start), {"window": [int(start), int(end)],
+                                                   "d_out_std": _r(std.loc[start:end].max())})]
+        return []
+
+
+@DETECTORS.register("g_no_gradient")
+@dataclass(frozen=True)
+class GNoGradient:
+    """No gradient reaches G: for ``window`` logged steps in a row ``grad_norm_g`` is at most ``floor``
+    (a saturated sigmoid, a detached graph, a D whose outputs do not depend on its input). D's outputs may vary
+    widely meanwhile: the evidence gives their spread and D's accuracy."""
+
+    events: ClassVar = (EventKind("g_no_gradient", "no gradient reaches G", nonconvergence=True),)
+    floor: float = 1e-8
+    window: int = 5
+
+    def detect(self, stream: Stream) -> list[Event]:
         g = _values(stream, "grad_norm_g")
-        index = std.index.union(g.index)
-        if index.empty:
-            return []
-        flat = std.reindex(index) <= self.spread
-        no_grad = g.reindex(index) <= self.floor
-        for start, end in streaks(flat | no_grad, self.window):
+        for start, end in streaks(g <= self.floor, self.window):
             w = slice(start, end)
-            return [Event("d_pinned", int(start), {
-                "window": [int(start), int(end)],
-                "d_out_std": _r(std.loc[w].max()) if not std.loc[w].empty else None,
-                "grad_norm_g": _r(g.loc[w].max()) if not g.loc[w].empty else None,
-                "reason": "outputs constant" if flat.loc[w].all() else "no gradient reaches G"})]
+            evidence = {"window": [int(start), int(end)], "grad_norm_g": _r(g.loc[w].max())}
+            for name in ("d_out_std", "d_accuracy"):
+                seen = _values(stream, name).loc[w]
+                evidence[name] = _r(seen.mean()) if not seen.empty else None
+            return [Event("g_no_gradient", int(start), evidence)]
         return []
 
 
@@ -286,7 +323,7 @@ class Oscillation:
     window: int = 5
 
     def detect(self, stream: Stream) -> list[Event]:
-        mode = _values(stream, "dominant_mode")
+        mode = _evaluations(stream, "dominant_mode")
         if mode.empty:
             return []
         share = _values(stream, "dominant_mode_share").reindex(mode.index)

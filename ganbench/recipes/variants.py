@@ -271,3 +271,18 @@ def _check_consistent(recipe: Recipe, where: str) -> None:
         raise GanbenchError(f"{where}.label_smoothing applies to minimax and nonsaturating objectives, "
                             f"not {recipe.objective!r}")
     recipe.build_objective()  # parameter checks of the objective itself (e.g. LSGAN a != b)
+
+
+def objective_named(name: str, where: str = "objective") -> Objective:
+    """An objective by its own name (``least_squares``) or by a registered variant's (``lsgan``: that recipe's
+    objective, with its parameters and label smoothing), as ``ganbench.track(objective=...)`` takes it."""
+    from ganbench.errors import did_you_mean
+    from ganbench.recipes.objectives import make_objective
+
+    if name in OBJECTIVES:
+        return make_objective(name, {})
+    if name in VARIANTS:
+        return VARIANTS.get(name).build_objective()
+    names = sorted({*OBJECTIVES, *VARIANTS})
+    raise GanbenchError(f"unknown objective {name!r} at {where}; give an objective ({', '.join(OBJECTIVES)}) or a "
+                        f"registered variant's name ({', '.join(VARIANTS)}){did_you_mean(name, names)}")

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from ganbench.data.pictures import render_samples
 from ganbench.diagnostics import run_detectors
 from ganbench.metrics import EvalContext, evaluation_values
 from ganbench.metrics.base import make_collectors
-from ganbench.recipes.objectives import make_objective
+from ganbench.recipes.variants import objective_named
 from ganbench.results import program
 from ganbench.results.store import RunStore, atomic_write
 
@@ -165,7 +166,7 @@ def measure_run(store: RunStore, run_id: str) -> None:
     if saved:
         dataset = make_dataset(setup["dataset"]["name"], setup["dataset"]["params"], "data")
         cpu = torch.device("cpu")
-        collectors = make_collectors(tuple(setup["collectors"]), dataset, make_objective(setup["objective"], {}), cpu)
+        collectors = make_collectors(tuple(setup["collectors"]), dataset, objective_named(setup["objective"]), cpu)
         gen = torch.Generator()
         gen.set_state(setup["reference_state"])
         real = dataset.reference(setup["samples"], gen)
@@ -188,12 +189,19 @@ def measure_run(store: RunStore, run_id: str) -> None:
 
 
 def measure_ended(store: RunStore, run_ids: list[str]) -> None:
-    """Measure those of ``run_ids`` that hold deferred evaluations and have ended, one reader at a time."""
+    """Measure those of ``run_ids`` that hold deferred evaluations and have ended, one reader at a time, saying
+    how far it got: a run costs about its evaluations x the time of one (docs/benchmarks.md)."""
     with store.measuring():
         ended = [run_id for run_id in run_ids if (store.deferred_dir(run_id) / SETUP).exists()
                  and store.status(run_id).get("status") != "running"]
         if ended:
             print(f"ganbench: measuring the deferred evaluations of {len(ended)} tracked run(s) in {store.root}",
                   file=sys.stderr, flush=True)
-        for run_id in ended:
+        for i, run_id in enumerate(ended, 1):
+            saved = saved_steps(store.deferred_dir(run_id))
+            kinds = {".pt": "G's weights", ".npy": "G's samples"}
+            what = " and ".join(sorted({kinds[path.suffix] for path in saved})) or "nothing"
+            began = time.perf_counter()
             measure_run(store, run_id)
+            print(f"ganbench: [{i}/{len(ended)}] {run_id}: {len(saved)} evaluation(s) from {what} in "
+                  f"{time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)

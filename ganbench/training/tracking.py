@@ -49,7 +49,8 @@ from ganbench.errors import GanbenchError
 from ganbench.meta import make_run_id
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, step_values
 from ganbench.metrics.base import default_collectors, make_collectors
-from ganbench.recipes.objectives import make_objective
+from ganbench.recipes.objectives import Objective
+from ganbench.recipes.variants import objective_named
 from ganbench.results.deferred import (
     PROBE,
     capture_generator,
@@ -77,7 +78,7 @@ INPUT_GRAD_SAMPLES = 16
 # evaluations took 1.3-2.3 s in chunks of 256 and 0.8 s in chunks of 128 (64 was no faster)
 EVAL_CHUNK = 128
 # events the detectors find from the logged steps alone: a deferred evaluation still stops the loop on these
-STEP_EVENTS = frozenset({"divergence", "d_overpowering", "d_pinned"})
+STEP_EVENTS = frozenset({"divergence", "d_overpowering", "d_pinned", "g_no_gradient"})
 
 
 class OwnData(GaussianMixture2D):
@@ -127,8 +128,8 @@ class Tracker:
     def __init__(self, out: str | Path = "results", *, g: nn.Module, d: nn.Module, g_ema: nn.Module | None = None,
                  data: str | dict | Dataset | Tensor, suite: str = "tracked", variant: str = "own", seed: int = 0,
                  objective: str = "nonsaturating", d_outputs: str = "auto", z_dim: int | None = None,
-                 eval_latents: Tensor | None = None, eval_samples: int = 2500, modes: Tensor | None = None,
-                 mode_std: float | None = None,
+                 z_shape: tuple[int, ...] | None = None, eval_latents: Tensor | None = None, eval_samples: int = 2500,
+                 modes: Tensor | None = None, mode_std: float | None = None,
                  features: nn.Module | None = None, collectors: tuple[str, ...] | None = None,
                  detectors: dict[str, dict[str, float]] | None = None, log_every: int = 10, eval_every: int = 250,
                  stop_on: tuple[str, ...] = ("divergence",), loggers: tuple[str, ...] = (),
@@ -139,21 +140,20 @@ class Tracker:
         self.device = next(g.parameters()).device
         with self._observing():  # building collectors and data may draw from the global RNG
             self.dataset, dataset_name, dataset_params = _dataset(data, modes, mode_std, features)
-            self.objective = make_objective(objective, {})
+            self.objective = objective_named(objective)
             collectors = default_collectors(self.dataset) if collectors is None else tuple(collectors)
             self.collectors = make_collectors(collectors, self.dataset, self.objective, self.device)
             self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
             DETECTORS.get("divergence")(**self.detectors.get("divergence", {}))  # unknown thresholds fail here
             self.bound = divergence_bound(self.detectors)
-            self.probabilities, self.d_outputs = _d_outputs(d_outputs, d)
-            # logged outputs seen in [0, 1] so far; None once decided (probabilities, a value outside, or warned)
-            self._unit_logs: int | None = None if self.probabilities else 0
+            self.probabilities, self.d_outputs = _d_outputs(d_outputs, d, self.objective, objective)
+            # logged outputs seen in [0, 1] so far, where they are logits by default; None once decided (read
+            # otherwise, a value outside, or warned)
+            self._unit_logs: int | None = 0 if (d_outputs, self.d_outputs["read_as"]) == ("auto", "logits") else None
             self.log_every, self.eval_every = log_every, eval_every
             streams = make_streams(seed)  # the evaluation batch a `ganbench run` with this seed would use
             if eval_latents is None:
-                if z_dim is None:
-                    raise GanbenchError("give z_dim (latents are N(0, 1) of that size) or eval_latents")
-                eval_latents = torch.randn(eval_samples, z_dim, generator=streams.eval)
+                eval_latents = _latents(z_dim, z_shape, eval_samples, streams.eval)
             self.eval_z = eval_latents.to(self.device)
             reference_state = streams.eval.get_state()  # what a deferred measurement draws the real samples from
             self.eval_real = self.dataset.reference(len(self.eval_z), streams.eval).to(self.device)
@@ -216,7 +216,7 @@ class Tracker:
     def after_d(self, step: int) -> None:
         """Call right after your D update: on logging steps, keeps D's gradients as that step left them (your G
         step may add to them or zero them), for grad_norm_d."""
-        if self._log_step(step):
+        if self._log_step(step) and self.status == "running":
             self._d_grads = [None if p.grad is None else p.grad.detach().clone() for p in self.d.parameters()]
 
     def log(self, step: int, *, loss_d: Tensor | float, loss_g: Tensor | float, real_out: Tensor, fake_out: Tensor,
@@ -228,11 +228,19 @@ class Tracker:
         (one extra D pass on logging steps)."""
         if self.status != "running":
             return
+        try:  # not the context manager: this runs on every step, and a try costs nothing
+            self._log(step, _number(loss_d), _number(loss_g), real_out, fake_out, real, fake)
+        except BaseException as error:
+            self._record_end(error)
+            raise
+
+    def _log(self, step: int, loss_d: float, loss_g: float, real_out: Tensor, fake_out: Tensor,
+             real: Tensor | None, fake: Tensor | None) -> None:
         self._open(step)
         self.step = step
         # most steps end here: two numbers checked, nothing drawn, no tensor made (a step of a small loop takes
         # a few milliseconds, so what the tracker does on every step must cost microseconds)
-        losses = _number(loss_d), _number(loss_g)
+        losses = loss_d, loss_g
         if not all(math.isfinite(x) and abs(x) <= self.bound for x in losses):
             with self._observing():
                 self._write(step, {"loss_d": losses[0], "loss_g": losses[1]})
@@ -292,7 +300,7 @@ class Tracker:
     def evaluate(self, step: int) -> dict[str, float]:
         """Evaluate G on the fixed latents now (``log`` does it every ``eval_every`` steps), write the sample
         picture, and run the detectors over the metrics so far."""
-        with self._observing():
+        with self._ending_on_error(), self._observing():
             return self._evaluate(step, now=True)
 
     @contextmanager
@@ -385,7 +393,11 @@ class Tracker:
     def _finish(self, status: str, **extra: Any) -> None:
         try:
             self._record_pending()
+        except Exception:
+            if status in ("completed", "diverged"):
+                raise  # else the run is ending by an error already, which this one would hide
         finally:
+            self._pending = None
             if self._evaluator is not None:
                 self._evaluator.shutdown(wait=True, cancel_futures=True)
         self.status = status
@@ -396,11 +408,35 @@ class Tracker:
         stopping = [e.kind for e in self.recorder.events] + (["divergence"] if status == "diverged" else [])
         self.should_stop = self.should_stop or any(kind in self.stop_on for kind in stopping)
 
+    def _end_by(self, error: BaseException) -> None:
+        """End a running run by an exception: ``interrupted`` (Ctrl-C) or ``failed`` with its cause."""
+        if self.status != "running":
+            return
+        if isinstance(error, KeyboardInterrupt):
+            self._finish("interrupted")
+        else:
+            self._finish("failed", error="".join(traceback.format_exception_only(type(error), error)).strip())
+
+    def _record_end(self, error: BaseException) -> None:
+        """The run ended by ``error``, raised inside the tracker's own work: recorded, never left ``running``."""
+        try:
+            self._end_by(error)
+        except Exception as also:  # the store failing too: the first error is the one to see
+            error.add_note(f"ganbench could not record the run as ended: {also}")
+
+    @contextmanager
+    def _ending_on_error(self):
+        try:
+            yield
+        except BaseException as error:
+            self._record_end(error)
+            raise
+
     def close(self) -> None:
         """End the run: the last logged step is evaluated, events written, status ``completed`` (or
         ``diverged``: the loss exploded, or the divergence detector saw the parameters blow up)."""
         if self.status == "running":
-            with self._observing():
+            with self._ending_on_error(), self._observing():
                 if self.recorder.opened and self.step > self.last_eval:
                     self._evaluate(self.step)  # the last step is always evaluated
                 self._record_pending()
@@ -411,14 +447,10 @@ class Tracker:
         return self
 
     def __exit__(self, kind, error, tb) -> None:
-        if self.status != "running":
-            return
         if kind is None:
             self.close()
-        elif issubclass(kind, KeyboardInterrupt):
-            self._finish("interrupted")
         else:
-            self._finish("failed", error="".join(traceback.format_exception_only(kind, error)).strip())
+            self._end_by(error)
 
 
 def _evaluation(given: str, device: torch.device, named_data: bool, stop_on: tuple[str, ...],
@@ -440,6 +472,20 @@ def _evaluation(given: str, device: torch.device, named_data: bool, stop_on: tup
     return "deferred" if named_data and set(stop_on) <= STEP_EVENTS and not live else "in_loop"
 
 
+def _latents(z_dim: int | None, z_shape: tuple[int, ...] | None, n: int, generator: torch.Generator) -> Tensor:
+    """``n`` N(0, 1) latents of ``z_dim`` numbers, shaped ``(n, *z_shape)`` where G takes them so (a DCGAN's
+    ``(N, nz, 1, 1)``): the same numbers either way."""
+    if z_shape is None:
+        if z_dim is None:
+            raise GanbenchError("give z_dim (latents are N(0, 1) of that size), z_shape (G's latent shape without "
+                                "the batch, e.g. (100, 1, 1)) or eval_latents")
+        z_shape = (z_dim,)
+    z_shape = tuple(int(x) for x in z_shape)
+    if z_dim is not None and math.prod(z_shape) != z_dim:
+        raise GanbenchError(f"z_shape {z_shape} holds {math.prod(z_shape)} numbers, z_dim says {z_dim}")
+    return torch.randn(n, math.prod(z_shape), generator=generator).view(n, *z_shape)
+
+
 def _number(value: Tensor | float) -> float:
     return float(value.detach()) if isinstance(value, Tensor) else float(value)
 
@@ -450,10 +496,16 @@ def _architecture(g: nn.Module, d: nn.Module) -> dict[str, Any]:
             for name, net in (("g", g), ("d", d))}
 
 
-def _d_outputs(given: str, d: nn.Module) -> tuple[bool, dict[str, str]]:
-    """Whether D's outputs are probabilities, and what the run's config says of it."""
+def _d_outputs(given: str, d: nn.Module, objective: Objective, name: str) -> tuple[bool, dict[str, str]]:
+    """Whether D's outputs are probabilities, and what the run's config says of it. An objective without
+    probabilities (least squares, Wasserstein, hinge) reads them as raw scores, as they are."""
     if given not in ("auto", "logits", "probabilities"):
         raise GanbenchError(f"d_outputs must be 'auto', 'logits' or 'probabilities'; got {given!r}")
+    if not objective.probabilities:
+        if given == "probabilities":
+            raise GanbenchError(f"d_outputs='probabilities' needs a BCE-type objective; {name!r} reads D's outputs "
+                                "as raw scores (leave d_outputs out)")
+        return False, {"read_as": "scores", "because": f"the objective {name!r} reads D's outputs as raw scores"}
     if given != "auto":
         return given == "probabilities", {"read_as": given, "because": "d_outputs given"}
     last = list(d.modules())[-1]
