@@ -3,6 +3,7 @@ healthy and with injected failures, over seed sets; then detection and false ala
 
     python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (240 runs, ~45 min, 2 cores)
     python benchmarks/corpus.py table                      # re-detects with today's detectors, prints tables
+    python benchmarks/corpus.py single                     # each run a one-seed build, no baseline (after table)
 
 Each run's label (failed or not, judged from its samples) is in ``examples/corpus/labels.yaml``; ``sheets`` draws
 the final samples of every loop x data x case into one picture per loop and data to label them from.
@@ -155,10 +156,10 @@ def table(args) -> None:
             totals["caught"][1] += len(failed)
             totals["false"][0] += len(false)
             totals["false"][1] += len(ok)
-            strict = calibration.rules.strict
+            gate = calibration.rules
             build = builds[case].builds[0]
-            verdict = "fail" if any(v.fails(strict) for v in build) else "pass"
-            rules = sorted({v.rule for v in build if v.fails(strict)})
+            verdict = "fail" if any(gate.fails(v) for v in build) else "pass"
+            rules = sorted({v.rule for v in build if gate.fails(v)})
             why = sorted({part.split(" @")[0] for r in runs for part in flags[r.run_id].split(", ") if part})
             lines.append(f"| {loop} | {data} | {case} | {len(failed)} of {len(runs)} | {len(caught)} of "
                          f"{len(failed)} | {len(false)} of {len(ok)} | {verdict}"
@@ -183,9 +184,60 @@ def table(args) -> None:
     (args.out / "corpus-runs.txt").write_text("\n".join(detail) + "\n")
 
 
+def single(args) -> None:
+    """Every run after the baseline seed set as a build of its own, checked without a baseline as a one-seed CI
+    job is: against null rates measured on the unchanged loops' baseline seeds alone (those of seeds 0-3 labelled
+    ok from their samples, pooled over the loops, per dataset), never on the seeds judged. Per loop x data x case,
+    and the totals by label."""
+    from dataclasses import replace
+
+    from ganbench.diagnostics import event_kinds
+    from ganbench.evidence.gate import evaluate, rules_of
+    from ganbench.evidence.null_rates import NullRates, measure
+    from ganbench.evidence.statistics import clopper_pearson
+
+    labels = _labels(args.labels)
+    found = {(loop, data): _case_runs(args.out, loop, data) for data in args.data for loop in args.loops}
+    counts: dict[str, dict[str, list[int]]] = {}
+    for (loop, data), cases in found.items():
+        if "healthy" in cases:
+            results = cases["healthy"][0]
+            ok = [s for s in range(SEEDS) if _label(labels, loop, data, "healthy", s) == "ok"]
+            baseline = measure(results.subset(ok), "", list(event_kinds()))
+            by_kind = counts.setdefault(data, {})
+            for kind, (k, n) in baseline.counts.items():
+                by_kind[kind] = [by_kind.get(kind, [0, 0])[0] + k, by_kind.get(kind, [0, 0])[1] + n]
+    rates = NullRates("the corpus's unchanged loops, seeds 0-3 labelled ok", {},
+                      {data: {kind: tuple(c) for kind, c in by_kind.items()} for data, by_kind in counts.items()})
+    totals = {"failed": [0, 0], "ok": [0, 0]}
+    lines = ["| loop | data | case | labelled failed | builds failed | labelled ok | builds failed |",
+             "|---|---|---|---|---|---|---|"]
+    for (loop, data), cases in found.items():
+        for case, (results, runs) in cases.items():
+            rules = replace(rules_of(results), event_rate=None, null_rates=rates)
+            cell = {"failed": [0, 0], "ok": [0, 0]}
+            for run in runs:
+                if case == "healthy" and run.seed < SEEDS:
+                    continue  # measured the null rates
+                label = _label(labels, loop, data, case, int(run.seed))
+                failed = any(rules.fails(v) for v in evaluate(results.subset([run.seed]), rules))
+                cell[label][0] += failed
+                cell[label][1] += 1
+            for label in cell:
+                totals[label][0] += cell[label][0]
+                totals[label][1] += cell[label][1]
+            lines.append(f"| {loop} | {data} | {case} | {cell['failed'][1]} | {cell['failed'][0]} | "
+                         f"{cell['ok'][1]} | {cell['ok'][0]} |")
+    print("\n".join(lines))
+    for label, (k, n) in totals.items():
+        low, high = clopper_pearson(k, n) if n else (float("nan"), float("nan"))
+        print(f"runs labelled {label}: {k} of {n} one-seed builds failed ({k / max(n, 1):.0%} [{low:.0%}, "
+              f"{high:.0%}])")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["train", "table", "sheets"])
+    parser.add_argument("command", choices=["train", "table", "sheets", "single"])
     parser.add_argument("--out", default="results/corpus", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--loops", nargs="+", default=list(LOOPS))
@@ -198,6 +250,8 @@ def main() -> None:
             pass
     elif args.command == "sheets":
         sheets(args)
+    elif args.command == "single":
+        single(args)
     else:
         table(args)
 

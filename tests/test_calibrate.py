@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from ganbench.errors import GanbenchError
+from ganbench.evidence.null_rates import parse_null_rates
 from ganbench.execution.calibrate import Injection, calibrate, parse_injection, seed_sets, table
 from ganbench.spec.suite import parse_suite
 from tests.conftest import TINY_TRAIN, tiny_suite
@@ -41,10 +43,19 @@ def test_calibrate_counts_builds_against_the_baseline(write_suite, tmp_path):
     blowup = parse_injection("blowup: d_lr=1.0e+3, g_lr=1.0e+3, optimizer=sgd")
     calibration = calibrate(write_suite(doc), sets=2, injections=[blowup], out=tmp_path)
     assert len(calibration.clean.builds) == 2 and len(calibration.injected[0].builds) == 2
-    assert calibration.clean.failing(strict=False) == 0  # nothing changed but the seeds
+    assert calibration.clean.failing(calibration.rules) == 0  # nothing changed but the seeds
     text = table(calibration)
     assert "| events:divergence | 0/2 = 0%" in text and "| **whole gate** |" in text
     assert "| blowup |" in text
+    # the ladder: the 4 seeds after the baseline's as builds of 1, 2 and 4 seeds, checked without a baseline
+    assert [(r.seeds, r.false_alarms, r.detections["blowup"]) for r in calibration.ladder] == [
+        (1, (0, 4), (4, 4)), (2, (0, 2), (2, 2)), (4, (0, 1), (1, 1))]
+    assert "| 1 | 0/4 = 0% [0%, 60%] | 4/4 = 100% [40%, 100%] |" in text
+    assert "every injection caught in >= 90% of builds: 1" in text
+    # the null rates of the 6 seed-only runs, as a block to paste into the suite
+    assert calibration.null_rates.counts["divergence"] == (0, 6) and "null_rates:" in text
+    pasted = yaml.safe_load(text[text.index("```yaml") + 7:text.rindex("```")])
+    assert parse_null_rates(pasted["null_rates"]).counts == calibration.null_rates.counts
     with pytest.raises(GanbenchError, match="--sets"):
         calibrate(write_suite(doc), sets=0, out=tmp_path)
 
@@ -62,6 +73,7 @@ def test_graded_injections_give_the_smallest_effect_caught():
                 scenario("g-x0.5", 0, {"g_lr": "x0.5"}), scenario("g-x0.1", 2, {"g_lr": "x0.1"}),
                 scenario("both", 5, {"d_lr": "x10", "n_critic": 3})]  # two axes: not a step of a ladder
     text = table(Calibration("s", Rules(), 4, scenario("seed change only", 0, {}), injected))
+    assert "Seeds per build" not in text  # no ladder without its runs
     power = text[text.index("Power"):]
     # d_lr: 1/5, 3/5, 4/5, 5/5 from x2 to x10; x5 is the weakest with 80 % there and above
     assert "| d_lr | ×2 | 1/5 = 20% [1%, 72%] | ×5 |" in power

@@ -58,12 +58,20 @@ def test_healthy_recipe_passes_and_writes_github_summary(invoke, out, monkeypatc
     assert "0 failed" in result.output and "✅ no failure" in step_summary.read_text()
 
 
-def test_threshold_rule_is_inconclusive_at_two_seeds_and_strict_fails_it(invoke, out):
+def test_threshold_rule_is_seen_not_significant_at_two_seeds_and_strict_fails_it(invoke, out, monkeypatch):
+    """Both seeds past the bound, but a sign test at two seeds cannot reach alpha: seen, not significant -- a
+    warning (an annotation under GitHub Actions), not a failure; `strict` and `inconclusive: fail` fail it."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     rules = {"thresholds": {"fid": {"max": 1e-9}}}
     result = run_check(invoke, out, gate_suite(rules, variants=("healthy-ns",)))
     assert result.exit_code == 0, result.output
-    assert "INCONCLUSIVE  healthy-ns on ring  threshold:fid: 2 of 2 seeds outside max 1e-09" in result.output
-    assert "1 inconclusive" in result.output
+    assert "SEEN, NOT SIGNIFICANT  healthy-ns on ring  threshold:fid: 2 of 2 seeds outside max 1e-09" in result.output
+    assert "1 seen, not significant" in result.output and "undecided verdicts warn" in result.output
+    assert "::warning title=ganbench check%3A healthy-ns on ring%3A threshold%3Afid" in result.output
+    assert "threshold:fid: fails when >= 2 of 2 seeds are past the bound" not in result.output  # p >= 0.25
+    assert "threshold:fid: cannot fail at 2 seeds" in result.output  # what the build could decide, said first
+    failing = run_check(invoke, out, gate_suite({**rules, "inconclusive": "fail"}, variants=("healthy-ns",)))
+    assert failing.exit_code == 1 and "::error title=" in failing.output
     strict = run_check(invoke, out, gate_suite({**rules, "strict": True}, variants=("healthy-ns",)))
     assert strict.exit_code == 1 and "strict" in strict.output
 
@@ -83,7 +91,7 @@ def test_regression_against_a_better_baseline(invoke, out, tmp_path):
     saved["metrics"]["healthy-ns"]["ring"]["fid"] = [f / 10 for f in fids]
     baseline.write_text(json.dumps(saved))
     result = run_check(invoke, out, doc, "--baseline", baseline)
-    assert result.exit_code == 0 and "INCONCLUSIVE  healthy-ns on ring  regression:fid" in result.output
+    assert result.exit_code == 0 and "SEEN, NOT SIGNIFICANT  healthy-ns on ring  regression:fid" in result.output
     assert "cannot go below 0.167" in result.output
     # a baseline measured over another budget is not compared
     saved["measured"]["healthy-ns"]["ring"]["steps"] = 999

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ganbench.cli.gate_output import counts, junit_xml, markdown
+from ganbench.cli.gate_output import annotations, counts, junit_xml, markdown
 from ganbench.evidence import statistics as sig
 from ganbench.evidence.baseline import Baseline, from_results
-from ganbench.evidence.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, Rules, Tolerance, evaluate
+from ganbench.evidence.gate import FAIL, INCONCLUSIVE, NOT_COMPARABLE, PASS, SEEN, Rules, Tolerance, evaluate, reach
+from ganbench.evidence.null_rates import NullRates
 from ganbench.results import Results
 from ganbench.results.store import RunStore
 
@@ -34,8 +37,9 @@ def results(values: dict[str, list[float]], events: dict[int, list[str]] | None 
 
 
 def rules(**kw) -> Rules:
+    """The rules these hand-computed tests use: a flat 10 % null rate unless told otherwise."""
     return Rules(**{"fail_on": ("mode_collapse",), "higher_is_better": {"mode_coverage": True, "kid": False},
-                    **kw})
+                    "event_rate": 0.1, **kw})
 
 
 def only(verdicts, rule):
@@ -50,7 +54,7 @@ def test_binomial_event_test_by_hand():
     cov = {"mode_coverage": [1.0] * 16}
     three = only(evaluate(results(cov, {0: ["mode_collapse"], 5: ["mode_collapse"], 9: ["mode_collapse"]}),
                           rules()), "events:mode_collapse")
-    assert three.status == PASS and f"p = {by_hand:.3g}" in three.evidence and "3 of 16 seeds" in three.evidence
+    assert three.status == SEEN and f"p = {by_hand:.3g}" in three.evidence and "3 of 16 seeds" in three.evidence
     six = {s: ["mode_collapse"] for s in range(6)}  # P(X >= 6) = 0.0033
     assert only(evaluate(results(cov, six), rules()), "events:mode_collapse").status == FAIL
 
@@ -65,7 +69,7 @@ def test_fisher_event_test_against_the_baseline_by_hand():
     assert verdict.status == FAIL and "against the baseline's 0 of 16 seeds" in verdict.evidence
     # the same five events against a baseline that had four: no evidence of a higher rate
     worse_base = from_results(results({"mode_coverage": [1.0] * 16}, {s: ["mode_collapse"] for s in range(4)}))
-    assert only(evaluate(now, rules(), worse_base), "events:mode_collapse").status == PASS
+    assert only(evaluate(now, rules(), worse_base), "events:mode_collapse").status == SEEN
 
 
 def test_sign_test_threshold_by_hand():
@@ -77,7 +81,7 @@ def test_sign_test_threshold_by_hand():
     assert "5 of 5 seeds outside min 0.5" in verdict.evidence
     mixed = results({"mode_coverage": [0.1, 0.2, 0.1, 0.3, 0.9]})
     verdict = only(evaluate(mixed, rules(thresholds=bounds)), "threshold:mode_coverage")
-    assert verdict.status == PASS and "p = 0.188" in verdict.evidence
+    assert verdict.status == SEEN and "p = 0.188" in verdict.evidence  # the median is past the bound
 
 
 def test_mann_whitney_regression_by_hand():
@@ -97,8 +101,8 @@ def test_too_few_seeds_is_inconclusive_never_a_failure():
                                    thresholds={"mode_coverage": {"min": 0.5}}), base)
     for rule in ("regression:mode_coverage", "threshold:mode_coverage"):
         verdict = only(verdicts, rule)
-        assert verdict.status == INCONCLUSIVE and "cannot go below" in verdict.evidence
-        assert not verdict.fails() and verdict.fails(strict=True)
+        assert verdict.status == SEEN and "cannot go below" in verdict.evidence
+        assert not rules().fails(verdict) and rules(strict=True).fails(verdict)
 
 
 def test_absolute_floor_at_a_zero_baseline():
@@ -131,15 +135,94 @@ def test_outputs_show_the_new_verdicts():
     verdicts = evaluate(results({"mode_coverage": [0.0, 0.0]}, {0: ["divergence"]}),
                         rules(fail_on=("mode_collapse", "divergence"),
                               regression={"mode_coverage": Tolerance(rel=0.1)}), base)
-    # runs: pass; divergence: fail; mode_collapse, learning (Fisher at 2 vs 2 seeds), regression: inconclusive
-    assert counts(verdicts) == "1 passed, 1 failed, 3 inconclusive"
-    cases = ET.fromstring(junit_xml(verdicts, "s")).iter("testcase")
-    kinds = {c.get("name"): [child.tag for child in c] for c in cases}
-    assert kinds["ring: regression:mode_coverage"] == ["skipped"] and kinds["ring: events:divergence"] == ["failure"]
-    strict = ET.fromstring(junit_xml(verdicts, "s", strict=True))
+    # runs: pass; divergence: fail; mode_collapse, learning (Fisher at 2 vs 2 seeds): nothing seen, undecidable;
+    # regression: seen (worse), not significant
+    assert counts(verdicts) == "1 passed, 1 failed, 1 seen, not significant, 2 inconclusive"
+    cases = ET.fromstring(junit_xml(verdicts, "s", rules())).iter("testcase")
+    kinds = {c.get("name"): [(child.tag, child.get("type")) for child in c] for c in cases}
+    assert kinds["ring: regression:mode_coverage"] == [("skipped", SEEN)]
+    assert kinds["ring: events:mode_collapse"] == [("skipped", INCONCLUSIVE)]
+    assert kinds["ring: events:divergence"] == [("failure", FAIL)]
+    strict = ET.fromstring(junit_xml(verdicts, "s", rules(strict=True)))
     assert strict.find("testsuite").get("failures") == "4"
-    text = markdown(verdicts, "s")
-    assert "❔ | inconclusive" in text and "❌ | fail" in text
+    text = markdown(verdicts, "s", rules())
+    assert "❔ | inconclusive" in text and "❌ | fail" in text and "⚠️ | seen, not significant" in text
+
+
+def test_seen_not_significant_and_not_seen_differ_and_the_suite_says_what_they_do():
+    """issue #44: a rule that saw its event but could not decide is not one that saw nothing. One seed of one,
+    against a flat 10 % rate (p = 0.1 >= alpha): "seen, not significant"; no event: "inconclusive" (p cannot go
+    below 0.1). `inconclusive: warn` (the default) shows the first as a warning annotation and the second as a
+    notice; `fail` fails both; `pass` neither warns nor fails."""
+    seen = only(evaluate(results({"mode_coverage": [1.0]}, {0: ["mode_collapse"]}), rules()), "events:mode_collapse")
+    unseen = only(evaluate(results({"mode_coverage": [1.0]}), rules()), "events:mode_collapse")
+    assert (seen.status, unseen.status) == (SEEN, INCONCLUSIVE)
+    assert "mode_collapse in 1 of 1 seeds" in seen.evidence and "mode_collapse in 0 of 1 seeds" in unseen.evidence
+    warn = rules()
+    assert [a.split(" ")[0] for a in annotations([seen, unseen], warn)] == ["::warning", "::notice"]
+    assert "::seen, not significant: mode_collapse in 1 of 1 seeds" in annotations([seen], warn)[0]
+    assert not warn.fails(seen) and not warn.fails(unseen) and warn.warns(seen) and warn.warns(unseen)
+    failing = rules(inconclusive="fail")
+    assert failing.fails(seen) and failing.fails(unseen)
+    assert [a.split(" ")[0] for a in annotations([seen, unseen], failing)] == ["::error", "::error"]
+    quiet = rules(inconclusive="pass")
+    assert not quiet.fails(seen) and not quiet.warns(seen) and annotations([seen, unseen], quiet) == []
+
+
+def test_a_one_seed_build_that_did_not_learn_fails_against_a_measured_null_rate():
+    """issue #44: with the old flat 10 % one seed cannot reach alpha (p >= 0.1), so a run that did not learn
+    passed. Against a measured rate of not learning of (0 + 1/2) / (200 + 1) = 0.25 %, p = 0.0025 < alpha: the
+    build fails, and the verdict says which rate it was tested against and where that came from."""
+    stuck = results({"mode_coverage": [0.0], "high_quality": [0.01]})
+    measured = NullRates("calibration of a test suite", {"not_learned": (0, 200)})
+    verdict = only(evaluate(stuck, rules(event_rate=None, null_rates=measured)), "learning")
+    assert verdict.status == FAIL and f"p = {0.5 / 201:.3g} < alpha" in verdict.evidence
+    assert "0.2% [0.0%, 1.8%] (0 of 200 runs; calibration of a test suite)" in verdict.evidence
+    assert verdict.null_rate == "calibration of a test suite"
+    flat = only(evaluate(stuck, rules()), "learning")
+    assert flat.status == SEEN and "an allowed rate of 10%" in flat.evidence
+    assert flat.null_rate == "the suite's event_rate, assumed"
+    xml = junit_xml([verdict], "s", rules())
+    assert 'name="null_rate_source" value="calibration of a test suite"' in xml
+    assert "calibration of a test suite" in markdown([verdict], "s", rules())
+
+
+def test_the_shipped_calibration_is_read_not_written_into_the_rules(monkeypatch):
+    """Without the suite's own rates or event_rate, a verdict reads the shipped file: change the file, and the
+    verdict follows it. A dataset's own counts come before the pooled ones."""
+    import json
+
+    from ganbench.evidence import null_rates
+
+    doc = {"source": "a shipped calibration", "counts": {"mode_collapse": [50, 100]},
+           "datasets": {"ring": {"mode_collapse": [0, 1000]}}}
+    path = Path(tempfile.mkdtemp()) / "null_rates.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setattr(null_rates, "SHIPPED", path)
+    null_rates.shipped.cache_clear()
+    try:
+        one = results({"mode_coverage": [1.0]}, {0: ["mode_collapse"]})
+        verdict = only(evaluate(one, rules(event_rate=None)), "events:mode_collapse")
+        assert verdict.status == FAIL and "(0 of 1000 runs; a shipped calibration, on ring)" in verdict.evidence
+        doc["datasets"] = {}
+        path.write_text(json.dumps(doc))
+        null_rates.shipped.cache_clear()
+        verdict = only(evaluate(one, rules(event_rate=None)), "events:mode_collapse")
+        assert verdict.status == SEEN and "(50 of 100 runs; a shipped calibration)" in verdict.evidence
+    finally:
+        null_rates.shipped.cache_clear()
+
+
+def test_what_a_build_can_decide_at_its_seeds():
+    """The power statement ``ganbench check`` opens with: at one seed against a flat 10 % the rate rules cannot
+    fail; against 0.25 % one seed fails them; at 16 seeds against 10 %, 5 seeds must show it."""
+    one = dict(reach(rules(), 1, "ring"))
+    assert one["events:mode_collapse"].startswith("cannot fail at 1 seeds")
+    measured = NullRates("m", {"mode_collapse": (0, 200), "not_learned": (0, 200)})
+    assert dict(reach(rules(event_rate=None, null_rates=measured), 1, "ring"))["learning"].startswith(
+        "fails when >= 1 of 1 seeds show it")
+    sixteen = dict(reach(rules(), 16, "ring"))["events:mode_collapse"]
+    assert sixteen.startswith("fails when >= 5 of 16 seeds") and "38% of seeds with 80% power" in sixteen
 
 
 def test_runs_that_did_not_learn_fail_the_learning_rule_without_a_baseline():
@@ -185,7 +268,7 @@ def test_the_report_states_the_gates_regression_test_on_the_same_pair():
     cases = {  # final coverages now -> (gate's status, the report's reading)
         "much worse": ([0.50, 0.55, 0.45, 0.60, 0.52, 0.48, 0.58, 0.51], FAIL, "regressed"),
         # the median dropped past the tolerance, but two seeds still beat the baseline: p = 0.0104 >= 0.01
-        "worse, not significantly": ([0.50, 0.55, 0.45, 0.60, 0.52, 0.48, 0.96, 0.97], PASS, "no clear change"),
+        "worse, not significantly": ([0.50, 0.55, 0.45, 0.60, 0.52, 0.48, 0.96, 0.97], SEEN, "no clear change"),
         "within tolerance": ([0.85, 0.86, 0.84, 0.83, 0.87, 0.82, 0.88, 0.81], PASS, "no clear change"),
     }
     for name, (now, status, change) in cases.items():

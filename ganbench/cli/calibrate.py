@@ -39,7 +39,14 @@ def calibrate(suite_file: Path | None, loop: str | None, settings: tuple[str, ..
 
     The first seed set is the baseline; every further seed set is one build, checked with the check: rules
     (a suite's, or those your loop's tracker stored) against that baseline, as `ganbench check --baseline`
-    would. With --loop, give the loop instead of SUITE_FILE:
+    would. Then the same runs as builds of 1, 2, 4 and 8 seeds checked without a baseline, as a CI job checks
+    its own seeds: false alarms and detection per size, and the fewest seeds that keep false alarms <= 5 %
+    with every injection caught in >= 90 %. Last, the null rates of the seed-only runs, to paste into the
+    suite's check: section.
+
+    Graded injections -- one axis scaled by several factors (--inject 'd-x2: d_lr=x2' --inject 'd-x5:
+    d_lr=x5') -- make a power ladder: the detection rate per strength, and the smallest strength caught in
+    at least 80 % of the builds. With --loop, give the loop instead of SUITE_FILE:
 
     \b
         ganbench calibrate --loop train.py:train --set data=ring --seeds 4 --sets 3 --inject 'slow-g: g_lr=x0.01'

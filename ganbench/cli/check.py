@@ -31,13 +31,16 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     """Check TARGET (a results directory, or a suite file or shipped suite name to run first) against its
     suite's check: rules.
 
-    Every rule over seeds is an exact test (see docs/gate.md): a verdict is pass, fail,
-    inconclusive (too few seeds for the test to reach alpha) or not comparable (a baseline measured
-    differently). Exit code 0 when nothing fails (inconclusive and not comparable fail only with
-    `strict: true`), 1 when a check fails, 2 for bad input. With $GITHUB_STEP_SUMMARY set, the Markdown
-    summary is appended there too.
+    Every rule over seeds is an exact test (see docs/gate.md). Without a baseline, events and seeds that did
+    not learn are tested against the rates measured on runs that changed nothing (the suite's null_rates from
+    `ganbench calibrate`, else the shipped calibration). The output opens with what each rule can decide at
+    these seeds. A verdict is pass, fail, seen-not-significant, inconclusive (saw nothing, could not have
+    failed) or not comparable (a baseline measured differently). The suite's `inconclusive: pass | warn | fail`
+    says what the undecided ones do (default warn). Exit code 0 when nothing fails, 1 when a check fails, 2
+    for bad input. With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended there; with
+    $GITHUB_ACTIONS, failures and warnings are printed as annotations.
     """
-    from ganbench.cli.gate_output import counts, junit_xml, line, markdown
+    from ganbench.cli.gate_output import annotations, counts, junit_xml, line, markdown, policy
     from ganbench.evidence.baseline import from_results, load_baseline, other_cpus
     from ganbench.evidence.gate import evaluate, rules_of
     from ganbench.results import load_results
@@ -60,17 +63,24 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
         results = load_results(target)
         rules = rules_of(results)
     base = load_baseline(baseline) if baseline is not None else None
+    reach = _reach(results, rules, base)
+    click.echo(f"What this build can decide (alpha {rules.alpha}):")
+    for text in reach:
+        click.echo(f"  {text}")
     verdicts = evaluate(results, rules, base)
     for v in verdicts:
         click.echo(line(v))
-    click.echo(counts(verdicts) + (" (strict: inconclusive and not comparable fail)" if rules.strict else ""))
+    click.echo(f"{counts(verdicts)} ({policy(rules)})")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for text in annotations(verdicts, rules):
+            click.echo(text)
     if base is None and rules.regression:
         click.echo("note: regression rules need --baseline; they were not checked")
     if base is not None and (note := other_cpus(base, results)):
         click.echo(note)
     if junit:
-        atomic_write(junit, junit_xml(verdicts, results.suite, rules.strict))
-    text = markdown(verdicts, results.suite, rules.strict)
+        atomic_write(junit, junit_xml(verdicts, results.suite, rules))
+    text = markdown(verdicts, results.suite, rules, reach)
     if summary:
         atomic_write(summary, text)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -80,5 +90,24 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
         doc = from_results(results).to_json(results.suite)
         atomic_write(write_baseline, json.dumps(doc, indent=1, sort_keys=True) + "\n")
         click.echo(f"baseline written to {write_baseline}")
-    if any(v.fails(rules.strict) for v in verdicts):
+    if any(rules.fails(v) for v in verdicts):
         sys.exit(EXIT_FAILED)
+
+
+def _reach(results, rules, base) -> list[str]:
+    """What each rule can decide at these seeds, one line per rule (cells named where they differ)."""
+    from ganbench.evidence.baseline import measured_differently, measured_run
+    from ganbench.evidence.gate import reach
+
+    found: dict[tuple[str, str], list[str]] = {}
+    cells = results.runs.groupby(["variant", "dataset"], sort=False)
+    for (variant, dataset), runs in cells:
+        events = base.events.get((variant, dataset)) if base is not None else None
+        if events is not None and measured_differently(base.measured.get((variant, dataset)),
+                                                       results.configs.get(measured_run(runs), {})):
+            events = None
+        n_base = events["seeds"] if events else None
+        for rule, text in reach(rules, len(runs), dataset, events, n_base):
+            found.setdefault((rule, text), []).append(f"{variant} on {dataset}")
+    return [f"{rule}: {text}" + ("" if len(where) == cells.ngroups else f" ({', '.join(where)})")
+            for (rule, text), where in found.items()]

@@ -57,21 +57,23 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
 def _unsettled(root: Path) -> list[str]:
     """One line per seed that collapsed or did not converge, with the first event it raised: what a user should
     look at before reading any table."""
-    from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, QUALITY_FLOOR, run_states
+    from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, QUALITY_FLOOR, not_learned, run_states
     from ganbench.results import load_results
 
     results = load_results(root)
-    states = run_states(results)
+    unlearned = not_learned(results)
+    states = run_states(results, unlearned)
     first = results.events.sort_values("step").groupby("run_id").first()
     lines, learned = [], {}
     for run in results.runs.sort_values(["variant", "dataset", "seed"]).itertuples():
         state = states.get(run.run_id)
         key = (run.variant, run.dataset)
-        learned[key] = learned.get(key, False) or state != NOT_CONVERGED
+        learned[key] = learned.get(key, False) or run.run_id not in unlearned
         if state in (COLLAPSED, NOT_CONVERGED):
             why = (f"{first.kind[run.run_id]} from step {first.step[run.run_id]}" if run.run_id in first.index
                    else f"never {QUALITY_FLOOR:.0%} of its samples on a mode")
-            lines.append(f"  {state}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
+            also = ", not converged" if state == COLLAPSED and run.run_id in unlearned else ""
+            lines.append(f"  {state}{also}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
     stuck = [f"{variant} on {dataset}" for (variant, dataset), ok in learned.items() if not ok]
     if stuck:  # a recipe that learned in no seed says more about its settings than about GANs
         lines.append(f"  no seed of {', '.join(stuck)} converged: give it more train.steps, or tune its learning "

@@ -65,14 +65,14 @@ def final_values(results, metrics: list[str]) -> dict[Cell, dict[str, list[float
 def event_counts(results) -> dict[Cell, dict[str, int]]:
     """Per variant x dataset: the number of seeds, of seeds that did not learn, and of seeds that raised each
     event kind."""
-    from ganbench.evidence.states import NOT_CONVERGED, run_states
+    from ganbench.evidence.states import not_learned
 
-    states = run_states(results)
+    unlearned = not_learned(results)
     out = {}
     for (variant, dataset), runs in results.runs.groupby(["variant", "dataset"]):
         ev = results.events[results.events.run_id.isin(set(runs.run_id))]
-        not_learned = int((states.reindex(runs.run_id) == NOT_CONVERGED).sum())
-        out[variant, dataset] = {"seeds": len(runs), "not_learned": not_learned,
+        not_learned_seeds = len(unlearned & set(runs.run_id))
+        out[variant, dataset] = {"seeds": len(runs), "not_learned": not_learned_seeds,
                                  **ev.groupby("kind").run_id.nunique().to_dict()}
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ganbench.evidence.states import run_states
+from ganbench.evidence.states import not_learned, run_states
 from ganbench.meta import Catalog, directed
 from ganbench.results import Results
 
@@ -31,5 +31,7 @@ def final_metrics(results: Results) -> pd.DataFrame:
     final = results.final(directed(results.metric_info())).reset_index()
     status = results.runs.set_index("run_id")["status"]
     final["status"] = final["run_id"].map(status)
-    final["state"] = final["run_id"].map(run_states(results))
+    unlearned = not_learned(results)
+    final["state"] = final["run_id"].map(run_states(results, unlearned))
+    final["learned"] = ~final["run_id"].isin(unlearned)  # a collapsed run may not have learned either
     return final

@@ -5,25 +5,30 @@ GAN outcomes swing with the seed, so every rule over seeds is an exact one-sided
 evidence states the test, the counts and p:
 
 - ``events:<kind>``: the share of seeds with the event, against the baseline's share (Fisher's exact test) or,
-  without a comparable baseline, against the allowed ``event_rate`` (binomial test). ``hard`` kinds
-  (divergence: a loss non-finite or past its bound, or parameters blown up) fail on any seed, as do failed or
-  missing runs.
-- ``learning``: the share of seeds that did not learn (state "not converged": samples that never reached the
-  data's modes, a stalled G, a pinned D), tested as an event: against the baseline's share, and without a
-  baseline against ``event_rate`` unless ``require_learning: false``.
+  without a comparable baseline, against the rate at which runs that changed nothing show it (binomial test):
+  the suite's measured ``null_rates`` (from ``ganbench calibrate``), else the shipped calibration
+  (evidence/null_rates.py), else -- and always where the suite sets one -- the flat ``event_rate``, named as
+  assumed. ``hard`` kinds (divergence: a loss non-finite or past its bound, or parameters blown up) fail on any
+  seed, as do failed or missing runs.
+- ``learning``: the share of seeds that did not learn (samples that never reached the data's modes, a stalled G,
+  a pinned D), tested as an event: against the baseline's share, and without a baseline against the null rate of
+  not learning unless ``require_learning: false``.
 - ``threshold:<metric>``: a sign test that the median over seeds is past the bound (seeds without a final
   value count as past it).
 - ``regression:<metric>``: the median got worse than the baseline's by more than the tolerance (the larger of
   ``rel`` x |baseline median| and ``abs``, so a baseline median of 0 still has a floor) *and* a one-sided
   Mann-Whitney U test finds the values worse.
 
-A test that cannot reach ``alpha`` at the seeds given -- whatever they show -- is **inconclusive**, never a
-failure; a baseline measured differently (feature space, evaluation samples, data, steps, architecture) is
-**not comparable**. Both are shown and counted, and fail the build only with ``strict: true``.
+A test that saw what it tests for (an event, a seed that did not learn, a seed past a bound, a worse median) but
+not significantly is **seen, not significant**; one that saw nothing and could not have failed at these seeds is
+**inconclusive**. What both do is the suite's ``inconclusive: pass | warn | fail`` (default warn: shown as
+warnings, the build passes). A baseline measured differently (feature space, evaluation samples, data, steps,
+architecture) is **not comparable**. ``strict: true`` fails all three.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +39,19 @@ from ganbench import validate as v
 from ganbench.errors import GanbenchError
 from ganbench.evidence import statistics as sig
 from ganbench.evidence.baseline import Baseline, final_values, load_baseline, measured_differently, measured_run
+from ganbench.evidence.null_rates import NOT_LEARNED, NullRates, parse_null_rates, shipped
 from ganbench.meta import Catalog, EventKind, directed
 
-PASS, FAIL, INCONCLUSIVE, NOT_COMPARABLE = "pass", "fail", "inconclusive", "not comparable"
-DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned")
-RULE_KEYS = ("fail_on", "hard", "allow", "event_rate", "thresholds", "regression", "alpha", "strict",
-             "require_learning")
+PASS, FAIL, NOT_COMPARABLE = "pass", "fail", "not comparable"
+# undecided: seen, but not significantly; or nothing seen by a test that could not have failed at these seeds.
+# The suite's ``inconclusive: pass | warn | fail`` says what they do
+SEEN, INCONCLUSIVE = "seen, not significant", "inconclusive"
+UNDECIDED = (SEEN, INCONCLUSIVE)
+POLICIES = ("pass", "warn", "fail")
+DEFAULT_EVENT_RATE = 0.1  # where no calibration measured a kind's null rate (and the verdict says it is assumed)
+DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned", "g_no_gradient")
+RULE_KEYS = ("fail_on", "hard", "allow", "event_rate", "null_rates", "thresholds", "regression", "alpha", "strict",
+             "inconclusive", "require_learning")
 
 
 @dataclass(frozen=True)
@@ -56,29 +68,39 @@ class Rules:
     fail_on: tuple[str, ...] = DEFAULT_FAIL_ON
     hard: tuple[str, ...] = ("divergence",)  # event kinds that fail on any single seed
     allow: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> accepted event kinds
-    event_rate: float = 0.1  # share of seeds an event may have, without a baseline to compare with
+    event_rate: float | None = None  # a flat null rate for every kind, assumed: overrides the measured ones
+    null_rates: NullRates | None = None  # measured by `ganbench calibrate` on this suite (check.null_rates)
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> {min, max} for the median
     regression: dict[str, Tolerance] = field(default_factory=dict)  # metric -> allowed worsening vs baseline
     alpha: float = 0.05  # significance level of every test
-    strict: bool = False  # inconclusive and not-comparable verdicts fail the build too
-    require_learning: bool = True  # without a baseline, seeds that did not learn count against event_rate
+    strict: bool = False  # undecided and not-comparable verdicts fail the build too
+    inconclusive: str = "warn"  # what undecided verdicts do: pass | warn | fail
+    require_learning: bool = True  # without a baseline, seeds that did not learn are tested against their null rate
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # every metric the rules name -> direction
+
+    def fails(self, verdict: Verdict) -> bool:
+        """Whether ``verdict`` fails the build under these rules."""
+        return verdict.status == FAIL or (verdict.status != PASS and self.strict) or (
+            verdict.status in UNDECIDED and self.inconclusive == "fail")
+
+    def warns(self, verdict: Verdict) -> bool:
+        """Whether ``verdict`` is shown as a warning: undecided, under ``inconclusive: warn``, or not comparable."""
+        return not self.fails(verdict) and (verdict.status == NOT_COMPARABLE or (
+            verdict.status in UNDECIDED and self.inconclusive == "warn"))
 
 
 @dataclass(frozen=True)
 class Verdict:
     variant: str
     dataset: str
-    rule: str  # runs | baseline | events:<kind> | threshold:<metric> | regression:<metric>
-    status: str  # pass | fail | inconclusive | not comparable
+    rule: str  # runs | baseline | events:<kind> | learning | threshold:<metric> | regression:<metric>
+    status: str  # pass | fail | seen, not significant | inconclusive | not comparable
     evidence: str
+    null_rate: str = ""  # where the rate it was tested against came from (tests without a baseline)
 
     @property
     def passed(self) -> bool:
         return self.status == PASS
-
-    def fails(self, strict: bool = False) -> bool:
-        return self.status == FAIL or (strict and self.status != PASS)
 
 
 def _kinds(value: Any, where: str, kinds: dict[str, EventKind]) -> tuple[str, ...]:
@@ -128,19 +150,25 @@ def parse_rules(doc: Any, catalog: Catalog, kinds: dict[str, EventKind]) -> Rule
         fail_on=_kinds(doc["fail_on"], "check.fail_on", kinds) if "fail_on" in doc else DEFAULT_FAIL_ON,
         hard=_kinds(doc["hard"], "check.hard", kinds) if "hard" in doc else ("divergence",),
         allow=allow, thresholds=thresholds, regression=regression,
-        event_rate=v.number(doc.get("event_rate", 0.1), "check.event_rate", minimum=0.0, maximum=1.0),
+        event_rate=v.number(doc["event_rate"], "check.event_rate", minimum=0.0, maximum=1.0)
+        if "event_rate" in doc else None,
+        null_rates=parse_null_rates(doc["null_rates"]) if "null_rates" in doc else None,
         alpha=v.number(doc.get("alpha", 0.05), "check.alpha", positive=True, maximum=0.5),
         strict=v.boolean(doc.get("strict", False), "check.strict"),
+        inconclusive=v.choice(doc.get("inconclusive", "warn"), "check.inconclusive", POLICIES),
         require_learning=v.boolean(doc.get("require_learning", True), "check.require_learning"),
         higher_is_better={m: bool(catalog[m].higher_is_better) for m in {*thresholds, *regression}},
     )
 
 
-def _decide(p: float, p_min: float, alpha: float) -> tuple[str, str]:
-    """A test's verdict and how its p reads against alpha."""
+def _decide(p: float, p_min: float, alpha: float, seen: bool) -> tuple[str, str]:
+    """A test's verdict and how its p reads against alpha; ``seen``: the build shows what the test looks for."""
+    if p < alpha:
+        return FAIL, f"p = {p:.3g} < alpha {alpha}"
     if p_min >= alpha:
-        return INCONCLUSIVE, f"p = {p:.3g}, but at these seeds p cannot go below {p_min:.3g} >= alpha {alpha}"
-    return (FAIL, f"p = {p:.3g} < alpha {alpha}") if p < alpha else (PASS, f"p = {p:.3g} >= alpha {alpha}")
+        return (SEEN if seen else INCONCLUSIVE), f"p = {p:.3g}, but at these seeds p cannot go below {p_min:.3g} " \
+                                                 f">= alpha {alpha}"
+    return (SEEN if seen else PASS), f"p = {p:.3g} >= alpha {alpha}"
 
 
 def _runs_verdict(runs, variant: str, dataset: str) -> Verdict:
@@ -168,21 +196,36 @@ def _event_verdict(events, n: int, rules: Rules, cell: tuple[str, str], kind: st
         return Verdict(*cell, rule, PASS, f"allowed for this variant: {seen}")
     if kind in rules.hard:
         return Verdict(*cell, rule, FAIL if k else PASS, f"{seen} (hard rule: any seed fails)" if k else f"no {kind}")
-    return _share_verdict(k, n, None if base is None else base.get(kind, 0), base, rules, cell, rule, seen)
+    return _share_verdict(k, n, None if base is None else base.get(kind, 0), base, rules, cell, rule, seen, kind)
+
+
+def null_rate(rules: Rules, kind: str, dataset: str) -> tuple[float, str, str]:
+    """The rate at which runs that changed nothing show ``kind`` (an event kind or ``not_learned``) on ``dataset``:
+    (rate, how a verdict states it, its source)."""
+    if rules.event_rate is not None:
+        return rules.event_rate, f"an allowed rate of {rules.event_rate:.0%}", "the suite's event_rate, assumed"
+    measured = (rules.null_rates.get(kind, dataset) if rules.null_rates is not None else None) or \
+        shipped().get(kind, dataset)
+    if measured is None:
+        return DEFAULT_EVENT_RATE, f"an allowed rate of {DEFAULT_EVENT_RATE:.0%}", \
+            f"no calibration measured {kind}, assumed"
+    return measured.rate, f"the rate of runs that changed nothing, {measured.describe()}", measured.source
 
 
 def _share_verdict(k: int, n: int, k_base: int | None, base: dict[str, int] | None, rules: Rules,
-                   cell: tuple[str, str], rule: str, seen: str) -> Verdict:
-    """``k`` of ``n`` seeds showed something: more than the baseline's ``k_base`` of its seeds (Fisher's exact
-    test), or without a baseline (``k_base`` None) more than ``event_rate`` allows (binomial test)."""
+                   cell: tuple[str, str], rule: str, seen: str, kind: str) -> Verdict:
+    """``k`` of ``n`` seeds showed ``kind``: more than the baseline's ``k_base`` of its seeds (Fisher's exact test),
+    or without a baseline (``k_base`` None) more than its null rate allows (binomial test)."""
+    source = ""
     if k_base is not None:
         p, p_min = sig.fisher(k, n, k_base, base["seeds"])
         test = f"Fisher's exact test against the baseline's {k_base} of {base['seeds']} seeds"
     else:
-        p, p_min = sig.binomial(k, n, rules.event_rate)
-        test = f"binomial test against an allowed rate of {rules.event_rate:.0%}"
-    status, reading = _decide(p, p_min, rules.alpha)
-    return Verdict(*cell, rule, status, f"{seen}; {test}: {reading}")
+        rate, stated, source = null_rate(rules, kind, cell[1])
+        p, p_min = sig.binomial(k, n, rate)
+        test = f"binomial test against {stated}"
+    status, reading = _decide(p, p_min, rules.alpha, k > 0)
+    return Verdict(*cell, rule, status, f"{seen}; {test}: {reading}", source)
 
 
 def _learning_verdict(not_learned: list[int], n: int, rules: Rules, cell: tuple[str, str],
@@ -193,7 +236,7 @@ def _learning_verdict(not_learned: list[int], n: int, rules: Rules, cell: tuple[
     k_base = None if base is None else base.get("not_learned")  # baselines before this rule have no such count
     if k_base is None and not rules.require_learning:
         return Verdict(*cell, "learning", PASS, f"{seen}; not required without a baseline (require_learning: false)")
-    return _share_verdict(k, n, k_base, base, rules, cell, "learning", seen)
+    return _share_verdict(k, n, k_base, base, rules, cell, "learning", seen, NOT_LEARNED)
 
 
 def _threshold_verdict(values: list[float], n: int, rules: Rules, cell: tuple[str, str], metric: str,
@@ -206,7 +249,7 @@ def _threshold_verdict(values: list[float], n: int, rules: Rules, cell: tuple[st
     limits = ", ".join(f"{k} {b:.4g}" for k, b in bounds.items())
     median = f"median {np.median(x):.4g}" if len(x) else "no final value"
     p, p_min = sig.binomial(past, n, 0.5)
-    status, reading = _decide(p, p_min, rules.alpha)
+    status, reading = _decide(p, p_min, rules.alpha, 2 * past > n)
     return Verdict(*cell, rule, status, f"{past} of {n} seeds outside {limits} ({median}); sign test that the "
                                         f"median is outside: {reading}")
 
@@ -224,16 +267,16 @@ def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules
             f"({'higher' if higher else 'lower'} is better; allowed worsening {found.allowed:.4g})")
     if not -found.better_by > found.allowed:
         return Verdict(*cell, rule, PASS, f"{text}: within tolerance")
-    status, reading = _decide(found.p_worse, found.p_min, rules.alpha)
+    status, reading = _decide(found.p_worse, found.p_min, rules.alpha, True)
     return Verdict(*cell, rule, status, f"{text}; one-sided Mann-Whitney U: {reading}")
 
 
 def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
-    from ganbench.evidence.states import NOT_CONVERGED, run_states
+    from ganbench.evidence.states import not_learned
 
     values = final_values(results, list(rules.higher_is_better))
-    states = run_states(results)
+    unlearned = not_learned(results)
     verdicts = []
     for cell, runs in results.runs.groupby(["variant", "dataset"], sort=False):
         verdicts.append(_runs_verdict(runs, *cell))
@@ -247,7 +290,7 @@ def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Ve
         events = results.events[results.events.run_id.isin(set(runs.run_id))]
         for kind in rules.fail_on:
             verdicts.append(_event_verdict(events, len(runs), rules, cell, kind, base_events))
-        not_learned = sorted(int(r.seed) for r in runs.itertuples() if states.get(r.run_id) == NOT_CONVERGED)
+        not_learned = sorted(int(r.seed) for r in runs.itertuples() if r.run_id in unlearned)
         verdicts.append(_learning_verdict(not_learned, len(runs), rules, cell, base_events))
         measured = values.get(cell, {})
         for metric, bounds in rules.thresholds.items():
@@ -257,6 +300,63 @@ def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Ve
                 then = baseline.values.get(cell, {}).get(metric)
                 verdicts.append(_regression_verdict(measured.get(metric, []), then, rules, cell, metric))
     return verdicts
+
+
+POWER = 0.8  # the detection probability "the smallest detectable change" is stated at
+
+
+def _fewest_failing(n: int, p_of) -> int | None:
+    """The fewest of ``n`` seeds for which ``p_of(k)`` < alpha (p falls as k grows), or None."""
+    return next((k for k in range(1, n + 1) if p_of(k)), None)
+
+
+def _detectable(n: int, k: int) -> float:
+    """The share of seeds at which a build of ``n`` fails (>= ``k`` seeds show it) with probability POWER."""
+    from scipy import optimize, stats
+
+    if stats.binom.sf(k - 1, n, 1.0) < POWER:
+        return 1.0
+    return float(optimize.brentq(lambda q: stats.binom.sf(k - 1, n, q) - POWER, 0.0, 1.0))
+
+
+def reach(rules: Rules, n: int, dataset: str, base: dict[str, int] | None = None,
+          n_base: int | None = None) -> list[tuple[str, str]]:
+    """What each rule can decide for a cell of ``n`` seeds on ``dataset`` (``base``: a comparable baseline's counts;
+    ``n_base``: its seeds per metric): (rule, 'fails when ...' or 'cannot fail at N seeds ...')."""
+    alpha, out = rules.alpha, []
+
+    def share(rule: str, kind: str) -> None:
+        if base is not None and base.get(kind if kind != NOT_LEARNED else "not_learned") is not None:
+            k_base, m = base.get(kind if kind != NOT_LEARNED else "not_learned", 0), base["seeds"]
+            k = _fewest_failing(n, lambda k: sig.fisher(k, n, k_base, m)[0] < alpha)
+            against = f"the baseline's {k_base} of {m} seeds"
+        else:
+            rate, stated, source = null_rate(rules, kind, dataset)
+            k = _fewest_failing(n, lambda k: sig.binomial(k, n, rate)[0] < alpha)
+            against = f"a null rate of {rate:.1%} ({source})"
+        if k is None:
+            out.append((rule, f"cannot fail at {n} seeds against {against}: too few seeds"))
+        else:
+            out.append((rule, f"fails when >= {k} of {n} seeds show it (against {against}); detects a rise to "
+                              f"{_detectable(n, k):.0%} of seeds with {POWER:.0%} power"))
+
+    for kind in rules.fail_on:
+        if kind in rules.hard:
+            out.append((f"events:{kind}", "fails on any seed (hard rule)"))
+        else:
+            share(f"events:{kind}", kind)
+    if base is not None or rules.require_learning:
+        share("learning", NOT_LEARNED)
+    for metric in rules.thresholds:
+        k = _fewest_failing(n, lambda k: sig.binomial(k, n, 0.5)[0] < alpha)
+        out.append((f"threshold:{metric}", f"fails when >= {k} of {n} seeds are past the bound" if k else
+                                           f"cannot fail at {n} seeds: too few seeds for a sign test"))
+    if n_base is not None:
+        for metric in rules.regression:
+            p_min = 1 / math.comb(n + n_base, n)
+            out.append((f"regression:{metric}", f"can fail (smallest p {p_min:.2g} < alpha)" if p_min < alpha else
+                                                f"cannot fail at {n} vs {n_base} seeds (smallest p {p_min:.2g})"))
+    return out
 
 
 def rules_of(results) -> Rules:

@@ -27,6 +27,7 @@ import yaml
 from ganbench.errors import GanbenchError
 from ganbench.evidence.baseline import from_results
 from ganbench.evidence.gate import PASS, Rules, Verdict, evaluate
+from ganbench.evidence.null_rates import NullRates, measure
 from ganbench.evidence.statistics import clopper_pearson
 from ganbench.spec.suite import Suite, load_suite, parse_suite
 
@@ -124,13 +125,24 @@ class Scenario:
         ((axis, value),) = self.overrides.items()
         return (axis, float(value[1:])) if isinstance(value, str) and value.startswith("x") else None
 
-    def failing(self, strict: bool, rule: str | None = None) -> int:
+    def failing(self, rules: Rules, rule: str | None = None) -> int:
         """Builds failed by ``rule`` (a rule name like ``events:mode_collapse``; None: the whole gate)."""
-        return sum(any(v.fails(strict) and (rule is None or v.rule == rule) for v in b) for b in self.builds)
+        return sum(any(rules.fails(v) and (rule is None or v.rule == rule) for v in b) for b in self.builds)
 
-    def inconclusive(self, rule: str | None = None) -> int:
-        return sum(any(v.status != PASS and not v.fails(False) and (rule is None or v.rule == rule) for v in b)
+    def inconclusive(self, rules: Rules, rule: str | None = None) -> int:
+        """Builds with an undecided (or not comparable) verdict that did not fail them."""
+        return sum(any(v.status != PASS and not rules.fails(v) and (rule is None or v.rule == rule) for v in b)
                    for b in self.builds)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """Builds of ``seeds`` seeds each, checked without a baseline (a CI job's own seeds): how many of the clean
+    ones failed, and of each injection's."""
+
+    seeds: int
+    false_alarms: tuple[int, int]  # (failed, builds)
+    detections: dict[str, tuple[int, int]]  # injection -> (failed, builds)
 
 
 @dataclass
@@ -140,6 +152,8 @@ class Calibration:
     seeds_per_set: int
     clean: Scenario
     injected: list[Scenario] = field(default_factory=list)
+    null_rates: NullRates | None = None  # measured on every seed-only run: for the suite's check.null_rates
+    ladder: list[Rung] = field(default_factory=list)
 
     def rule_names(self) -> list[str]:
         return list(dict.fromkeys(v.rule for b in self.clean.builds for v in b))
@@ -167,15 +181,17 @@ def calibrate(path: str | Path, sets: int = 10, injections: Iterable[Injection] 
         root = run_suite(scenario, out=out, workers=workers, reporter=reporter).root
         return load_results(root), time.perf_counter() - began
 
-    results, wall = run(f"{suite.name}-calibrate", None, True)
-    baseline = from_results(results.subset(groups[0]))
+    clean, wall = run(f"{suite.name}-calibrate", None, True)
+    baseline = from_results(clean.subset(groups[0]))
     check = lambda r: [evaluate(r.subset(g), suite.check, baseline) for g in groups[1:]]  # noqa: E731
-    calibration = Calibration(suite.name, suite.check, len(groups[0]), Scenario("seed change only", check(results),
+    calibration = Calibration(suite.name, suite.check, len(groups[0]), Scenario("seed change only", check(clean),
                                                                                wall))
+    injected = {}
     for injection in injections:
-        results, wall = run(f"{suite.name}-calibrate-{injection.name}", injection, False)
-        calibration.injected.append(Scenario(injection.name, check(results), wall, injection.overrides))
-    return calibration
+        injected[injection.name], wall = run(f"{suite.name}-calibrate-{injection.name}", injection, False)
+        calibration.injected.append(Scenario(injection.name, check(injected[injection.name]), wall,
+                                             injection.overrides))
+    return _with_ladder(calibration, clean, injected, groups, f"ganbench calibrate {path}")
 
 
 @functools.cache  # a file's module runs once per process, however many runs and checks ask for it
@@ -300,6 +316,37 @@ def calibrate_loop(loop: Loop, seeds: int = 4, sets: int = 2, injections: Iterab
         calibration.injected.append(Scenario(injection.name, check(results[suite]), walls[suite] - previous,
                                              injection.overrides))
         previous = walls[suite]
+    injected = {injection.name: results[suite] for suite, injection, _ in scenarios[1:]}
+    return _with_ladder(calibration, clean, injected, groups, f"ganbench calibrate --loop {loop.target}")
+
+
+LADDER = (1, 2, 4, 8)  # seeds per build in the ladder
+
+
+def _with_ladder(calibration: Calibration, clean, injected: dict[str, Any], groups: list[tuple[int, ...]],
+                 source: str) -> Calibration:
+    """Add the null rates of every seed-only run, and the ladder: builds of 1, 2, 4 and 8 of the seeds after the
+    baseline set, each checked without a baseline, against null rates measured on the baseline set alone (so
+    no build is judged by rates measured on its own runs)."""
+    from dataclasses import replace
+
+    rules = calibration.rules
+    kinds = list(rules.fail_on)
+    calibration.null_rates = measure(clean, f"{source}: {len(clean.runs)} seed-only runs", kinds)
+    if rules.event_rate is None and rules.null_rates is None:
+        rules = replace(rules, null_rates=measure(clean.subset(groups[0]), f"{source}: its baseline seed set",
+                                                  kinds))
+    seeds = [s for group in groups[1:] for s in group]
+
+    def failed(results, size: int) -> tuple[int, int]:
+        builds = [seeds[i:i + size] for i in range(0, len(seeds) - size + 1, size)]
+        verdicts = [evaluate(results.subset(tuple(b)), rules) for b in builds]
+        return sum(any(rules.fails(v) for v in build) for build in verdicts), len(builds)
+
+    for size in LADDER:
+        if size <= len(seeds):
+            calibration.ladder.append(Rung(size, failed(clean, size),
+                                           {name: failed(results, size) for name, results in injected.items()}))
     return calibration
 
 
@@ -314,7 +361,7 @@ POWER = 0.8  # the detection rate a regression must be caught at to count as wit
 def _power(calibration: Calibration) -> list[str]:
     """Graded injections (one axis scaled by several factors) as ladders: the detection rate per strength and
     the smallest strength caught in at least ``POWER`` of the builds (it and every stronger one)."""
-    strict = calibration.rules.strict
+    rules = calibration.rules
     ladders: dict[tuple[str, bool], list[tuple[float, Scenario]]] = {}
     for scenario in calibration.injected:
         graded = scenario.graded()
@@ -329,35 +376,67 @@ def _power(calibration: Calibration) -> list[str]:
              "| axis | strength | builds failed (detection) | smallest effect caught |", "|---|---|---|---|"]
     for (axis, up), steps in sorted(ladders.items()):
         steps.sort(key=lambda fs: fs[0] if up else -fs[0])  # weakest first
-        rates = [s.failing(strict) / len(s.builds) for _, s in steps]
+        rates = [s.failing(rules) / len(s.builds) for _, s in steps]
         reach = next((i for i in range(len(steps)) if all(r >= POWER for r in rates[i:])), None)
         smallest = f"×{steps[reach][0]:g}" if reach is not None else f"none up to ×{steps[-1][0]:g}"
         for i, (factor, scenario) in enumerate(steps):
-            lines.append(f"| {axis} | ×{factor:g} | {_rate(scenario.failing(strict), len(scenario.builds))} | "
+            lines.append(f"| {axis} | ×{factor:g} | {_rate(scenario.failing(rules), len(scenario.builds))} | "
                          f"{smallest if i == 0 else ''} |")
+    return lines
+
+
+FALSE_ALARMS, DETECTION = 0.05, 0.9  # what "enough seeds" means in the ladder
+
+
+def _ladder(calibration: Calibration) -> list[str]:
+    """Builds of 1, 2, 4, 8 seeds without a baseline: false alarms and detection per injection, and the fewest
+    seeds that keep false alarms <= FALSE_ALARMS with every injection caught in >= DETECTION of its builds."""
+    if not calibration.ladder:
+        return []
+    names = [s.name for s in calibration.injected]
+    lines = ["", "Seeds per build, each build checked without a baseline (as a CI job checks its own seeds), against "
+                 "null rates measured on the baseline seed set:", "",
+             "| seeds | false alarms | " + " | ".join(f"{name} caught" for name in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    enough = None
+    for rung in calibration.ladder:
+        lines.append(f"| {rung.seeds} | {_rate(*rung.false_alarms)} | " +
+                     " | ".join(_rate(*rung.detections[name]) for name in names) + " |")
+        fa = rung.false_alarms[0] / rung.false_alarms[1]
+        if enough is None and fa <= FALSE_ALARMS and all(k / n >= DETECTION for k, n in rung.detections.values()):
+            enough = rung.seeds
+    tried = ", ".join(str(r.seeds) for r in calibration.ladder)
+    fewest = str(enough) if enough else f"more than {calibration.ladder[-1].seeds} (none of {tried})"
+    lines += ["", f"Fewest seeds with false alarms <= {FALSE_ALARMS:.0%} and every injection caught in >= "
+                  f"{DETECTION:.0%} of builds: {fewest}"]
+    if calibration.null_rates is not None:
+        snippet = yaml.safe_dump({"null_rates": calibration.null_rates.to_json()}, sort_keys=False,
+                                 default_flow_style=None, width=100)
+        lines += ["", "Null rates of this suite's seed-only runs; paste them into its `check:` section to test builds "
+                      "against them instead of the shipped calibration:", "", "```yaml", snippet.rstrip(), "```"]
     return lines
 
 
 def table(calibration: Calibration) -> str:
     """The calibration as Markdown: false alarms per rule and for the whole gate, detection per injection."""
-    strict = calibration.rules.strict
+    rules = calibration.rules
     clean = calibration.clean
     n = len(clean.builds)
-    lines = [f"Gate of `{calibration.suite}` (alpha {calibration.rules.alpha}{', strict' if strict else ''}): "
+    lines = [f"Gate of `{calibration.suite}` (alpha {rules.alpha}{', strict' if rules.strict else ''}): "
              f"{n} builds of {calibration.seeds_per_set} seeds, each checked against a baseline of "
              f"{calibration.seeds_per_set} other seeds; rates with exact (Clopper-Pearson) 95% intervals.", "",
              "| rule | false alarms (seed change only) | inconclusive |", "|---|---|---|"]
     for rule in calibration.rule_names():
-        lines.append(f"| {rule} | {_rate(clean.failing(strict, rule), n)} | {clean.inconclusive(rule)} |")
-    lines.append(f"| **whole gate** | **{_rate(clean.failing(strict), n)}** | {clean.inconclusive()} |")
+        lines.append(f"| {rule} | {_rate(clean.failing(rules, rule), n)} | {clean.inconclusive(rules, rule)} |")
+    lines.append(f"| **whole gate** | **{_rate(clean.failing(rules), n)}** | {clean.inconclusive(rules)} |")
     if calibration.injected:
         lines += ["", "| injected regression | builds failed (detection) | rules that caught it |", "|---|---|---|"]
         for scenario in calibration.injected:
-            caught = {v.rule for b in scenario.builds for v in b if v.fails(strict)}
-            by_rule = ", ".join(f"{r} {scenario.failing(strict, r)}/{len(scenario.builds)}" for r in sorted(caught))
-            lines.append(f"| {scenario.name} | {_rate(scenario.failing(strict), len(scenario.builds))} | "
+            caught = {v.rule for b in scenario.builds for v in b if rules.fails(v)}
+            by_rule = ", ".join(f"{r} {scenario.failing(rules, r)}/{len(scenario.builds)}" for r in sorted(caught))
+            lines.append(f"| {scenario.name} | {_rate(scenario.failing(rules), len(scenario.builds))} | "
                          f"{by_rule or '—'} |")
-    lines += _power(calibration)
+    lines += _power(calibration) + _ladder(calibration)
     walls = [clean.wall_s] + [s.wall_s for s in calibration.injected]
     lines += ["", f"Training: {sum(walls):.0f} s ({', '.join(f'{w:.0f} s' for w in walls)})."]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from ganbench.evidence.baseline import measured_differently, measured_run, measu
 from ganbench.evidence.finals import final_metrics, key_metrics, present, primary_metric  # noqa: F401
 from ganbench.evidence.gate import Rules
 from ganbench.evidence.states import (
+    COLLAPSED,
     HEALTHY,
     MEASURED,
     NOT_CONVERGED,
@@ -83,7 +84,10 @@ def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog, alpha: f
         states = list(frame.state)
         state = variant_state(states)
         measured = frame[frame.state.isin(MEASURED)]
-        row: dict = {"variant": variant, "seeds": len(frame), "state": state, "states": describe(states),
+        unlearned = ~frame["learned"] if "learned" in frame else False
+        collapsed_unlearned = int(((frame.state == COLLAPSED) & unlearned).sum())
+        row: dict = {"variant": variant, "seeds": len(frame), "state": state,
+                     "states": describe(states, collapsed_unlearned),
                      "not_converged": states.count(NOT_CONVERGED), "measured": len(measured)}
         for metric in keys:
             groups = [g[metric].dropna().to_numpy() for _, g in measured.groupby("dataset")]

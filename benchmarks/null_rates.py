@@ -1,0 +1,86 @@
+"""The shipped null rates (ganbench/evidence/null_rates.json): how often runs that changed nothing show each event
+kind, or do not learn. The gate tests a build without a baseline against them (docs/gate.md). Counted, with
+today's detectors (re-run over the stored metrics first), on
+
+- the loop corpus's unchanged runs that were labelled ok from their samples (``benchmarks/corpus.py train``,
+  ``examples/corpus/labels.yaml``);
+- the seed-only runs of shipped suites that learn in every seed (``ganbench calibrate suites/ci.yaml``).
+
+    python benchmarks/null_rates.py --corpus results/corpus --suites results/ci-calibrate [--write]
+
+Prints the counts per kind, pooled and per dataset; ``--write`` writes the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ganbench.evidence.null_rates import SHIPPED, NullRates, measure  # noqa: E402
+
+
+def _add(into: dict[str, list[int]], counts: dict[str, tuple[int, int]]) -> None:
+    for kind, (k, n) in counts.items():
+        total = into.setdefault(kind, [0, 0])
+        total[0], total[1] = total[0] + k, total[1] + n
+
+
+def main() -> None:
+    from corpus import _label, _labels, redetect
+
+    from ganbench.diagnostics import event_kinds
+    from ganbench.results import load_results
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="the corpus's results (benchmarks/corpus.py train --out)")
+    parser.add_argument("--suites", type=Path, nargs="*", default=[], help="results of seed-only suite runs")
+    parser.add_argument("--labels", type=Path, default=ROOT / "examples" / "corpus" / "labels.yaml")
+    parser.add_argument("--write", action="store_true", help=f"write {SHIPPED.relative_to(ROOT)}")
+    args = parser.parse_args()
+    kinds = list(event_kinds())
+    pooled: dict[str, list[int]] = {}
+    datasets: dict[str, dict[str, list[int]]] = {}
+    sources = []
+    measured = []
+    if args.corpus is not None:
+        labels = _labels(args.labels)
+        for root in sorted(args.corpus.glob("*-calibrate")):  # the unchanged loops' runs
+            loop, data = root.name.removesuffix("-calibrate").rsplit("-", 1)
+            if not set(load_results(root).runs.status) <= {"completed", "diverged", "failed"}:
+                print(f"skipped {root.name}: still training")
+                continue
+            redetect(root)
+            results = load_results(root)
+            ok = [s for s in results.runs.seed if _label(labels, loop, data, "healthy", int(s)) == "ok"]
+            measured.append(results.subset(ok))
+        sources.append(f"{sum(len(r.runs) for r in measured)} unchanged loop-corpus runs labelled ok from their "
+                       "samples")
+    for root in args.suites:
+        redetect(root)
+        measured.append(load_results(root))
+        sources.append(f"{len(measured[-1].runs)} seed-only runs of {root.name}")
+    for results in measured:
+        counts = measure(results, "", kinds)
+        _add(pooled, counts.counts)
+        for dataset, by_kind in counts.datasets.items():
+            _add(datasets.setdefault(dataset, {}), by_kind)
+    rates = NullRates("shipped calibration: " + "; ".join(sources) + " (docs/gate.md)",
+                      {k: tuple(c) for k, c in pooled.items()},
+                      {d: {k: tuple(c) for k, c in by_kind.items()} for d, by_kind in datasets.items()})
+    for dataset, by_kind in [("all", rates.counts), *rates.datasets.items()]:
+        print(f"{dataset}: " + ", ".join(f"{kind} {k}/{n}" for kind, (k, n) in sorted(by_kind.items())))
+    if args.write:
+        text = re.sub(r"\[\s+(\d+),\s+(\d+)\s+\]", r"[\1, \2]", json.dumps(rates.to_json(), indent=1))  # [k, n]
+        SHIPPED.write_text(text + "\n")
+        print(f"written to {SHIPPED}")
+
+
+if __name__ == "__main__":
+    main()
