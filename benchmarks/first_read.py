@@ -7,8 +7,8 @@ Each case trains the corpus's BCE MLP loop (examples/corpus/bce_mlp.py, evaluati
 process, then times ``load_results`` on its results in the same process. Cases: the ring; 28-px digits where G is
 captured as a program (each evaluation saves G's weights); the same digits loop with G's capture refused (each
 evaluation saves G's 2,500 samples, 7.8 MB: a G that torch.fx cannot trace); and digits with an empty
-``$GANBENCH_CACHE``, where the evaluation classifier is trained first (once per machine). Prints each case's median
-read time and its time per evaluation.
+``$GANBENCH_CACHE`` (the loop's ``track`` trains the evaluation classifier then, so the read finds it cached).
+Prints each case's median read time and its time per evaluation.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ print(time.perf_counter() - began, evaluations)
 """
 CASES = (("ring, G's weights", "ring", "weights", False), ("digits, G's weights", "digits", "weights", False),
          ("digits, G's samples", "digits", "samples", False),
-         ("digits, G's weights, classifier not yet cached", "digits", "weights", True))
+         ("digits, G's weights, empty classifier cache before the loop", "digits", "weights", True))
 
 
 def timed(out: str, data: str, saved: str, steps: int, seed: int, cache: str | None) -> tuple[float, int]:

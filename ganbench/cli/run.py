@@ -57,20 +57,25 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
 def _unsettled(root: Path) -> list[str]:
     """One line per seed that collapsed or did not converge, with the first event it raised: what a user should
     look at before reading any table."""
+    from ganbench.diagnostics import event_kinds
     from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, QUALITY_FLOOR, not_learned, run_states
     from ganbench.results import load_results
 
     results = load_results(root)
     unlearned = not_learned(results)
     states = run_states(results, unlearned)
-    first = results.events.sort_values("step").groupby("run_id").first()
+    events = results.events.sort_values("step")
+    first = events.groupby("run_id").first()
+    collapse = {k for k, kind in event_kinds().items() if kind.collapse}
+    first_collapse = events[events.kind.isin(collapse)].groupby("run_id").first()  # what made a run collapsed
     lines, learned = [], {}
     for run in results.runs.sort_values(["variant", "dataset", "seed"]).itertuples():
         state = states.get(run.run_id)
         key = (run.variant, run.dataset)
         learned[key] = learned.get(key, False) or run.run_id not in unlearned
         if state in (COLLAPSED, NOT_CONVERGED):
-            why = (f"{first.kind[run.run_id]} from step {first.step[run.run_id]}" if run.run_id in first.index
+            shown = first_collapse if state == COLLAPSED else first
+            why = (f"{shown.kind[run.run_id]} from step {shown.step[run.run_id]}" if run.run_id in shown.index
                    else f"never {QUALITY_FLOOR:.0%} of its samples on a mode")
             also = ", not converged" if state == COLLAPSED and run.run_id in unlearned else ""
             lines.append(f"  {state}{also}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
