@@ -193,22 +193,19 @@ def single(args) -> None:
 
     from ganbench.diagnostics import event_kinds
     from ganbench.evidence.gate import evaluate, rules_of
-    from ganbench.evidence.null_rates import NullRates, measure
+    from ganbench.evidence.null_rates import measure, pooled
     from ganbench.evidence.statistics import clopper_pearson
 
     labels = _labels(args.labels)
     found = {(loop, data): _case_runs(args.out, loop, data) for data in args.data for loop in args.loops}
-    counts: dict[str, dict[str, list[int]]] = {}
+    baselines = []
     for (loop, data), cases in found.items():
         if "healthy" in cases:
             results = cases["healthy"][0]
             ok = [s for s in range(SEEDS) if _label(labels, loop, data, "healthy", s) == "ok"]
-            baseline = measure(results.subset(ok), "", list(event_kinds()))
-            by_kind = counts.setdefault(data, {})
-            for kind, (k, n) in baseline.counts.items():
-                by_kind[kind] = [by_kind.get(kind, [0, 0])[0] + k, by_kind.get(kind, [0, 0])[1] + n]
-    rates = NullRates("the corpus's unchanged loops, seeds 0-3 labelled ok", {},
-                      {data: {kind: tuple(c) for kind, c in by_kind.items()} for data, by_kind in counts.items()})
+            baselines.append(measure(results.subset(ok), "", list(event_kinds())))
+    rates = pooled(baselines, "the corpus's unchanged loops, seeds 0-3 labelled ok")
+    rates = replace(rates, counts={})  # per dataset only
     totals = {"failed": [0, 0], "ok": [0, 0]}
     lines = ["| loop | data | case | labelled failed | builds failed | labelled ok | builds failed |",
              "|---|---|---|---|---|---|---|"]

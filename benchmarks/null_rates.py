@@ -23,13 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ganbench.evidence.null_rates import SHIPPED, NullRates, measure  # noqa: E402
-
-
-def _add(into: dict[str, list[int]], counts: dict[str, tuple[int, int]]) -> None:
-    for kind, (k, n) in counts.items():
-        total = into.setdefault(kind, [0, 0])
-        total[0], total[1] = total[0] + k, total[1] + n
+from ganbench.evidence.null_rates import SHIPPED, measure, pooled  # noqa: E402
 
 
 def main() -> None:
@@ -45,8 +39,6 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write {SHIPPED.relative_to(ROOT)}")
     args = parser.parse_args()
     kinds = list(event_kinds())
-    pooled: dict[str, list[int]] = {}
-    datasets: dict[str, dict[str, list[int]]] = {}
     sources = []
     measured = []
     if args.corpus is not None:
@@ -66,14 +58,8 @@ def main() -> None:
         redetect(root)
         measured.append(load_results(root))
         sources.append(f"{len(measured[-1].runs)} seed-only runs of {root.name}")
-    for results in measured:
-        counts = measure(results, "", kinds)
-        _add(pooled, counts.counts)
-        for dataset, by_kind in counts.datasets.items():
-            _add(datasets.setdefault(dataset, {}), by_kind)
-    rates = NullRates("shipped calibration: " + "; ".join(sources) + " (docs/gate.md)",
-                      {k: tuple(c) for k, c in pooled.items()},
-                      {d: {k: tuple(c) for k, c in by_kind.items()} for d, by_kind in datasets.items()})
+    rates = pooled([measure(results, "", kinds) for results in measured],
+                   "shipped calibration: " + "; ".join(sources) + " (docs/gate.md)")
     for dataset, by_kind in [("all", rates.counts), *rates.datasets.items()]:
         print(f"{dataset}: " + ", ".join(f"{kind} {k}/{n}" for kind, (k, n) in sorted(by_kind.items())))
     if args.write:

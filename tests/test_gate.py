@@ -291,3 +291,14 @@ def test_a_baseline_measured_differently_is_not_compared_by_the_report_either():
     assert only(evaluate(now, rules(regression={"mode_coverage": Tolerance(abs=0.1)}), from_results(base)),
                 "baseline").status == NOT_COMPARABLE
     assert set(baseline_deltas(now, base, rules()).change) == {"not comparable"}
+
+
+def test_null_rates_pool_by_adding_counts_per_kind_and_dataset():
+    from ganbench.evidence.null_rates import pooled
+
+    a = NullRates("a", {"mode_collapse": (1, 10)}, {"ring": {"mode_collapse": (1, 10)}})
+    b = NullRates("b", {"mode_collapse": (0, 5), "not_learned": (2, 5)}, {"digits": {"not_learned": (2, 5)}})
+    both = pooled([a, b], "both")
+    assert both.counts == {"mode_collapse": (1, 15), "not_learned": (2, 5)}
+    assert both.datasets == {"ring": {"mode_collapse": (1, 10)}, "digits": {"not_learned": (2, 5)}}
+    assert both.get("not_learned", "ring").k == 2 and both.get("not_learned", "digits").source == "both, on digits"

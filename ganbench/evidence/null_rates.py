@@ -111,3 +111,18 @@ def measure(results, source: str, kinds: list[str]) -> NullRates:
 
     done = results.runs[results.runs.status.isin(["completed", "diverged"])]
     return NullRates(source, count(done), {str(d): count(runs) for d, runs in done.groupby("dataset")})
+
+
+def pooled(measured: list[NullRates], source: str) -> NullRates:
+    """Several measurements' counts added up, pooled and per dataset, under one ``source``."""
+    def add(into: dict[str, tuple[int, int]], counts: dict[str, tuple[int, int]]) -> None:
+        for kind, (k, n) in counts.items():
+            k0, n0 = into.get(kind, (0, 0))
+            into[kind] = (k0 + k, n0 + n)
+
+    total, datasets = {}, {}
+    for rates in measured:
+        add(total, rates.counts)
+        for dataset, counts in rates.datasets.items():
+            add(datasets.setdefault(dataset, {}), counts)
+    return NullRates(source, total, datasets)
