@@ -387,3 +387,30 @@ def test_the_first_read_says_how_far_it_got_per_run(tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.startswith("ganbench: [")]
     assert len(lines) == 2 and lines[0].startswith("ganbench: [1/2] ") and lines[1].startswith("ganbench: [2/2] ")
     assert all("2 evaluation(s) from G's weights in " in line for line in lines)
+
+
+class _IgnoresItsLatent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4, 2)
+
+    def forward(self, z):
+        return self.net(torch.zeros_like(z))
+
+
+@pytest.mark.parametrize("evaluation", ["in_loop", "deferred"])
+def test_a_tracked_generator_that_ignores_its_latent_is_collapsed_to_one_point(tmp_path, evaluation):
+    """issue #44, in a tracked loop: one sample for every latent fires mode_collapse at the first evaluation,
+    named 'to one point', and the run's state is collapsed (and, never on a mode, not learned either)."""
+    from ganbench.evidence.states import COLLAPSED, not_learned, run_states
+
+    for seed in range(2):
+        with ganbench.track(tmp_path, g=_IgnoresItsLatent(), d=nn.Linear(2, 1), data="ring", z_dim=4, seed=seed,
+                            eval_samples=200, eval_every=10, evaluation=evaluation) as tracker:
+            for step in range(1, 41):
+                tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=torch.randn(8, 1), fake_out=torch.randn(8, 1))
+    results = load_results(tmp_path / "tracked")
+    events = results.events[results.events.kind == "mode_collapse"]
+    assert sorted(events.seed) == [0, 1] and set(events.step) == {10}
+    assert {e["collapse"] for e in events.evidence} == {"to one point"}
+    assert set(run_states(results)) == {COLLAPSED} and not_learned(results) == set(results.runs.run_id)
