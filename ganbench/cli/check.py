@@ -42,7 +42,7 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     """
     from ganbench.cli.gate_output import annotations, counts, junit_xml, line, markdown, policy
     from ganbench.evidence.baseline import from_results, load_baseline, other_cpus
-    from ganbench.evidence.gate import evaluate, rules_of
+    from ganbench.evidence.gate import build_reach, evaluate, rules_of
     from ganbench.results import load_results
     from ganbench.results.store import atomic_write
     from ganbench.spec.suite import shipped_suites
@@ -63,7 +63,7 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
         results = load_results(target)
         rules = rules_of(results)
     base = load_baseline(baseline) if baseline is not None else None
-    reach = _reach(results, rules, base)
+    reach = build_reach(results, rules, base)
     click.echo(f"What this build can decide (alpha {rules.alpha}):")
     for text in reach:
         click.echo(f"  {text}")
@@ -93,21 +93,3 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     if any(rules.fails(v) for v in verdicts):
         sys.exit(EXIT_FAILED)
 
-
-def _reach(results, rules, base) -> list[str]:
-    """What each rule can decide at these seeds, one line per rule (cells named where they differ)."""
-    from ganbench.evidence.baseline import measured_differently, measured_run
-    from ganbench.evidence.gate import reach
-
-    found: dict[tuple[str, str], list[str]] = {}
-    cells = results.runs.groupby(["variant", "dataset"], sort=False)
-    for (variant, dataset), runs in cells:
-        events = base.events.get((variant, dataset)) if base is not None else None
-        if events is not None and measured_differently(base.measured.get((variant, dataset)),
-                                                       results.configs.get(measured_run(runs), {})):
-            events = None
-        n_base = events["seeds"] if events else None
-        for rule, text in reach(rules, len(runs), dataset, events, n_base):
-            found.setdefault((rule, text), []).append(f"{variant} on {dataset}")
-    return [f"{rule}: {text}" + ("" if len(where) == cells.ngroups else f" ({', '.join(where)})")
-            for (rule, text), where in found.items()]

@@ -57,8 +57,14 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
 def _unsettled(root: Path) -> list[str]:
     """One line per seed that collapsed or did not converge, with the first event it raised: what a user should
     look at before reading any table."""
-    from ganbench.diagnostics import event_kinds
-    from ganbench.evidence.states import COLLAPSED, NOT_CONVERGED, QUALITY_FLOOR, not_learned, run_states
+    from ganbench.evidence.states import (
+        COLLAPSED,
+        NOT_CONVERGED,
+        QUALITY_FLOOR,
+        collapse_kinds,
+        not_learned,
+        run_states,
+    )
     from ganbench.results import load_results
 
     results = load_results(root)
@@ -66,8 +72,7 @@ def _unsettled(root: Path) -> list[str]:
     states = run_states(results, unlearned)
     events = results.events.sort_values("step")
     first = events.groupby("run_id").first()
-    collapse = {k for k, kind in event_kinds().items() if kind.collapse}
-    first_collapse = events[events.kind.isin(collapse)].groupby("run_id").first()  # what made a run collapsed
+    first_collapse = events[events.kind.isin(collapse_kinds())].groupby("run_id").first()  # what made it collapsed
     lines, learned = [], {}
     for run in results.runs.sort_values(["variant", "dataset", "seed"]).itertuples():
         state = states.get(run.run_id)

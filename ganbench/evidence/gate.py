@@ -196,7 +196,15 @@ def _event_verdict(events, n: int, rules: Rules, cell: tuple[str, str], kind: st
         return Verdict(*cell, rule, PASS, f"allowed for this variant: {seen}")
     if kind in rules.hard:
         return Verdict(*cell, rule, FAIL if k else PASS, f"{seen} (hard rule: any seed fails)" if k else f"no {kind}")
-    return _share_verdict(k, n, None if base is None else base.get(kind, 0), base, rules, cell, rule, seen, kind)
+    return _share_verdict(k, n, _base_count(base, kind), base, rules, cell, rule, seen, kind)
+
+
+def _base_count(base: dict[str, int] | None, kind: str) -> int | None:
+    """The comparable baseline's seeds showing ``kind`` (an event kind: 0 where none did; ``not_learned``: None
+    for baselines written before the learning rule), or None without a baseline."""
+    if base is None:
+        return None
+    return base.get(kind) if kind == NOT_LEARNED else base.get(kind, 0)
 
 
 def null_rate(rules: Rules, kind: str, dataset: str) -> tuple[float, str, str]:
@@ -233,7 +241,7 @@ def _learning_verdict(not_learned: list[int], n: int, rules: Rules, cell: tuple[
     """``not_learned``: the seeds whose runs did not learn; ``base``: the comparable baseline's counts."""
     k = len(not_learned)
     seen = f"{k} of {n} seeds did not learn" + (f" (seeds {', '.join(map(str, not_learned))})" if k else "")
-    k_base = None if base is None else base.get("not_learned")  # baselines before this rule have no such count
+    k_base = _base_count(base, NOT_LEARNED)
     if k_base is None and not rules.require_learning:
         return Verdict(*cell, "learning", PASS, f"{seen}; not required without a baseline (require_learning: false)")
     return _share_verdict(k, n, k_base, base, rules, cell, "learning", seen, NOT_LEARNED)
@@ -271,6 +279,13 @@ def _regression_verdict(now: list[float], then: list[float] | None, rules: Rules
     return Verdict(*cell, rule, status, f"{text}; one-sided Mann-Whitney U: {reading}")
 
 
+def _differs(results, runs, cell: tuple[str, str], baseline: Baseline | None) -> list[str]:
+    """How the baseline's runs of ``cell`` were measured otherwise than ``runs`` (nothing without a baseline)."""
+    if baseline is None:
+        return []
+    return measured_differently(baseline.measured.get(cell), results.configs.get(measured_run(runs), {}))
+
+
 def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Verdict]:
     """Every rule for every variant x dataset of ``results``."""
     from ganbench.evidence.states import not_learned
@@ -280,8 +295,7 @@ def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Ve
     verdicts = []
     for cell, runs in results.runs.groupby(["variant", "dataset"], sort=False):
         verdicts.append(_runs_verdict(runs, *cell))
-        differs = measured_differently(baseline.measured.get(cell), results.configs.get(measured_run(runs), {})) \
-            if baseline is not None else []
+        differs = _differs(results, runs, cell, baseline)
         if differs:
             verdicts.append(Verdict(*cell, "baseline", NOT_COMPARABLE,
                                     "the baseline was measured differently: " + "; ".join(differs)))
@@ -326,8 +340,9 @@ def reach(rules: Rules, n: int, dataset: str, base: dict[str, int] | None = None
     alpha, out = rules.alpha, []
 
     def share(rule: str, kind: str) -> None:
-        if base is not None and base.get(kind if kind != NOT_LEARNED else "not_learned") is not None:
-            k_base, m = base.get(kind if kind != NOT_LEARNED else "not_learned", 0), base["seeds"]
+        k_base = _base_count(base, kind)
+        if k_base is not None:
+            m = base["seeds"]
             k = _fewest_failing(n, lambda k: sig.fisher(k, n, k_base, m)[0] < alpha)
             against = f"the baseline's {k_base} of {m} seeds"
         else:
@@ -345,7 +360,7 @@ def reach(rules: Rules, n: int, dataset: str, base: dict[str, int] | None = None
             out.append((f"events:{kind}", "fails on any seed (hard rule)"))
         else:
             share(f"events:{kind}", kind)
-    if base is not None or rules.require_learning:
+    if _base_count(base, NOT_LEARNED) is not None or rules.require_learning:
         share("learning", NOT_LEARNED)
     for metric in rules.thresholds:
         k = _fewest_failing(n, lambda k: sig.binomial(k, n, 0.5)[0] < alpha)
@@ -357,6 +372,19 @@ def reach(rules: Rules, n: int, dataset: str, base: dict[str, int] | None = None
             out.append((f"regression:{metric}", f"can fail (smallest p {p_min:.2g} < alpha)" if p_min < alpha else
                                                 f"cannot fail at {n} vs {n_base} seeds (smallest p {p_min:.2g})"))
     return out
+
+
+def build_reach(results, rules: Rules, baseline: Baseline | None = None) -> list[str]:
+    """``reach`` for every variant x dataset of ``results``, one line per rule (cells named where they differ),
+    against the baseline where ``evaluate`` compares with it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    cells = results.runs.groupby(["variant", "dataset"], sort=False)
+    for cell, runs in cells:
+        base = None if baseline is None or _differs(results, runs, cell, baseline) else baseline.events.get(cell)
+        for rule, text in reach(rules, len(runs), cell[1], base, base["seeds"] if base else None):
+            found.setdefault((rule, text), []).append(f"{cell[0]} on {cell[1]}")
+    return [f"{rule}: {text}" + ("" if len(where) == cells.ngroups else f" ({', '.join(where)})")
+            for (rule, text), where in found.items()]
 
 
 def rules_of(results) -> Rules:

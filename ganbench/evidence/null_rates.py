@@ -21,7 +21,7 @@ from typing import Any
 from ganbench import validate as v
 from ganbench.errors import GanbenchError
 
-NOT_LEARNED = "not_learned"  # the null rate of the learning rule: runs whose state is "not converged"
+NOT_LEARNED = "not_learned"  # the learning rule's kind: runs that did not learn (also a baseline's count's key)
 SHIPPED = Path(__file__).with_name("null_rates.json")
 
 
@@ -42,7 +42,7 @@ class NullRate:
         from ganbench.evidence.statistics import clopper_pearson
 
         low, high = clopper_pearson(self.k, self.n)
-        return (f"{self.rate:.1%} [{low:.1%}, {high:.1%}] ({self.k} of {self.n} runs; {self.source})")
+        return f"{self.rate:.1%} [{low:.1%}, {high:.1%}] ({self.k} of {self.n} runs; {self.source})"
 
 
 @dataclass(frozen=True)

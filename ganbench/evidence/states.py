@@ -27,12 +27,24 @@ MEASURED = (HEALTHY, COLLAPSED)  # states whose final metrics are measurements o
 QUALITY_FLOOR = 0.2  # the mode_collapse detector's floor: a fifth of the samples on modes
 
 
-def not_learned(results) -> set[str]:
-    """The finished runs that did not learn: samples that never reached the modes, or a nonconvergence event."""
+def collapse_kinds() -> tuple[str, ...]:
+    """The event kinds that make a run collapsed (declared ``collapse`` by their detectors)."""
     from ganbench.diagnostics import event_kinds
 
+    return tuple(k for k, kind in event_kinds().items() if kind.collapse)
+
+
+def nonconvergence_kinds() -> tuple[str, ...]:
+    """The event kinds that say a run did not learn (declared ``nonconvergence``)."""
+    from ganbench.diagnostics import event_kinds
+
+    return tuple(k for k, kind in event_kinds().items() if kind.nonconvergence)
+
+
+def not_learned(results) -> set[str]:
+    """The finished runs that did not learn: samples that never reached the modes, or a nonconvergence event."""
     events = results.events
-    unsettled = set(events[events.kind.isin({k for k, kind in event_kinds().items() if kind.nonconvergence})].run_id)
+    unsettled = set(events[events.kind.isin(nonconvergence_kinds())].run_id)
     hq = results.metrics[results.metrics.name == "high_quality"].groupby("run_id").value.max()
     done = results.runs[results.runs.status == "completed"].run_id
     never = set(hq[~(hq >= QUALITY_FLOOR)].index)  # never a fifth of the samples on a mode
@@ -41,10 +53,7 @@ def not_learned(results) -> set[str]:
 
 def run_states(results, unlearned: set[str] | None = None) -> pd.Series:
     """run id -> state, for every run of ``results`` (``unlearned``: ``not_learned(results)``, if known)."""
-    from ganbench.diagnostics import event_kinds
-
-    collapse = {k for k, kind in event_kinds().items() if kind.collapse}
-    collapsed = set(results.events[results.events.kind.isin(collapse)].run_id)
+    collapsed = set(results.events[results.events.kind.isin(collapse_kinds())].run_id)
     unlearned = not_learned(results) if unlearned is None else unlearned
     states = {}
     for run in results.runs.itertuples():

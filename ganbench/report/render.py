@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ganbench.diagnostics import event_kinds
 from ganbench.evidence.gate import Rules, rules_of
-from ganbench.evidence.states import MEASURED, QUALITY_FLOOR
+from ganbench.evidence.states import MEASURED, QUALITY_FLOOR, collapse_kinds, nonconvergence_kinds
 from ganbench.evidence.statistics import min_attainable_p, pairwise_tests, summarize
 from ganbench.meta import Catalog
 from ganbench.report import plots, tables
@@ -163,8 +162,8 @@ def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, ca
     shown["time to collapse (median step)"] = rank.time_to_collapse.map(lambda x: fmt(x, 6))
     shown["summary"] = rank.summary
     report.heading("Ranking")
-    collapse = " or ".join(k for k, kind in event_kinds().items() if kind.collapse)
-    unlearned = ", ".join(k for k, kind in event_kinds().items() if kind.nonconvergence)
+    collapse = " or ".join(collapse_kinds())
+    unlearned = ", ".join(nonconvergence_kinds())
     report.text(f"Variants are grouped by state — what most seeds became: healthy, collapsed (a {collapse} event), "
                 f"not converged (at no evaluation were {QUALITY_FLOOR:.0%} of the samples on a mode, or a "
                 f"{unlearned} event: the run did not learn), diverged or failed. Healthy and collapsed variants are "
