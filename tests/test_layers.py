@@ -11,7 +11,7 @@ import ganbench
 # bottom to top; a module may import its own layer and those below
 LAYERS = [
     ("core", ["ganbench.errors", "ganbench.validate", "ganbench.registry", "ganbench.catalog", "ganbench.meta",
-              "ganbench.versions", "ganbench.arithmetic"]),
+              "ganbench.versions", "ganbench.arithmetic", "ganbench.compat"]),
     ("building blocks", ["ganbench.data", "ganbench.models", "ganbench.metrics", "ganbench.diagnostics",
                          "ganbench.recipes"]),
     ("results", ["ganbench.results"]),
