@@ -16,6 +16,22 @@ def test_list_every_kind(invoke):
         "(2017)"]
 
 
+def test_list_axes_names_every_recipe_axis_with_its_default_and_values(invoke):
+    """Every field a suite may set on a variant is listed (augmentations, schedules, EMA among them)."""
+    from dataclasses import fields
+
+    from ganbench.recipes.augment import OPS
+    from ganbench.recipes.variants import AUGMENT_POLICIES, AXES, Recipe
+
+    assert set(AXES) == {f.name for f in fields(Recipe)} - {"description"}
+    assert tuple(OPS) == AUGMENT_POLICIES
+    lines = {line.split()[0]: line for line in invoke("list", "axes").output.splitlines()[1:]}
+    assert set(lines) == set(AXES)
+    assert "color, translation, cutout" in lines["augment"] and "cosine" in lines["lr_schedule"]
+    assert lines["g_ema"].split()[1] == "off" and lines["n_critic"].split()[1] == "1"
+    assert "axes (set on a variant" in invoke("list").output
+
+
 def test_show_builtin_and_suite_composed_variants(invoke, write_suite):
     result = invoke("show", "wgan-gp")
     shown = json.loads(result.stdout)

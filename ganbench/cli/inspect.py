@@ -10,15 +10,18 @@ import click
 from ganbench.catalog import REGISTRIES
 from ganbench.cli import cli, handle_errors
 
-KINDS = tuple(REGISTRIES)
+KINDS = (*REGISTRIES, "axes")
 
 
 @cli.command(name="list")
 @click.argument("kind", type=click.Choice(KINDS), required=False)
 @click.option("--pattern", default="*", show_default=True, help="Only names matching this shell pattern.")
 def list_(kind: str | None, pattern: str) -> None:
-    """List what is registered (every kind when KIND is omitted)."""
+    """List what is registered, and the recipe axes a variant can set (every kind when KIND is omitted)."""
     for k in [kind] if kind else KINDS:
+        if k == "axes":
+            _list_axes(pattern)
+            continue
         registry = REGISTRIES[k]
         names = registry.list(pattern)
         if k == "variants":
@@ -26,6 +29,21 @@ def list_(kind: str | None, pattern: str) -> None:
         click.echo(f"{k}:")
         for name in names:
             click.echo(f"  {name}")
+
+
+def _list_axes(pattern: str) -> None:
+    """Each axis of a recipe, its default (the registry's base recipe) and the values it takes."""
+    from fnmatch import fnmatch
+
+    from ganbench.recipes.variants import AXES, Recipe
+
+    base = Recipe()
+    click.echo("axes (set on a variant in a suite; default, then values):")
+    for axis, values in AXES.items():
+        if fnmatch(axis, pattern):
+            default = getattr(base, axis)
+            shown = "off" if default in (None, (), {}) else default
+            click.echo(f"  {axis:<23}{str(shown):<15}{values}")
 
 
 @cli.command()

@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-POLICIES = ("color", "translation", "cutout")
 Uniform = Callable[..., Tensor]
 
 

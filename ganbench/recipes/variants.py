@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SPECTRAL_NORM = ("none", "d", "both")
+AUGMENT_POLICIES = ("color", "translation", "cutout")  # DiffAugment's (recipes.augment.OPS)
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,31 @@ VARIANTS.add("r3gan", Recipe(objective="relativistic", regularizer=("r1", "r2"),
 VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothing=(0.9, 0.0), **ADAM_DCGAN,
                                        description="non-saturating with one-sided label smoothing, real target 0.9"))
 
-AXES = ("objective", "objective_params", "regularizer", "regularizer_weight", "spectral_norm", "label_smoothing",
-        "n_critic", "d_lr", "g_lr", "optimizer", "betas", "instance_noise", "lr_schedule", "lr_decay_start", "g_ema",
-        "g_ema_start", "g_ema_rampup", "augment", "augment_p", "ada_target", "regularizer_schedule",
-        "regularizer_weight_end")
+# Every axis a suite may set on a variant -> the values it takes (`ganbench list axes`; docs/variants.md explains each)
+AXES = {
+    "objective": "a registered objective (ganbench list objectives)",
+    "objective_params": "the objective's parameters, e.g. {a: -1, b: 1, c: 0} for least_squares",
+    "regularizer": "a registered regularizer, or a list of them (ganbench list regularizers)",
+    "regularizer_weight": "> 0, or one per regularizer",
+    "regularizer_schedule": " | ".join(SCHEDULES),
+    "regularizer_weight_end": "[0, 1]: the decayed weights' last value, as a fraction of theirs",
+    "spectral_norm": " | ".join(SPECTRAL_NORM) + " (true: d)",
+    "label_smoothing": "false | true (real 0.9) | a real target | {real: R, fake: F}",
+    "n_critic": "D steps per G step, >= 1",
+    "d_lr": "> 0",
+    "g_lr": "> 0",
+    "optimizer": " | ".join(OPTIMIZERS),
+    "betas": "[beta1, beta2] in [0, 1) (Adam)",
+    "instance_noise": ">= 0: std of the noise added to D's inputs",
+    "lr_schedule": " | ".join(SCHEDULES),
+    "lr_decay_start": "[0, 0.99]: fraction of the steps before the decay",
+    "g_ema": "off | decay in (0, 1), e.g. 0.999",
+    "g_ema_start": "G steps >= 0 before the average starts",
+    "g_ema_rampup": "off | > 0, e.g. 0.05",
+    "augment": "a list of " + ", ".join(AUGMENT_POLICIES),
+    "augment_p": "[0, 1]",
+    "ada_target": "off | (0, 0.99], e.g. 0.6 (needs augment)",
+}
 
 
 def _label_smoothing(value: Any, where: str) -> tuple[float, float] | None:
@@ -225,14 +247,12 @@ def _regularizers(value: Any, where: str) -> str | tuple[str, ...] | None:
 
 def _policy(value: Any, where: str) -> tuple[str, ...]:
     """DiffAugment's policy: a list of policies, or its comma-separated string ("color,translation,cutout")."""
-    from ganbench.recipes.augment import POLICIES
-
     if value in (None, False, "", []):
         return ()
     names = [n.strip() for n in value.split(",")] if isinstance(value, str) else value
     if not isinstance(names, list):
-        raise GanbenchError(f"{where} must be a list of {', '.join(POLICIES)}")
-    policy = tuple(v.choice(n, f"{where}[{i}]", POLICIES) for i, n in enumerate(names))
+        raise GanbenchError(f"{where} must be a list of {', '.join(AUGMENT_POLICIES)}")
+    policy = tuple(v.choice(n, f"{where}[{i}]", AUGMENT_POLICIES) for i, n in enumerate(names))
     if len(set(policy)) < len(policy):
         raise GanbenchError(f"{where} names a policy twice: {', '.join(policy)}")
     return policy
