@@ -44,7 +44,7 @@ DETECTORS = Registry("detector", _builtins(
     "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "generator_stalled",
     "far_from_data", "d_pinned", "g_no_gradient", "oscillation", "nonconvergence"))
 EXECUTORS = Registry("executor", _builtins("ganbench.execution.executors", "sequential", "processes", "ray"))
-LOGGERS = Registry("logger", _builtins("ganbench.training.loggers", "tensorboard"))
+LOGGERS = Registry("logger", _builtins("ganbench.training.loggers", "tensorboard", "wandb", "mlflow"))
 
 # kind (as `ganbench list` names it) -> registry
 REGISTRIES = {"variants": VARIANTS, "objectives": OBJECTIVES, "regularizers": REGULARIZERS, "datasets": DATASETS,

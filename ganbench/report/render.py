@@ -210,6 +210,10 @@ def _sample_links(report: Report, results: Results, order: list[str], pictures: 
                     Path(os.path.relpath(pictures[run.run_id].resolve(), report_dir.resolve())).as_posix())
                    for run in runs.itertuples() if run.run_id in pictures]
         report.links(f"{variant} — every seed's final samples:", targets)
+        pages = [(f"{run.dataset} seed {run.seed} ({tool})", link) for run in runs.itertuples()
+                 for tool, link in results.store.status(run.run_id).get("links", {}).items()]
+        if pages:  # runs logged to W&B or an MLflow server: their pages there
+            report.links(f"{variant} — every seed's page in its live view:", pages)
 
 
 def _reproduction_section(report: Report, results: Results, alpha: float) -> None:

@@ -47,7 +47,8 @@ class RunRecorder:
         store.write_config(run_id, config)
         store.set_status(run_id, "running", step=resume_step or 0)
         self.writer: MetricsWriter | None = None if lazy else store.metrics_writer(run_id, resume_step)
-        self.loggers = make_loggers(loggers, store.root / "tensorboard" / run_id)
+        self.logger_names = tuple(loggers)
+        self.loggers = make_loggers(loggers, store.root, run_id, config)
 
     @property
     def opened(self) -> bool:
@@ -96,6 +97,9 @@ class RunRecorder:
         """Detect, close, and write the final status (returned). ``measured``: measurement fields known only now
         (a tracked run's step budget), written into config.json."""
         measured = extra.pop("measured", None)
+        links = {name: logger.link() for name, logger in zip(self.logger_names, self.loggers)}
+        if any(links.values()):  # the run's page in each live view that has one (the report links them)
+            extra["links"] = {name: link for name, link in links.items() if link}
         try:
             if self.writer is not None:
                 self.detect()
