@@ -125,3 +125,34 @@ def test_every_inline_track_keyword_example_is_accepted(page, span, tmp_path):
         tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=torch.zeros(8, 1), fake_out=torch.zeros(8, 1))
     tracker.close()
     assert tracker.status == "completed"
+
+
+CELL_LIMIT = 300  # characters: a table cell a reader takes in at a glance; details go in a section below
+
+
+def _cells(line: str) -> list[str]:
+    """A Markdown table row's cells; pipes inside code spans or escaped (\\|) do not split."""
+    cells, cell, in_code, i = [], "", False, 0
+    body = line.strip().strip("|")
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and body[i + 1:i + 2] == "|":
+            cell, i = cell + "|", i + 2
+            continue
+        if char == "`":
+            in_code = not in_code
+        if char == "|" and not in_code:
+            cells.append(cell.strip())
+            cell = ""
+        else:
+            cell += char
+        i += 1
+    return [*cells, cell.strip()]
+
+
+def test_no_docs_table_cell_is_longer_than_a_glance():
+    long = [f"{page.name}:{number}: {len(cell)} characters: {cell[:60]}..."
+            for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+            for number, line in enumerate(page.read_text().splitlines(), 1) if line.startswith("|")
+            for cell in _cells(line) if len(cell) > CELL_LIMIT]
+    assert long == []
