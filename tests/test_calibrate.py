@@ -81,3 +81,17 @@ def test_graded_injections_give_the_smallest_effect_caught():
     # g_lr scaled down: the weakest step is x0.5, and no step reaches 80 %
     assert "| g_lr | ×0.5 | 0/5 = 0% [0%, 52%] | none up to ×0.1 |" in power
     assert "both" not in power and "| both |" in text
+
+
+def test_a_ladder_without_injections_claims_no_detection():
+    """Without --inject the ladder measures false alarms only: its table has no empty detection column, and the
+    fewest-seeds line does not say that every injection was caught."""
+    from ganbench.evidence.gate import PASS, Rules, Verdict
+    from ganbench.execution.calibrate import Calibration, Rung, Scenario
+
+    clean = Scenario("seed change only", [[Verdict("v", "ring", "learning", PASS, "")]], 1.0, {})
+    ladder = [Rung(1, (0, 160), {}), Rung(2, (0, 80), {}), Rung(4, (1, 40), {})]
+    text = table(Calibration("s", Rules(), 16, clean, [], ladder=ladder))
+    assert "| seeds | false alarms |\n|---|---|\n| 1 | 0/160 = 0% [0%, 2%] |\n" in text
+    assert "every injection caught" not in text
+    assert "Fewest seeds with false alarms <= 5%: 1. Detection not measured" in text

@@ -396,19 +396,23 @@ def _ladder(calibration: Calibration) -> list[str]:
     names = [s.name for s in calibration.injected]
     lines = ["", "Seeds per build, each build checked without a baseline (as a CI job checks its own seeds), against "
                  "null rates measured on the baseline seed set:", "",
-             "| seeds | false alarms | " + " | ".join(f"{name} caught" for name in names) + " |",
+             "| " + " | ".join(["seeds", "false alarms", *(f"{name} caught" for name in names)]) + " |",
              "|---|---|" + "---|" * len(names)]
     enough = None
     for rung in calibration.ladder:
-        lines.append(f"| {rung.seeds} | {_rate(*rung.false_alarms)} | " +
-                     " | ".join(_rate(*rung.detections[name]) for name in names) + " |")
+        cells = [str(rung.seeds), _rate(*rung.false_alarms), *(_rate(*rung.detections[name]) for name in names)]
+        lines.append("| " + " | ".join(cells) + " |")
         fa = rung.false_alarms[0] / rung.false_alarms[1]
         if enough is None and fa <= FALSE_ALARMS and all(k / n >= DETECTION for k, n in rung.detections.values()):
             enough = rung.seeds
     tried = ", ".join(str(r.seeds) for r in calibration.ladder)
     fewest = str(enough) if enough else f"more than {calibration.ladder[-1].seeds} (none of {tried})"
-    lines += ["", f"Fewest seeds with false alarms <= {FALSE_ALARMS:.0%} and every injection caught in >= "
-                  f"{DETECTION:.0%} of builds: {fewest}"]
+    if names:
+        lines += ["", f"Fewest seeds with false alarms <= {FALSE_ALARMS:.0%} and every injection caught in >= "
+                      f"{DETECTION:.0%} of builds: {fewest}"]
+    else:  # nothing injected: the ladder says nothing about detection
+        lines += ["", f"Fewest seeds with false alarms <= {FALSE_ALARMS:.0%}: {fewest}. Detection not measured: give "
+                      "regressions to catch with --inject."]
     if calibration.null_rates is not None:
         snippet = yaml.safe_dump({"null_rates": calibration.null_rates.to_json()}, sort_keys=False,
                                  default_flow_style=None, width=100)
