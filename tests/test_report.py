@@ -172,14 +172,18 @@ def test_the_report_opens_with_two_sentences_in_plain_words():
                 "collapse_rate": collapse, "time_to_collapse": at, "not_converged": not_converged,
                 "divergence_rate": 0.0, "failed": 0}
     tied = pd.DataFrame([row("a", 1), row("b", 1), row("c", 3, collapse=0.25, at=1250.0, not_converged=1)])
-    assert headline(tied, "mode_coverage") == (
+    assert headline(tied) == (
         "a, b share first place on mode_coverage: no test separates them at 4 seeds; the other 1 rank below them. "
         "Seeds that went wrong: c collapsed in 1 (at step 1250) and did not converge in 1 of 4 seeds.")
     alone = pd.DataFrame([row("a", 1), row("b", 2)])
-    assert headline(alone, "fid").startswith("a ranks first on fid (IQM 0.9)")
-    assert headline(alone, "fid").endswith("Every seed of every variant converged without a collapse.")
+    assert headline(alone).startswith("a ranks first on mode_coverage (IQM 0.9)")
+    assert headline(alone).endswith("Every seed of every variant converged without a collapse.")
+    unconverged = pd.DataFrame([{**row("a", 1, not_converged=4), "ranked_by": "sliced_wasserstein",
+                                 "ranked_value": 1.62}])
+    assert headline(unconverged).startswith(  # the metric it ranked, not the suite's key one
+        "a: sliced_wasserstein IQM 1.62 over 4 seeds.")
     single = pd.DataFrame([row("a", 1, collapse=0.25, at=1000.0)])  # a suite of one variant compares nothing
-    assert headline(single, "mode_coverage") == (
+    assert headline(single) == (
         "a: mode_coverage IQM 0.9 over 4 seeds. Seeds that went wrong: a collapsed in 1 (at step 1000) of 4 seeds.")
 
 
@@ -222,3 +226,20 @@ def test_every_runs_samples_are_one_click_away_wherever_the_report_is_written(tm
         written = write_report(root, out)
         links = re.findall(r"\]\(([^)]+/samples/step_\d+\.png)\)", (written / "report.md").read_text())
         assert len(links) == 4 and all((written / link).exists() for link in links)
+
+
+def test_the_ranking_shows_the_value_each_rank_stands_on_beside_the_rank(tmp_path):
+    """The number a variant was ranked by sits in the fifth column, in view without scrolling, with its metric's
+    name; not-converged variants (a 5-step run) are ranked on sliced Wasserstein and say so."""
+    from ganbench.execution.runner import run_suite
+    from ganbench.report.render import build_report
+    from ganbench.results import load_results
+    from ganbench.spec.suite import parse_suite
+
+    root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
+    markdown = build_report(load_results(root)).markdown()
+    header = next(line for line in markdown.splitlines() if line.startswith("| rank |"))
+    assert header.split(" | ")[4] == "ranked on (IQM)"
+    rows = [line for line in markdown.splitlines() if line.startswith("| 1")]
+    assert rows and all(" | sliced_wasserstein " in row for row in rows)
+    assert "ranked by" not in header

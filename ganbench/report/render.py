@@ -148,13 +148,16 @@ def _ranking_section(report: Report, final: pd.DataFrame, rank: pd.DataFrame, ca
                      alpha: float) -> list[str]:
     primary = tables.primary_metric(final, catalog)
     shown = pd.DataFrame({"rank": [f"{r}=" if t else str(r) for r, t in zip(rank["rank"], rank.tied)],
-                          "variant": rank.variant, "state": rank.state, "seeds": rank.states})
+                          "variant": rank.variant, "state": rank.state, "seeds": rank.states,
+                          # what the rank stands on, beside it: the key metric or, for a variant that never
+                          # converged, the whole-distribution metric over all its seeds
+                          "ranked on (IQM)": [f"{m} {fmt(v)}" if m else "— (not ranked)"
+                                              for m, v in zip(rank.ranked_by, rank.ranked_value)]})
     for m in tables.key_metrics(final, catalog):
         arrow = "↑" if catalog[m].higher_is_better else "↓"
         shown[f"{m} {arrow} IQM [95% CI]"] = [
             fmt_ci(v, ci) + (f" ({n} of {seeds} seeds)" if n < seeds and n else "") if n else "— (no measured seed)"
             for v, ci, n, seeds in zip(rank[m], rank[f"{m}_ci"], rank.measured, rank.seeds)]
-    shown["ranked by"] = [m or "—" for m in rank.ranked_by]
     everyone = len(rank) - 1
     shown["tied with"] = ["—" if not t else ("all the others" if everyone > 2 and len(t.split(", ")) == everyone else t)
                           for t in rank.tied]
@@ -446,7 +449,7 @@ def build_report(results: Results, baseline: Results | None = None, report_dir: 
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
     rank = tables.ranking(final, rates, catalog, rules.alpha)
-    report.text(tables.headline(rank, tables.primary_metric(final, catalog)), "summary")
+    report.text(tables.headline(rank), "summary")
     _reproduction_section(report, results, rules.alpha)
     order = _ranking_section(report, final, rank, catalog, rules.alpha)
     _caveats(report, final)

@@ -159,12 +159,13 @@ def _ranks(table: pd.DataFrame, alpha: float) -> tuple[list[int], list[str]]:
     return [ranks[v] for v in table.variant], [tied[v] for v in table.variant]
 
 
-def headline(rank: pd.DataFrame, primary: str | None) -> str:
+def headline(rank: pd.DataFrame) -> str:
     """Two sentences in plain words for the top of the report: who leads and whether the tests separate them, then
     which variants collapsed or did not converge, in how many seeds and from when."""
     seeds = int(rank.seeds.max()) if len(rank) else 0
     first = rank[(rank["rank"] == 1) & (rank.ranked_by != "")]
-    metric = primary or "their metrics"
+    # the metric the leaders were ranked on: the suite's key metric, or sliced Wasserstein when none converged
+    metric = " and ".join(dict.fromkeys(first.ranked_by))
     if first.empty:
         lead = "No variant could be ranked (none converged, or no metric may head a ranking)."
     elif len(rank) == 1:  # nothing to compare it with
