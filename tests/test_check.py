@@ -128,6 +128,19 @@ def test_bad_baseline_exits_2(invoke, out, tmp_path):
     assert result.exit_code == 2 and "not a ganbench baseline" in result.output
 
 
+def test_a_missing_baseline_is_reported_before_the_suite_trains(invoke, tmp_path, write_suite):
+    """`check SUITE --baseline nope.json` trained the whole suite, then failed; a directory that holds no
+    results was called 'a results file'. Both now fail at once, saying how to write a baseline."""
+    from tests.conftest import tiny_suite
+
+    suite = write_suite(tiny_suite())
+    for baseline, message in ((tmp_path / "nope.json", "no baseline at"),
+                              (tmp_path, "is a directory but not a results directory")):
+        result = invoke("check", suite, "--baseline", baseline, "--out", tmp_path / "out")
+        assert result.exit_code == 2 and message in result.output and "--write-baseline" in result.output
+        assert not (tmp_path / "out").exists()  # nothing trained
+
+
 def test_failed_runs_fail_the_gate(invoke, tmp_path, write_suite):
     from tests.conftest import tiny_suite
 

@@ -47,6 +47,7 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     from ganbench.results.store import atomic_write
     from ganbench.spec.suite import shipped_suites
 
+    base = load_baseline(baseline) if baseline is not None else None  # a bad baseline fails before any training
     # a suite file, or a shipped suite's name (`ci`, as `ganbench run ci`): run it first (load_suite reports a
     # missing file)
     if target.is_file() or target.suffix in (".yaml", ".yml") or (
@@ -62,7 +63,6 @@ def check(target: Path, baseline: Path | None, junit: Path | None, summary: Path
     else:
         results = load_results(target)
         rules = rules_of(results)
-    base = load_baseline(baseline) if baseline is not None else None
     reach = build_reach(results, rules, base)
     click.echo(f"What this build can decide (alpha {rules.alpha}):")
     for text in reach:

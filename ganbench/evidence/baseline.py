@@ -116,16 +116,21 @@ def from_results(results) -> Baseline:
 def load_baseline(path: str | Path) -> Baseline:
     """A baseline JSON file or a results directory."""
     path = Path(path)
+    write_one = "write one with ganbench check RESULTS --write-baseline baseline.json"
+    if not path.exists():
+        raise GanbenchError(f"no baseline at {path}: {write_one}, or pass a results directory")
     if path.is_dir():
         from ganbench.results import load_results
 
+        if not (path / "manifest.json").exists():
+            raise GanbenchError(f"baseline {path} is a directory but not a results directory (no manifest.json): "
+                                f"pass results/<suite name>, or a baseline JSON ({write_one})")
         return from_results(load_results(path))
     from ganbench.results.store import read_json
 
     doc = read_json(path)
     if not isinstance(doc, dict) or doc.get("format") not in READS:
-        raise GanbenchError(f"{path} is not a ganbench baseline in format {FORMAT} (write one with "
-                            "ganbench check --write-baseline)")
+        raise GanbenchError(f"{path} is not a ganbench baseline in format {FORMAT} ({write_one})")
     try:
         flat = lambda key, value: {(v, d): value(x) for v, per in doc[key].items()  # noqa: E731
                                    for d, x in per.items()}
