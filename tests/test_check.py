@@ -184,3 +184,25 @@ def test_cpu_models_leave_out_runs_that_named_only_the_architecture():
     configs = {"a": {"versions": {"cpu": "x86_64", "machine": "x86_64"}}, "b": {},
                "c": {"versions": {"cpu": "Intel(R) Xeon(R) Processor", "machine": "x86_64"}}}
     assert cpu_models(SimpleNamespace(configs=configs)) == ["Intel(R) Xeon(R) Processor"]
+
+
+def test_an_interrupted_suite_is_told_apart_from_a_failed_one(invoke, tmp_path, write_suite):
+    """Runs that were interrupted or never started are 'unfinished', not 'failed': the report says the suite is
+    unfinished and how to resume it; the gate fails them as runs that did not finish, and its per-seed rules
+    count only the runs that ended (no 'PASS learning: 0 of 2 seeds did not learn' for seeds never trained)."""
+    from tests.conftest import tiny_suite
+
+    doc = tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)
+    assert invoke("run", write_suite(doc), "--out", tmp_path).exit_code == 0
+    runs = {p.name: p for p in (tmp_path / "tiny" / "runs").iterdir()}
+    hinge = sorted(name for name in runs if name.startswith("hinge"))
+    (runs[hinge[0]] / "status.json").write_text(json.dumps({"status": "interrupted", "step": 2}))
+    (runs[hinge[1]] / "status.json").unlink()  # never started: pending
+    assert invoke("report", tmp_path / "tiny").exit_code == 0
+    report = (tmp_path / "tiny" / "report" / "report.md").read_text()
+    assert "This suite is unfinished: 2 of 4 runs did not end (1 interrupted, 1 pending)" in report
+    assert "| hinge | unfinished |" in report and "nan%" not in report
+    result = invoke("check", tmp_path / "tiny")
+    assert "FAIL  hinge on ring  runs: 2 of 2 runs did not finish" in result.output
+    assert "INCONCLUSIVE  hinge on ring  seeds: none of the 2 runs finished" in result.output
+    assert "hinge on ring  learning" not in result.output and "hinge on ring  events" not in result.output

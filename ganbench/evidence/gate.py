@@ -40,6 +40,7 @@ from ganbench.errors import GanbenchError
 from ganbench.evidence import statistics as sig
 from ganbench.evidence.baseline import Baseline, final_values, load_baseline, measured_differently, measured_run
 from ganbench.evidence.null_rates import NOT_LEARNED, NullRates, parse_null_rates, shipped
+from ganbench.evidence.states import FINISHED
 from ganbench.meta import Catalog, EventKind, directed
 
 PASS, FAIL, NOT_COMPARABLE = "pass", "fail", "not comparable"
@@ -172,7 +173,7 @@ def _decide(p: float, p_min: float, alpha: float, seen: bool) -> tuple[str, str]
 
 
 def _runs_verdict(runs, variant: str, dataset: str) -> Verdict:
-    bad = runs[~runs.status.isin(["completed", "diverged"])]
+    bad = runs[~runs.status.isin(FINISHED)]
     if bad.empty:
         return Verdict(variant, dataset, "runs", PASS, f"all {len(runs)} runs finished")
     detail = "; ".join(f"seed {r.seed} {r.status}" + (f": {r.error}" if isinstance(r.error, str) else "")
@@ -301,11 +302,18 @@ def evaluate(results, rules: Rules, baseline: Baseline | None = None) -> list[Ve
                                     "the baseline was measured differently: " + "; ".join(differs)))
         compare = baseline is not None and not differs
         base_events = baseline.events.get(cell) if compare else None
-        events = results.events[results.events.run_id.isin(set(runs.run_id))]
-        for kind in rules.fail_on:
-            verdicts.append(_event_verdict(events, len(runs), rules, cell, kind, base_events))
-        not_learned = sorted(int(r.seed) for r in runs.itertuples() if r.run_id in unlearned)
-        verdicts.append(_learning_verdict(not_learned, len(runs), rules, cell, base_events))
+        # the per-seed rules count the runs that ended: an interrupted or unstarted run has no verdict to give
+        # (the runs rule fails it), and counting it would pass 'learning' on seeds that never trained
+        finished = runs[runs.status.isin(FINISHED)]
+        if finished.empty:
+            verdicts.append(Verdict(*cell, "seeds", INCONCLUSIVE, f"none of the {len(runs)} runs finished: no "
+                                                                  "event or learning rule can be tested"))
+        else:
+            events = results.events[results.events.run_id.isin(set(finished.run_id))]
+            for kind in rules.fail_on:
+                verdicts.append(_event_verdict(events, len(finished), rules, cell, kind, base_events))
+            not_learned = sorted(int(r.seed) for r in finished.itertuples() if r.run_id in unlearned)
+            verdicts.append(_learning_verdict(not_learned, len(finished), rules, cell, base_events))
         measured = values.get(cell, {})
         for metric, bounds in rules.thresholds.items():
             verdicts.append(_threshold_verdict(measured.get(metric, []), len(runs), rules, cell, metric, bounds))

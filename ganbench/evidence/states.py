@@ -3,6 +3,7 @@ only, and formatted by the front ends.
 
 A run is
 - ``failed`` / ``diverged``: its status says so;
+- ``unfinished``: it never ended -- interrupted, still running, or never started (a rerun resumes it);
 - ``collapsed``: a collapse event (mode_collapse, d_overpowering, or a plugin kind marked as collapse), whether
   or not it also learned: a G that draws one blurred picture for every latent is collapsed, and not converged too
   (``not_learned`` says so, and the report says both);
@@ -22,7 +23,9 @@ from collections import Counter
 import pandas as pd
 
 HEALTHY, COLLAPSED, NOT_CONVERGED, DIVERGED, FAILED = "healthy", "collapsed", "not converged", "diverged", "failed"
-ORDER = (HEALTHY, COLLAPSED, NOT_CONVERGED, DIVERGED, FAILED)  # best first: how a ranking groups variants
+UNFINISHED = "unfinished"
+ORDER = (HEALTHY, COLLAPSED, NOT_CONVERGED, DIVERGED, FAILED, UNFINISHED)  # best first: how a ranking groups them
+FINISHED = ("completed", "diverged")  # run statuses whose metrics and events cover the whole run
 MEASURED = (HEALTHY, COLLAPSED)  # states whose final metrics are measurements of the recipe
 QUALITY_FLOOR = 0.2  # the mode_collapse detector's floor: a fifth of the samples on modes
 
@@ -60,7 +63,7 @@ def run_states(results, unlearned: set[str] | None = None) -> pd.Series:
         if run.status in (FAILED, DIVERGED):
             states[run.run_id] = run.status
         elif run.status != "completed":
-            states[run.run_id] = FAILED  # pending, running or interrupted: not a finished measurement
+            states[run.run_id] = UNFINISHED  # pending, running or interrupted: not a finished measurement
         elif run.run_id in collapsed:
             states[run.run_id] = COLLAPSED
         elif run.run_id in unlearned:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.evidence.gate import Rules, rules_of
-from ganbench.evidence.states import MEASURED, QUALITY_FLOOR, collapse_kinds, nonconvergence_kinds
+from ganbench.evidence.states import FAILED, FINISHED, MEASURED, QUALITY_FLOOR, collapse_kinds, nonconvergence_kinds
 from ganbench.evidence.statistics import min_attainable_p, pairwise_tests, summarize
 from ganbench.meta import Catalog
 from ganbench.report import plots, tables
@@ -448,6 +448,12 @@ def build_report(results: Results, baseline: Results | None = None, report_dir: 
     seed_text = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}–{seeds.max()}"
     report.text(f"{len(results.runs)} runs: {results.runs.variant.nunique()} variants × "
                 f"{results.runs.dataset.nunique()} datasets × {seed_text} seeds; results in {results.root}.", "note")
+    unfinished = results.runs[~results.runs.status.isin([*FINISHED, FAILED])]
+    if len(unfinished):  # an interrupted suite is not a failed one: say so before any number
+        kinds = ", ".join(f"{n} {status}" for status, n in unfinished.status.value_counts().sort_index().items())
+        report.text(f"This suite is unfinished: {len(unfinished)} of {len(results.runs)} runs did not end ({kinds}). "
+                    "Run the suite again to resume them; until then their variants' numbers stand on the finished "
+                    "seeds only.", "summary")
     rank = tables.ranking(final, rates, catalog, rules.alpha)
     report.text(tables.headline(rank), "summary")
     _reproduction_section(report, results, rules.alpha)

@@ -15,11 +15,14 @@ from ganbench.evidence.finals import final_metrics, key_metrics, present, primar
 from ganbench.evidence.gate import Rules
 from ganbench.evidence.states import (
     COLLAPSED,
+    FAILED,
+    FINISHED,
     HEALTHY,
     MEASURED,
     NOT_CONVERGED,
     ORDER,
     QUALITY_FLOOR,
+    UNFINISHED,
     describe,
     variant_state,
 )
@@ -57,6 +60,7 @@ def event_rates(results: Results) -> pd.DataFrame:
         row["instability_rate"] = ev.run_id.nunique() / len(ids)
         row["time_to_collapse"] = float(collapsed.median()) if len(collapsed) else math.nan
         row["failed"] = int((frame.status == "failed").sum())
+        row["unfinished"] = int((~frame.status.isin([*FINISHED, FAILED])).sum())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -104,6 +108,7 @@ def ranking(final: pd.DataFrame, rates: pd.DataFrame, catalog: Catalog, alpha: f
             row[col] = float((r[col] * weights).sum()) if col in r else 0.0
         row["time_to_collapse"] = float(r.time_to_collapse.median()) if r.time_to_collapse.notna().any() else math.nan
         row["failed"] = int(r.failed.sum())
+        row["unfinished"] = int(r.unfinished.sum()) if "unfinished" in r else 0
         rows.append(row)
     table = pd.DataFrame(rows)
     table["order"] = table.state.map(ORDER.index)
@@ -195,6 +200,8 @@ def headline(rank: pd.DataFrame) -> str:
             went.append(f"diverged in {round(row.divergence_rate * row.seeds)}")
         if row.failed:
             went.append(f"failed in {row.failed}")
+        if getattr(row, "unfinished", 0):
+            went.append(f"did not finish in {row.unfinished}")
         if went:
             trouble.append(f"{row.variant} {' and '.join(went)} of {row.seeds} seeds")
     worry = ("Seeds that went wrong: " + "; ".join(trouble) + ".") if trouble else (
@@ -206,6 +213,9 @@ def summary(row: dict, primary: str | None) -> str:
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
     if row["failed"]:
         return f"{row['failed']} run(s) failed: see the run table"
+    if row.get("unfinished") and row["state"] == UNFINISHED:
+        return (f"unfinished: {row['unfinished']} of {row['seeds']} runs were interrupted or never started; "
+                "a rerun of the suite resumes them")
     if row["divergence_rate"] > 0:
         return f"diverges in {pct(row['divergence_rate'])} of seeds"
     if row["state"] == NOT_CONVERGED and row["nonconvergence_rate"] >= 0.5:
