@@ -57,6 +57,9 @@ class ConsoleProgress(ProgressReporter):
         note = f", {skipped} already finished" if skipped else ""
         click.echo(f"suite {suite.name}: {total} runs{note}")
 
+    def run_repaired(self, spec: RunSpec, damage: str) -> None:
+        click.echo(f"{spec.run_id}: its stored files cannot be read ({damage}); training it again")
+
     def _progress(self) -> float:
         """Runs' worth of work done in this session: finished runs plus the fractions of those training."""
         return self.finished + sum(self.training.values())

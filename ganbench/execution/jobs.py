@@ -28,6 +28,9 @@ class ProgressReporter:
 
     def run_finished(self, spec: RunSpec, status: dict[str, Any]) -> None: ...
 
+    def run_repaired(self, spec: RunSpec, damage: str) -> None:
+        """A run's stored files could not be read (``damage``): it is trained again."""
+
 
 class ForwardingReporter(ProgressReporter):
     """Progress of a job training away from the reporter that shows it: (kind, run id, step, steps) messages put

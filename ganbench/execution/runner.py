@@ -75,8 +75,11 @@ def run_suite(suite: Suite | str | Path, out: str | Path = "results", device: st
 def _run_locked(suite: Suite, store: RunStore, specs: list[RunSpec], fresh: bool, reporter: ProgressReporter,
                 execute, trials: frozenset[str] = frozenset()) -> SuiteRun:
     store.prepare(suite.source)
-    if fresh:
-        for spec in specs:
+    for spec in specs:
+        damage = None if fresh else store.damage(spec.run_id)
+        if damage:  # a corrupt file (a disk error, a hand edit): this run trains again, the others stay
+            reporter.run_repaired(spec, damage)
+        if fresh or damage:
             store.clear_run(spec.run_id)
     statuses = {s.run_id: store.status(s.run_id)["status"] for s in specs}
     todo = [s for s in specs if statuses[s.run_id] not in FINISHED]

@@ -102,14 +102,19 @@ def load_results(root: str | Path, trials: bool = False) -> Results:
             raise GanbenchError(f"corrupt results file {manifest}: run {i}: {exc!r}") from None
         if "/" in run_id or run_id in (".", ".."):
             raise GanbenchError(f"corrupt results file {manifest}: run id {run_id!r}")
-        status = store.read_object(run_id, "status")
-        config = configs[run_id] = store.read_object(run_id, "config")
+        try:
+            status = store.read_object(run_id, "status")
+            config = configs[run_id] = store.read_object(run_id, "config")
+            frame = store.read_metrics(run_id)
+            run_events = store.read_events(run_id)
+        except GanbenchError as exc:  # say what repairs it: the runner retrains a run whose files are corrupt
+            raise GanbenchError(f"{exc}. Run the suite again (ganbench run, or your tracked loop) to train run "
+                                f"{run_id} anew; the other runs are kept") from None
         rows.append({**keys, "status": status.get("status", "pending"), "step": status.get("step"),
                      "time_s": status.get("time_s"), "error": status.get("error"), "device": config.get("device")})
-        frame = store.read_metrics(run_id)
         if frame is not None:
             metric_frames.append(frame.assign(**keys))
-        events += [{**keys, **e} for e in store.read_events(run_id)]
+        events += [{**keys, **e} for e in run_events]
     metrics = (pd.concat(metric_frames, ignore_index=True) if metric_frames
                else pd.DataFrame(columns=[*RUN_KEYS, "step", "name", "value"]))
     metrics = metrics[[*RUN_KEYS, "step", "name", "value"]]

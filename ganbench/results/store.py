@@ -365,6 +365,19 @@ class RunStore:
         incoming.rename(directory)
         shutil.rmtree(old, ignore_errors=True)
 
+    def damage(self, run_id: str) -> str | None:
+        """Why a run's files cannot be read (the first such file's error), or None when every one that exists
+        can: status, config, metrics and events."""
+        try:
+            self.read_object(run_id, "status")
+            self.read_object(run_id, "config")
+            if (metrics := self.run_dir(run_id) / "metrics.csv").exists():
+                read_metrics(metrics)
+            self.read_events(run_id)
+        except GanbenchError as exc:
+            return str(exc)
+        return None
+
     def clear_run(self, run_id: str) -> None:
         """Forget a run's outputs (``--fresh``, or a restart with no checkpoint)."""
         directory = self.run_dir(run_id)
