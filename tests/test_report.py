@@ -243,3 +243,22 @@ def test_the_ranking_shows_the_value_each_rank_stands_on_beside_the_rank(tmp_pat
     rows = [line for line in markdown.splitlines() if line.startswith("| 1")]
     assert rows and all(" | sliced_wasserstein " in row for row in rows)
     assert "ranked by" not in header
+
+
+def test_the_gallery_shows_the_seeds_that_went_wrong_beside_the_lowest(tmp_path):
+    """The report showed only each variant's lowest seed; a collapsed seed's picture was a link away. Now the
+    seeds that went wrong follow it, captioned with their state."""
+    import json
+
+    from ganbench.execution.runner import run_suite
+    from ganbench.report.render import build_report
+    from ganbench.results import load_results
+    from ganbench.spec.suite import parse_suite
+
+    root = run_suite(parse_suite(tiny_suite(seeds=3)), out=tmp_path).root
+    runs = sorted((root / "runs").iterdir(), key=lambda p: int(p.name.split("_s")[1].split("_")[0]))
+    event = {"kind": "mode_collapse", "step": 5, "evidence": {"collapse": "to one point"}}
+    (runs[2] / "events.jsonl").write_text(json.dumps(event) + "\n")
+    markdown = build_report(load_results(root)).markdown()
+    assert "nonsaturating · ring · seed 2 (collapsed)" in markdown
+    assert "nonsaturating · ring · seed 0" in markdown

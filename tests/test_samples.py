@@ -42,3 +42,22 @@ def test_image_grid_has_eight_columns():
     images = torch.zeros(64, 1, 8, 8)
     pixels = _pixels(render_samples(images, make_dataset("ring", {}), "a title"))
     assert pixels.shape[1] == pixels.shape[0]  # 8 x 8 tiles of equal size
+
+
+def test_samples_on_one_point_of_a_mode_stay_visible_and_are_named():
+    """A G that gives one sample for every latent, on a mode: its dot is drawn over the mode's ring (it vanished
+    under it), and the picture says all samples sit on a few pixels."""
+    ring = make_dataset("ring", {})
+    mode = ring.modes[0]
+    samples = mode.repeat(500, 1)
+    png = render_samples(samples, ring, "a title")
+    pixels = _pixels(png)
+    span = float(ring.modes.abs().max()) * 1.35 + 5 * ring.mode_std
+    col, row = (np.array([1.0, -1.0]) * mode.numpy() / (2 * span) + 0.5) * (SCATTER_PX - 1) + MARGIN
+    dot = pixels[int(round(row)), int(round(col))]
+    assert dot[2] > dot[0] + 100  # the samples' blue, not the ring's red
+    def note(picture: np.ndarray) -> int:  # red text pixels in the band under the plot
+        band = picture[MARGIN + SCATTER_PX + 4:, MARGIN + 40:MARGIN + SCATTER_PX - 40]
+        return int(((band[..., 0] > 150) & (band[..., 1] < 100)).sum())
+
+    assert note(pixels) > 20 and note(_pixels(render_samples(torch.randn(500, 2), ring, "a title"))) == 0

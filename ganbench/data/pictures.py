@@ -65,6 +65,8 @@ def _scatter(samples: Tensor, dataset: Dataset, title: str) -> bytes:
     if dataset.modes is not None:
         for x, y in MARGIN + to_px(dataset.modes.cpu().numpy()):
             draw.ellipse([x - 5, y - 5, x + 5, y + 5], outline=MODE_RGB, width=1)
+        # the samples over the rings: a G that puts every sample on one point of a mode stays visible
+        picture.paste(Image.fromarray(plot), (MARGIN, MARGIN), Image.fromarray(((hits > 0) * 255).astype(np.uint8)))
     draw.rectangle([MARGIN - 1, MARGIN - 1, MARGIN + SCATTER_PX, MARGIN + SCATTER_PX], outline=(90, 90, 90))
     font = ImageFont.load_default(size=11)
     draw.text((picture.width / 2, MARGIN / 2), title, fill="black", font=font, anchor="mm")
@@ -73,6 +75,9 @@ def _scatter(samples: Tensor, dataset: Dataset, title: str) -> bytes:
     draw.text((MARGIN + SCATTER_PX, low), high, fill=(90, 90, 90), font=font, anchor="mt")
     if len(finite) < len(samples):
         draw.text((picture.width / 2, low), f"{len(samples) - len(finite)} of {len(samples)} samples not finite",
+                  fill=MODE_RGB, font=font, anchor="mt")
+    elif len(finite) > 1 and (hits > 0).sum() <= 16:  # at most four 2 x 2 dots: say what the eye may miss
+        draw.text((picture.width / 2, low), f"all {len(finite)} samples on {int((hits > 0).sum())} pixels",
                   fill=MODE_RGB, font=font, anchor="mt")
     return _png(picture, title)
 

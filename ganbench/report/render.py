@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from ganbench.evidence.gate import Rules, rules_of
-from ganbench.evidence.states import FAILED, FINISHED, MEASURED, QUALITY_FLOOR, collapse_kinds, nonconvergence_kinds
+from ganbench.evidence.states import (
+    FAILED,
+    FINISHED,
+    HEALTHY,
+    MEASURED,
+    QUALITY_FLOOR,
+    collapse_kinds,
+    nonconvergence_kinds,
+)
 from ganbench.evidence.statistics import min_attainable_p, pairwise_tests, summarize
 from ganbench.meta import Catalog
 from ganbench.report import plots, tables
@@ -189,18 +197,25 @@ def _final_pictures(results: Results) -> dict[str, Path]:
     return {run_id: pictures[-1] for run_id, pictures in found.items() if pictures}
 
 
-def _final_samples(results: Results, order: list[str], pictures: dict[str, Path]) -> list[tuple[str, bytes, str]]:
-    """(name, png, caption): each variant's final sample picture on each dataset, from its lowest seed."""
+WRONG_SEEDS_SHOWN = 3  # per variant and dataset, beside its lowest seed
+
+
+def _final_samples(results: Results, order: list[str], pictures: dict[str, Path],
+                   states: dict[str, str]) -> list[tuple[str, bytes, str]]:
+    """(name, png, caption): each variant's final sample picture on each dataset from its lowest seed, then from
+    its first seeds that went wrong (not healthy), so the report shows what a collapse looked like."""
     shown = []
     for dataset in sorted(results.runs.dataset.unique()):
         for variant in order:
             runs = results.runs[(results.runs.variant == variant) & (results.runs.dataset == dataset)]
-            if runs.empty:
+            runs = [r for r in runs.sort_values("seed").itertuples() if r.run_id in pictures]
+            if not runs:
                 continue
-            run = runs.sort_values("seed").iloc[0]
-            if run.run_id in pictures:
+            wrong = [r for r in runs[1:] if states.get(r.run_id, HEALTHY) != HEALTHY][:WRONG_SEEDS_SHOWN]
+            for run in [runs[0], *wrong]:
+                state = states.get(run.run_id, HEALTHY)
                 shown.append((f"samples-{len(shown)}", pictures[run.run_id].read_bytes(),
-                              f"{variant} · {dataset} · seed {run.seed}"))
+                              f"{variant} · {dataset} · seed {run.seed}" + ("" if state == HEALTHY else f" ({state})")))
     return shown
 
 
@@ -461,8 +476,11 @@ def build_report(results: Results, baseline: Results | None = None, report_dir: 
     _caveats(report, final)
     _sweep_section(report, results, final, colours)
     pictures = _final_pictures(results)  # the store's sample pictures, listed once for the gallery and the links
-    report.gallery(_final_samples(results, order, pictures), "Fixed-latent samples at the final evaluation (lowest "
-                   "seed of each variant; on 2-D data, red circles are the true modes).")
+    states = dict(zip(final.run_id, final.state))
+    report.gallery(_final_samples(results, order, pictures, states),
+                   "Fixed-latent samples at the final evaluation: each variant's lowest seed, then up to "
+                   f"{WRONG_SEEDS_SHOWN} of its seeds that went wrong, with their state (on 2-D data, red circles are "
+                   "the true modes).")
     _sample_links(report, results, order, pictures, report_dir or results.root / "report")
     report.heading("Curves")
     report.image("quality", plots.curves(results, shown[:4], colours),
