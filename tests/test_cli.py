@@ -40,6 +40,8 @@ def test_show_builtin_and_suite_composed_variants(invoke, write_suite):
     path = write_suite(tiny_suite(variants=[{"name": "strong-d", "base": "nonsaturating", "n_critic": 5}]))
     shown = json.loads(invoke("show", "strong-d", "--suite", path).stdout)
     assert shown["n_critic"] == 5 and shown["objective"] == "nonsaturating"
+    # the description says what the suite changed, not only the base's (it read 'gradient penalty 10' beside 0.229)
+    assert shown["description"].startswith("nonsaturating with n_critic=5 (the registry's: non-saturating")
     result = invoke("show", "strong-e", "--suite", path)
     assert result.exit_code == 2 and "did you mean 'strong-d'" in result.output
     result = invoke("show", "lsgn")
@@ -167,3 +169,20 @@ def test_progress_is_live_on_a_terminal_and_plain_lines_when_piped(tmp_path, wri
     output, _ = piped.communicate(timeout=300)
     assert piped.returncode == 0 and "\x1b[" not in output and "━" not in output
     assert output.count(" started") == 2 and output.count("completed in") == 2
+
+
+def test_next_steps_are_printed_as_the_user_typed_the_command(monkeypatch, tmp_path):
+    """After the README's install the command is .venv/bin/ganbench: the hints a run prints say so."""
+    import sys
+
+    from ganbench.cli import invoked_as
+
+    monkeypatch.setattr(sys, "argv", [".venv/bin/ganbench", "run"])
+    monkeypatch.setenv("PATH", str(tmp_path))  # not on the PATH
+    assert invoked_as() == ".venv/bin/ganbench"
+    (tmp_path / "ganbench").write_text("#!/bin/sh\n")
+    (tmp_path / "ganbench").chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "ganbench"), "run"])
+    assert invoked_as() == "ganbench"  # found on the PATH
+    monkeypatch.setattr(sys, "argv", ["-m", "run"])
+    assert invoked_as() == "ganbench"

@@ -16,6 +16,20 @@ from ganbench.errors import GanbenchError
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
+def invoked_as() -> str:
+    """The command as the user typed it (``.venv/bin/ganbench`` after the README's install, ``ganbench`` on the
+    PATH), so that a printed next step can be pasted as it stands."""
+    import os
+    import shutil
+
+    typed = sys.argv[0] if sys.argv else ""
+    if os.path.basename(typed) != "ganbench":
+        return "ganbench"  # python -m ganbench, a test runner: the plain name
+    found = shutil.which("ganbench")  # a shell that found it on the PATH passes its full path as argv[0]
+    on_path = found is not None and os.path.realpath(found) == os.path.realpath(typed)
+    return "ganbench" if on_path else typed
+
+
 def _terminate_as_interrupt(signum: int, frame: Any) -> None:
     """SIGTERM (``kill``, ``timeout``, a scheduler's preemption) stops a command the way Ctrl-C does: runs marked
     interrupted, workers stopped, the manifest written. Without this the command died at once and its worker

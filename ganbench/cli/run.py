@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganbench.cli import EXIT_FAILED, cli, handle_errors
+from ganbench.cli import EXIT_FAILED, cli, handle_errors, invoked_as
 from ganbench.cli.progress import console_progress
 
 
@@ -48,8 +48,9 @@ def run(suite_file: Path, out: Path, workers: int, executor: str | None, address
     click.echo(f"results in {result.root}: {summary}")
     for line in _unsettled(result.root):
         click.echo(line)
-    click.echo(f"next: ganbench report {result.root}    (the comparison page)\n"
-               f"      ganbench check {result.root}     (the CI gate's verdicts)")
+    command = invoked_as()
+    click.echo(f"next: {command} report {result.root}    (the comparison page)\n"
+               f"      {command} check {result.root}     (the CI gate's verdicts)")
     if result.failed:
         sys.exit(EXIT_FAILED)
 

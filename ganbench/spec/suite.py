@@ -216,6 +216,10 @@ def _variants(value: Any) -> tuple[tuple[str, Recipe], ...]:
             base = VARIANTS.get(v.string(base_name, f"{where}.base") if base_name else name,
                                 f"{where}.base" if base_name else where)
             recipe = compose(base, item, where)
+            if item:  # the base's description no longer holds: say what the suite changed
+                changed = ", ".join(f"{key}={value}" for key, value in item.items())
+                recipe = dataclasses.replace(recipe, description=f"{base_name or name} with {changed} (the "
+                                                                 f"registry's: {base.description})")
         if name in out:
             raise GanbenchError(f"{where}: variant {name!r} appears twice")
         out[name] = recipe
