@@ -131,6 +131,8 @@ def test_report_escapes_user_strings(small_results):
 def test_report_on_a_directory_that_is_not_results(invoke, tmp_path):
     result = invoke("report", tmp_path)
     assert result.exit_code == 2 and "not a ganbench results directory" in result.output
+    missing = invoke("report", tmp_path / "nope")  # a typo is told apart from a wrong directory
+    assert missing.exit_code == 2 and "nope does not exist" in missing.output
 
 
 def test_the_dot_plot_marks_seeds_that_collapsed_or_did_not_converge(monkeypatch):
@@ -221,11 +223,15 @@ def test_every_runs_samples_are_one_click_away_wherever_the_report_is_written(tm
     from ganbench.execution.runner import run_suite
     from ganbench.report.render import write_report
 
+    import shutil
+
     root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
     for out in (None, tmp_path / "elsewhere" / "page"):
         written = write_report(root, out)
-        links = re.findall(r"\]\(([^)]+/samples/step_\d+\.png)\)", (written / "report.md").read_text())
-        assert len(links) == 4 and all((written / link).exists() for link in links)
+        copied = shutil.copytree(written, tmp_path / "copies" / written.parent.name)  # mailed, or a CI artifact
+        for folder in (written, copied):
+            links = re.findall(r"\]\((img/seeds/[^)]+\.png)\)", (folder / "report.md").read_text())
+            assert len(links) == 4 and all((folder / link).exists() for link in links)
 
 
 def test_the_ranking_shows_the_value_each_rank_stands_on_beside_the_rank(tmp_path):

@@ -7,7 +7,6 @@ import base64
 import html
 import json
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,14 +218,16 @@ def _final_samples(results: Results, order: list[str], pictures: dict[str, Path]
     return shown
 
 
-def _sample_links(report: Report, results: Results, order: list[str], pictures: dict[str, Path],
-                  report_dir: Path) -> None:
-    """Every run's final sample picture one click away, addressed from where the report is written."""
+def _sample_links(report: Report, results: Results, order: list[str], pictures: dict[str, Path]) -> None:
+    """Every run's final sample picture one click away: copied beside the report (img/seeds/RUN.png), so the
+    links hold wherever the report folder is copied."""
     for variant in order:
         runs = results.runs[results.runs.variant == variant].sort_values(["dataset", "seed"])
-        targets = [(f"{run.dataset} seed {run.seed}",
-                    Path(os.path.relpath(pictures[run.run_id].resolve(), report_dir.resolve())).as_posix())
-                   for run in runs.itertuples() if run.run_id in pictures]
+        targets = []
+        for run in runs.itertuples():
+            if run.run_id in pictures:
+                report.images[f"seeds/{run.run_id}"] = pictures[run.run_id].read_bytes()
+                targets.append((f"{run.dataset} seed {run.seed}", f"img/seeds/{run.run_id}.png"))
         report.links(f"{variant} — every seed's final samples:", targets)
         pages = [(f"{run.dataset} seed {run.seed} ({tool})", link) for run in runs.itertuples()
                  for tool, link in results.store.status(run.run_id).get("links", {}).items()]
@@ -449,9 +450,8 @@ def _across(values: list) -> str:
     return "; ".join(f"{v} ({n} of {len(values)} runs)" for v, n in counts.most_common())
 
 
-def build_report(results: Results, baseline: Results | None = None, report_dir: Path | None = None) -> Report:
-    """The report of ``results`` (against ``baseline``), its links addressed from ``report_dir`` (default
-    RESULTS/report, where ``ganbench report`` writes it)."""
+def build_report(results: Results, baseline: Results | None = None) -> Report:
+    """The report of ``results`` (against ``baseline``)."""
     report = Report(f"ganbench report: {results.suite}")
     rules = rules_of(results)  # the suite's alpha and tolerances: the report states the gate's tests
     final = tables.final_metrics(results)
@@ -481,7 +481,7 @@ def build_report(results: Results, baseline: Results | None = None, report_dir: 
                    "Fixed-latent samples at the final evaluation: each variant's lowest seed, then up to "
                    f"{WRONG_SEEDS_SHOWN} of its seeds that went wrong, with their state (on 2-D data, red circles are "
                    "the true modes).")
-    _sample_links(report, results, order, pictures, report_dir or results.root / "report")
+    _sample_links(report, results, order, pictures)
     report.heading("Curves")
     report.image("quality", plots.curves(results, shown[:4], colours),
                  "Evaluation metrics over training: median over seeds, band from the lowest to the highest seed.")
@@ -514,7 +514,7 @@ def write_report(results_dir: str | Path, out: str | Path | None = None,
     results = load_results(results_dir)
     baseline = load_results(baseline_dir) if baseline_dir else None
     out = Path(out) if out else Path(results_dir) / "report"
-    report = build_report(results, baseline, out)
+    report = build_report(results, baseline)
     files: dict[str, bytes | str] = {"index.html": report.html(), "report.md": report.markdown()}
     files.update({f"img/{name}.png": png for name, png in report.images.items()})
     write_files(out, files)

@@ -184,6 +184,8 @@ class RunStore:
 
     def read_manifest(self) -> list[dict[str, Any]]:
         """The manifest's run entries (id, variant, dataset, seed, status), as written."""
+        if not self.root.exists():
+            raise GanbenchError(f"{self.root} does not exist: pass results/<suite name> (ganbench run writes it)")
         if not self.is_results():
             raise GanbenchError(f"{self.root} is not a ganbench results directory (no manifest.json); "
                                 "pass results/<suite name>")
