@@ -219,11 +219,10 @@ def test_every_picture_of_a_two_variant_report_names_both_variants(tmp_path, mon
 
 def test_every_runs_samples_are_one_click_away_wherever_the_report_is_written(tmp_path):
     import re
+    import shutil
 
     from ganbench.execution.runner import run_suite
     from ganbench.report.render import write_report
-
-    import shutil
 
     root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
     for out in (None, tmp_path / "elsewhere" / "page"):

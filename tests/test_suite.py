@@ -152,6 +152,18 @@ def _shipped() -> list[Path]:
     return sorted(SUITES / name for name in listed)
 
 
+def test_the_shipped_list_is_the_tracked_suites_and_a_users_suite_is_not_listed(tmp_path, monkeypatch):
+    import shutil
+
+    from ganbench.spec import suite as spec
+
+    assert spec.shipped_suites() == sorted(p.relative_to(SUITES).with_suffix("").as_posix() for p in _shipped())
+    shutil.copytree(spec.SHIPPED, tmp_path / "suites")
+    (tmp_path / "suites" / "my-own.yaml").write_text("name: my-own\n")
+    monkeypatch.setattr(spec, "SHIPPED", tmp_path / "suites")
+    assert "my-own" not in spec.shipped_suites() and "quick" in spec.shipped_suites()
+
+
 @pytest.mark.parametrize("path", [p for p in _shipped() if p.stem not in NEEDS_DATA], ids=lambda p: p.stem)
 def test_shipped_suites_are_valid(path):
     from ganbench.spec.suite import load_suite

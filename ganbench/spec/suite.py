@@ -356,8 +356,10 @@ SHIPPED = Path(__file__).resolve().parent.parent / "suites"  # the repository's 
 
 
 def shipped_suites() -> list[str]:
-    """The names of the suites that ship with ganbench (``quick``, ``papers/dirac``, ...)."""
-    return sorted(p.relative_to(SHIPPED).with_suffix("").as_posix() for p in SHIPPED.rglob("*.yaml"))
+    """The names of the suites that ship with ganbench (``quick``, ``papers/dirac``, ...), as suites/shipped.txt
+    lists them: a user's own suite saved in that folder is not one."""
+    lines = (SHIPPED / "shipped.txt").read_text(encoding="utf-8").splitlines()
+    return sorted(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def load_suite(path: str | Path) -> Suite:
