@@ -186,3 +186,24 @@ def test_next_steps_are_printed_as_the_user_typed_the_command(monkeypatch, tmp_p
     assert invoked_as() == "ganbench"  # found on the PATH
     monkeypatch.setattr(sys, "argv", ["-m", "run"])
     assert invoked_as() == "ganbench"
+
+
+def test_the_end_of_a_run_names_every_event_of_a_seed_once(invoke, write_suite, tmp_path):
+    """A seed that collapsed and did not converge is one line naming both its events, the collapse first; the
+    headline counts it once, as collapsed (also not converged)."""
+    from ganbench.cli.run import _unsettled
+    from ganbench.report.tables import event_rates, final_metrics, headline, ranking
+    from ganbench.results import load_results
+
+    assert invoke("run", write_suite(tiny_suite(seeds=2)), "--out", tmp_path).exit_code == 0
+    run = sorted((tmp_path / "tiny" / "runs").iterdir())[0]
+    stored = (run / "events.jsonl").read_text()
+    collapse = {"kind": "mode_collapse", "step": 4, "evidence": {"collapse": "to one point"}}
+    (run / "events.jsonl").write_text(stored + json.dumps(collapse) + "\n")
+    (line,) = [line for line in _unsettled(tmp_path / "tiny") if "collapsed" in line]
+    assert line.startswith("  collapsed, not converged:") and "(mode_collapse from step 4; far_from_data" in line
+    results = load_results(tmp_path / "tiny")
+    final = final_metrics(results)
+    rank = ranking(final, event_rates(results), results.metric_info())
+    assert "collapsed in 1 (at step 4) and did not converge in 1 of 2 seeds" in headline(rank)
+    assert rank.states[0] == "1 collapsed (all also not converged), 1 not converged"

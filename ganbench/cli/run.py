@@ -71,18 +71,18 @@ def _unsettled(root: Path) -> list[str]:
     results = load_results(root)
     unlearned = not_learned(results)
     states = run_states(results, unlearned)
-    events = results.events.sort_values("step")
-    first = events.groupby("run_id").first()
-    first_collapse = events[events.kind.isin(collapse_kinds())].groupby("run_id").first()  # what made it collapsed
+    # each run's event kinds at their first step, onset order, the kinds that make a run collapsed first
+    events = results.events.sort_values("step").drop_duplicates(["run_id", "kind"])
+    events = events.assign(defines=~events.kind.isin(collapse_kinds())).sort_values(["defines", "step"], kind="stable")
+    kinds = {run_id: [f"{e.kind} from step {e.step}" for e in frame.itertuples()]
+             for run_id, frame in events.groupby("run_id")}
     lines, learned = [], {}
     for run in results.runs.sort_values(["variant", "dataset", "seed"]).itertuples():
         state = states.get(run.run_id)
         key = (run.variant, run.dataset)
         learned[key] = learned.get(key, False) or run.run_id not in unlearned
         if state in (COLLAPSED, NOT_CONVERGED):
-            shown = first_collapse if state == COLLAPSED else first
-            why = (f"{shown.kind[run.run_id]} from step {shown.step[run.run_id]}" if run.run_id in shown.index
-                   else f"never {QUALITY_FLOOR:.0%} of its samples on a mode")
+            why = "; ".join(kinds.get(run.run_id, [])) or f"never {QUALITY_FLOOR:.0%} of its samples on a mode"
             also = ", not converged" if state == COLLAPSED and run.run_id in unlearned else ""
             lines.append(f"  {state}{also}: {run.variant} on {run.dataset}, seed {run.seed} ({why})")
     stuck = [f"{variant} on {dataset}" for (variant, dataset), ok in learned.items() if not ok]
