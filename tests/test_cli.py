@@ -163,6 +163,7 @@ def test_progress_is_live_on_a_terminal_and_plain_lines_when_piped(tmp_path, wri
     text = shown.decode(errors="replace")
     assert "\x1b[" in text and "━" in text  # redrawn bars, not lines
     assert "steps/s" in text and "suite progress" in text and "ETA" in text
+    assert "runs done" in text  # the suite bar counts finished runs, as the lines do
     assert "completed in" in text and "next: ganbench report" in text  # finished runs and the summary as lines
 
     piped = _ganbench_run(suite, tmp_path / "pipe", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -123,10 +123,12 @@ class LiveProgress(ConsoleProgress):
     manager, so the display is closed (and the cursor restored) however the command ends."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import BarColumn, Progress, TextColumn
 
         super().__init__()
-        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        # count: a run's steps, or the suite's finished runs -- the suite bar's length also counts the runs in
+        # flight, but its number says what "[16/28] completed" lines say, not a step-weighted 22/28
+        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                              TextColumn("{task.fields[rate]}"), refresh_per_second=4)
         self.suite_bar = None
         self.run_bars: dict[str, Any] = {}
@@ -142,20 +144,23 @@ class LiveProgress(ConsoleProgress):
         super().suite_started(suite, total, skipped)
         if self.suite_bar is not None:
             self.bars.remove_task(self.suite_bar)
-        self.suite_bar = self.bars.add_task(f"suite {suite.name}", total=total, completed=skipped, rate="")
+        self.suite_bar = self.bars.add_task(f"suite {suite.name}", total=total, completed=skipped, rate="",
+                                            count=f"{skipped}/{total} runs done")
 
     def _redraw_suite(self) -> None:
-        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta())
+        self.bars.update(self.suite_bar, completed=self.done + sum(self.training.values()), rate=self._eta(),
+                         count=f"{self.done}/{self.total} runs done")
 
     def run_started(self, spec: RunSpec) -> None:
         self.training[spec.run_id] = 0.0
-        self.run_bars[spec.run_id] = self.bars.add_task(f"  {spec.run_id}", total=spec.train.steps, rate="")
+        self.run_bars[spec.run_id] = self.bars.add_task(f"  {spec.run_id}", total=spec.train.steps, rate="",
+                                                        count=f"0/{spec.train.steps}")
 
     def step(self, spec: RunSpec, step: int, steps: int) -> None:
         self._stepped(spec, step, steps)
         bar = self.run_bars.get(spec.run_id)
         if bar is not None:
-            self.bars.update(bar, completed=step)
+            self.bars.update(bar, completed=step, count=f"{step}/{steps}")
             speed = self.bars.tasks[self.bars.task_ids.index(bar)].speed
             self.bars.update(bar, rate=f"{speed:,.0f} steps/s" if speed else "")
         self._redraw_suite()
