@@ -248,3 +248,25 @@ def test_ctrl_c_to_the_process_group_stops_every_worker(tmp_path, executor):
     assert sorted(r["status"] for r in manifest["runs"]) == ["interrupted", "interrupted", "pending", "pending"]
 
     wait_for(lambda: _group_gone(proc.pid), timeout=10)  # nothing of the group is left running
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_workers_start_prints_one_line(tmp_path):
+    """Ctrl-C while the worker processes are still importing torch: it printed a KeyboardInterrupt traceback
+    per worker and an InvalidStateError from the pool's thread (3 of 3 here), then the one line. Workers now start
+    with SIGINT blocked until their handler is in place."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
+    log = tmp_path / "out.log"
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path),
+                                 "--workers", "2"], stdout=sink, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        wait_for(lambda: "suite ctrlc: 4 runs" in log.read_text(), timeout=60)
+        time.sleep(0.5)  # the workers are being spawned and import torch
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    output = log.read_text()
+    assert proc.returncode == 130 and "Traceback" not in output and "Error" not in output, output
+    assert output.count("interrupted: what was written is kept") == 1, output
+    wait_for(lambda: _group_gone(proc.pid), timeout=10)

@@ -69,6 +69,9 @@ def _init_worker(progress) -> None:
     # Ctrl-C reaches every process of the terminal's group: a worker only asks its job to stop at the next step
     # (its parent also asks, for a SIGINT sent to the parent alone), and starts no job after that
     signal.signal(signal.SIGINT, lambda signum, frame: request_stop())
+    # the parent spawned this worker with SIGINT blocked, so that a Ctrl-C during its start-up (importing torch)
+    # raised no KeyboardInterrupt here; from now on the handler takes it -- one that came meanwhile arrives now
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     atexit.register(_exit_without_teardown)
     threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True, name="ganbench-parent").start()
 
@@ -130,7 +133,15 @@ def _round(jobs: list[Job], store: RunStore, workers: int, reporter: ProgressRep
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(progress,))
     futures = {}
     try:
-        futures = {pool.submit(_train_in_worker, j, str(store.root), _gpu_for(j, i)): j for i, j in enumerate(jobs)}
+        # workers start inside submit: they inherit a blocked SIGINT until their initializer installs its handler
+        # (a Ctrl-C while they import torch printed a KeyboardInterrupt traceback per worker, and the broken pool
+        # an InvalidStateError); this process takes a Ctrl-C from that window as soon as the mask is restored
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            futures = {pool.submit(_train_in_worker, j, str(store.root), _gpu_for(j, i)): j
+                       for i, j in enumerate(jobs)}
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         while futures:
             done, _ = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
             _drain(progress, specs, reporter)
