@@ -4,6 +4,7 @@ healthy and with injected failures, over seed sets; then detection and false ala
     python benchmarks/corpus.py train --workers 2          # trains into results/corpus/ (240 runs, ~45 min, 2 cores)
     python benchmarks/corpus.py table                      # re-detects with today's detectors, prints tables
     python benchmarks/corpus.py single                     # each run a one-seed build, no baseline (after table)
+    python benchmarks/corpus.py collapse --workers 2       # G fed one latent in every loop: mode_collapse and when
 
 Each run's label (failed or not, judged from its samples) is in ``examples/corpus/labels.yaml``; ``sheets`` draws
 the final samples of every loop x data x case into one picture per loop and data to label them from.
@@ -232,9 +233,57 @@ def single(args) -> None:
               f"{high:.0%}])")
 
 
+ONE_LATENT = "one-latent: latent=constant"  # G ignores its latent: one sample repeated in every picture
+
+
+def collapse(args) -> None:
+    """Every loop on each dataset with G fed one fixed latent (``latent="constant"``; seeds 4-7, as an injected
+    case of ``train``): whether ``mode_collapse`` fires in every seed, which kind, and its onset against the
+    first evaluation, whose picture already shows one sample repeated (the injection holds from step 0)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ganbench.execution.calibrate import _train_loop
+    from ganbench.results import load_results
+
+    case = ONE_LATENT.partition(":")[0]
+    jobs = [(loop, data, f"{loop}-{data}-calibrate-{case}", seed) for data in args.data for loop in args.loops
+            for seed in range(SEEDS, 2 * SEEDS)]
+    began = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_train_loop, f"{ROOT}/examples/corpus/{loop}.py:train",
+                               {"data": data, **DATA[data], "latent": "constant", "seed": seed, "out": str(args.out),
+                                "suite": suite}, 1 if args.workers > 1 else None)
+                   for loop, data, suite, seed in jobs]
+        errors = [f.result() for f in futures]
+    print(f"trained {len(jobs)} runs in {time.perf_counter() - began:.0f} s; failed: "
+          f"{[e for e in errors if e] or 'none'}")
+    lines = ["| loop | data | seeds with mode_collapse | kind | onset (first evaluation at) |", "|---|---|---|---|---|"]
+    fired = total = 0
+    for loop, data, suite in dict.fromkeys((j[0], j[1], j[2]) for j in jobs):
+        results = load_results(args.out / suite)
+        events = results.events[results.events.kind == "mode_collapse"]
+        evaluations = results.metrics[results.metrics.name == "sliced_wasserstein"]
+        seen, kinds, onsets = 0, set(), []
+        for run in results.runs.itertuples():
+            first = int(evaluations[evaluations.run_id == run.run_id].step.min())
+            mine = events[events.run_id == run.run_id]
+            if len(mine):
+                seen += 1
+                kinds |= {e.get("collapse", "?") for e in mine.evidence}
+                onsets.append(f"{int(mine.step.min())} ({first})")
+            else:
+                onsets.append(f"none ({first})")
+        fired, total = fired + seen, total + len(results.runs)
+        lines.append(f"| {loop} | {data} | {seen} of {len(results.runs)} | {', '.join(sorted(kinds)) or '—'} | "
+                     f"{', '.join(onsets)} |")
+    lines += ["", f"mode_collapse fired in {fired} of {total} runs whose G ignores its latent."]
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["train", "table", "sheets", "single"])
+    parser.add_argument("command", choices=["train", "table", "sheets", "single", "collapse"])
     parser.add_argument("--out", default="results/corpus", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--loops", nargs="+", default=list(LOOPS))
@@ -249,6 +298,8 @@ def main() -> None:
         sheets(args)
     elif args.command == "single":
         single(args)
+    elif args.command == "collapse":
+        collapse(args)
     else:
         table(args)
 

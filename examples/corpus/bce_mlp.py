@@ -24,12 +24,13 @@ def networks(dim: int, z_dim: int, image: bool) -> tuple[nn.Module, nn.Module]:
 
 def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 2e-4, d_lr: float = 2e-4,
           d_init: str = "default", out: str = "results", suite: str = "corpus-bce-mlp", track: bool = True,
-          batch: int = 64) -> list[tuple[float, float]]:
+          batch: int = 64, latent: str = "random") -> list[tuple[float, float]]:
     torch.manual_seed(seed)
     real_all = corpus_data.load(data)
     shape = real_all.shape[1:]
     dim, z_dim = real_all[0].numel(), 64
     g, d = networks(dim, z_dim, image=len(shape) > 1)
+    g = corpus_data.with_latent(g, latent, (z_dim,))
     if d_init == "zeros":  # a broken init: every weight zero
         for p in d.parameters():
             nn.init.zeros_(p)
@@ -39,7 +40,8 @@ def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 2e
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
     tracker = ganbench.track(out, g=_Shaped(g, shape), d=_Flat(d), data=corpus_data.TRACK_DATA[data], z_dim=z_dim,
                              suite=suite, variant=f"bce-mlp-{data}", seed=seed, eval_every=250,
-                             config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init}) if track else None
+                             config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init,
+                                     "latent": latent}) if track else None
     losses = []
     for step in range(1, steps + 1):
         real = real_all[torch.randint(len(real_all), (batch,))].flatten(1)

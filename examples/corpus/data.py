@@ -7,6 +7,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def ring(n: int = 10_000) -> torch.Tensor:
@@ -29,3 +30,23 @@ def load(name: str) -> torch.Tensor:
 
 # what ganbench.track evaluates against: its own copy of the same data
 TRACK_DATA = {"ring": {"name": "ring", "std": 0.1}, "digits": {"name": "digits", "size": 28}}
+
+
+class OneLatent(nn.Module):
+    """An injected collapse (``latent="constant"``): G fed one fixed latent whatever z it is given, so every sample
+    it draws, in training and in evaluation, is the same."""
+
+    def __init__(self, g: nn.Module, latent_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.g = g
+        self.register_buffer("z0", torch.randn(1, *latent_shape, generator=torch.Generator().manual_seed(0)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.g(self.z0.expand(z.shape[0], *self.z0.shape[1:]))
+
+
+def with_latent(g: nn.Module, latent: str, latent_shape: tuple[int, ...]) -> nn.Module:
+    """G as the ``latent`` knob makes it: ``random`` (unchanged) or ``constant`` (:class:`OneLatent`)."""
+    if latent not in ("random", "constant"):
+        raise ValueError(f"latent must be random or constant, not {latent!r}")
+    return OneLatent(g, latent_shape) if latent == "constant" else g

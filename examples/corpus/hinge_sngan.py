@@ -43,16 +43,17 @@ def make_d(image: bool, zeros: bool) -> nn.Module:
 
 def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 2e-4, d_lr: float = 2e-4,
           d_init: str = "default", out: str = "results", suite: str = "corpus-hinge-sngan", track: bool = True,
-          batch: int = 64) -> list[tuple[float, float]]:
+          batch: int = 64, latent: str = "random") -> list[tuple[float, float]]:
     torch.manual_seed(seed)
     x = corpus_data.load(data)
     image = x.dim() == 4
-    gen, dis = make_g(image), make_d(image, d_init == "zeros")
+    gen, dis = corpus_data.with_latent(make_g(image), latent, (Z,)), make_d(image, d_init == "zeros")
     g_opt = torch.optim.Adam(gen.parameters(), g_lr, betas=(0.0, 0.9))
     d_opt = torch.optim.Adam(dis.parameters(), d_lr, betas=(0.0, 0.9))
     watch = ganbench.track(out, g=gen, d=dis, data=corpus_data.TRACK_DATA[data], z_dim=Z, objective="hinge",
                            suite=suite, variant=f"hinge-sngan-{data}", seed=seed,
-                           config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init}) if track else None
+                           config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init,
+                                   "latent": latent}) if track else None
     log = []
     for it in range(1, steps + 1):
         real = x[torch.randint(len(x), (batch,))]

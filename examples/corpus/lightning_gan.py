@@ -19,7 +19,8 @@ from ganbench.training.lightning import GanbenchCallback
 
 
 class GAN(L.LightningModule):
-    def __init__(self, shape: tuple[int, ...], g_lr: float, d_lr: float, d_init: str, latent_dim: int = 64) -> None:
+    def __init__(self, shape: tuple[int, ...], g_lr: float, d_lr: float, d_init: str, latent_dim: int = 64,
+                 latent: str = "random") -> None:
         super().__init__()
         self.automatic_optimization = False
         self.shape, self.g_lr, self.d_lr, self.latent_dim = shape, g_lr, d_lr, latent_dim
@@ -27,6 +28,7 @@ class GAN(L.LightningModule):
         self.generator = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                                        nn.Linear(256, dim), nn.Tanh() if len(shape) > 1 else nn.Identity(),
                                        nn.Unflatten(1, shape))
+        self.generator = corpus_data.with_latent(self.generator, latent, (latent_dim,))
         self.discriminator = nn.Sequential(nn.Flatten(), nn.Linear(dim, 256), nn.LeakyReLU(0.2), nn.Linear(256, 256),
                                            nn.LeakyReLU(0.2), nn.Linear(256, 1))
         if d_init == "zeros":
@@ -65,14 +67,15 @@ class GAN(L.LightningModule):
 
 def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 2e-4, d_lr: float = 2e-4,
           d_init: str = "default", out: str = "results", suite: str = "corpus-lightning", track: bool = True,
-          batch: int = 64) -> list[tuple[float, float]]:
+          batch: int = 64, latent: str = "random") -> list[tuple[float, float]]:
     L.seed_everything(seed, verbose=False)
     real = corpus_data.load(data)
-    model = GAN(tuple(real.shape[1:]), g_lr, d_lr, d_init)
+    model = GAN(tuple(real.shape[1:]), g_lr, d_lr, d_init, latent=latent)
     model.losses = []
     callbacks = [GanbenchCallback(out, data=corpus_data.TRACK_DATA[data], z_dim=model.latent_dim, suite=suite,
                                   variant=f"lightning-{data}", seed=seed,
-                                  config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init})]
+                                  config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init,
+                                          "latent": latent})]
     callbacks = callbacks if track else []
     loader = DataLoader(TensorDataset(real), batch_size=batch, shuffle=True, drop_last=True)
     trainer = L.Trainer(max_steps=2 * steps,  # Lightning counts every optimizer step: two per batch

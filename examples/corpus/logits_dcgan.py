@@ -64,13 +64,14 @@ def zero_init(m: nn.Module) -> None:
 
 def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 2e-4, d_lr: float = 2e-4,
           d_init: str = "default", out: str = "results", suite: str = "corpus-logits-dcgan", track: bool = True,
-          batch: int = 64) -> list[tuple[float, float]]:
+          batch: int = 64, latent: str = "random") -> list[tuple[float, float]]:
     torch.manual_seed(seed)
     images = corpus_data.load(data)
     image = images.dim() == 4
     netG, netD = Generator(image), Discriminator(image)
     netG.apply(dcgan_init)
     netD.apply(zero_init if d_init == "zeros" else dcgan_init)
+    netG = corpus_data.with_latent(netG, latent, (Z,))
     criterion = nn.BCEWithLogitsLoss()
     optD = torch.optim.Adam(netD.parameters(), lr=d_lr, betas=(0.5, 0.999))
     optG = torch.optim.Adam(netG.parameters(), lr=g_lr, betas=(0.5, 0.999))
@@ -78,7 +79,8 @@ def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 2e
     if track:
         tracker = ganbench.track(out, g=netG, d=netD, data=corpus_data.TRACK_DATA[data], z_dim=Z, suite=suite,
                                  variant=f"logits-dcgan-{data}", seed=seed,
-                                 config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init})
+                                 config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init,
+                                         "latent": latent})
     history = []
     for step in range(1, steps + 1):
         real = images[torch.randint(len(images), (batch,))]

@@ -33,12 +33,13 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) 
 
 def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 1e-4, d_lr: float = 1e-4,
           d_init: str = "default", out: str = "results", suite: str = "corpus-wgan-gp", track: bool = True,
-          batch: int = 64) -> list[tuple[float, float]]:
+          batch: int = 64, latent: str = "random") -> list[tuple[float, float]]:
     torch.manual_seed(seed)
     real_all = corpus_data.load(data)
     shape, dim = real_all.shape[1:], real_all[0].numel()
     loader = DataLoader(TensorDataset(real_all.flatten(1)), batch_size=batch, shuffle=True, drop_last=True)
     G = nn.Sequential(mlp(Z, dim), nn.Tanh()) if len(shape) > 1 else mlp(Z, dim)
+    G = corpus_data.with_latent(G, latent, (Z,))
     C = mlp(dim, 1)
     if d_init == "zeros":
         for p in C.parameters():
@@ -49,7 +50,7 @@ def train(data: str = "ring", seed: int = 0, steps: int = 2000, g_lr: float = 1e
         out, g=nn.Sequential(G, nn.Unflatten(1, shape)), d=nn.Sequential(nn.Flatten(), C),
         data=corpus_data.TRACK_DATA[data], z_dim=Z, objective="wasserstein", suite=suite,
         variant=f"wgan-gp-{data}", seed=seed,
-        config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init}) if track else None
+        config={"steps": steps, "g_lr": g_lr, "d_lr": d_lr, "d_init": d_init, "latent": latent}) if track else None
     history, g_steps, batches = [], 0, 0
     while g_steps < steps:
         for (real,) in loader:
