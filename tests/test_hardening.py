@@ -135,25 +135,25 @@ def test_corrupted_results_name_the_bad_file(finished, invoke, damage, message, 
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
 
 
-@pytest.mark.parametrize("file, damage", [("metrics.csv", b"step,name,val"), ("status.json", b'{"status": "comp'),
-                                          ("events.jsonl", b'{"kind": "x"}\n')])
-def test_a_rerun_retrains_a_run_whose_files_are_corrupt_and_keeps_the_others(tmp_path, write_suite, invoke, file,
-                                                                             damage):
-    """report and check name the damaged file and say a rerun repairs it; `ganbench run` then trains that run
-    again (it said '1 already finished' and failed the same way), leaving the intact runs' files as they were."""
-    suite = write_suite(tiny_suite(variants=["lsgan", "hinge"]))
+def test_a_rerun_retrains_the_runs_whose_files_are_corrupt_and_keeps_the_others(tmp_path, write_suite, invoke):
+    """report and check name the damaged file and say a rerun repairs it; `ganbench run` then trains those runs
+    again (it said 'N already finished' and failed the same way), leaving the intact run's files as they were."""
+    suite = write_suite(tiny_suite(variants=["lsgan", "hinge", "nonsaturating", "vanilla"]))
     assert invoke("run", suite, "--out", tmp_path).exit_code == 0
-    runs = {r.name: r for r in (tmp_path / "tiny" / "runs").iterdir()}
-    broken = next(name for name in runs if name.startswith("lsgan"))
-    intact = {name: (runs[name] / "metrics.csv").read_bytes() for name in runs if name != broken}
-    (runs[broken] / file).write_bytes(damage)
+    runs = {r.name.split("_")[0]: r for r in (tmp_path / "tiny" / "runs").iterdir()}
+    damage = {"lsgan": ("metrics.csv", b"step,name,val"), "hinge": ("status.json", b'{"status": "comp'),
+              "nonsaturating": ("events.jsonl", b'{"kind": "x"}\n')}
+    intact = (runs["vanilla"] / "metrics.csv").read_bytes()
+    for variant, (file, broken) in damage.items():
+        (runs[variant] / file).write_bytes(broken)
     report = invoke("report", tmp_path / "tiny")
-    assert report.exit_code == 2 and file in report.output and "Run the suite again" in report.output
+    assert report.exit_code == 2 and "Run the suite again" in report.output
     again = invoke("run", suite, "--out", tmp_path)
-    assert again.exit_code == 0 and f"{broken}: its stored files cannot be read" in again.output
-    assert "1 already finished" in again.output
+    assert again.exit_code == 0 and "1 already finished" in again.output
+    for variant, (file, _) in damage.items():
+        assert f"{runs[variant].name}: its stored files cannot be read" in again.output and file in again.output
     assert invoke("report", tmp_path / "tiny").exit_code == 0
-    assert {name: (runs[name] / "metrics.csv").read_bytes() for name in intact} == intact
+    assert (runs["vanilla"] / "metrics.csv").read_bytes() == intact
 
 
 def test_unwritable_output_location(tmp_path, write_suite, invoke):

@@ -217,32 +217,28 @@ def test_every_picture_of_a_two_variant_report_names_both_variants(tmp_path, mon
         assert "nonsaturating" in named and "hinge" in named, fig.axes[0].get_title()
 
 
-def test_every_runs_samples_are_one_click_away_wherever_the_report_is_written(tmp_path):
+def test_every_runs_samples_are_one_click_away_wherever_the_report_is_written(small_results, tmp_path):
     import re
     import shutil
 
-    from ganbench.execution.runner import run_suite
     from ganbench.report.render import write_report
 
-    root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
+    root = shutil.copytree(small_results, tmp_path / "rep")
     for out in (None, tmp_path / "elsewhere" / "page"):
         written = write_report(root, out)
         copied = shutil.copytree(written, tmp_path / "copies" / written.parent.name)  # mailed, or a CI artifact
         for folder in (written, copied):
             links = re.findall(r"\]\((img/seeds/[^)]+\.png)\)", (folder / "report.md").read_text())
-            assert len(links) == 4 and all((folder / link).exists() for link in links)
+            assert len(links) == 6 and all((folder / link).exists() for link in links)
 
 
-def test_the_ranking_shows_the_value_each_rank_stands_on_beside_the_rank(tmp_path):
+def test_the_ranking_shows_the_value_each_rank_stands_on_beside_the_rank(small_results):
     """The number a variant was ranked by sits in the fifth column, in view without scrolling, with its metric's
     name; not-converged variants (a 5-step run) are ranked on sliced Wasserstein and say so."""
-    from ganbench.execution.runner import run_suite
     from ganbench.report.render import build_report
     from ganbench.results import load_results
-    from ganbench.spec.suite import parse_suite
 
-    root = run_suite(parse_suite(tiny_suite(variants=["nonsaturating", "hinge"], seeds=2)), out=tmp_path).root
-    markdown = build_report(load_results(root)).markdown()
+    markdown = build_report(load_results(small_results)).markdown()
     header = next(line for line in markdown.splitlines() if line.startswith("| rank |"))
     assert header.split(" | ")[4] == "ranked on (IQM)"
     rows = [line for line in markdown.splitlines() if line.startswith("| 1")]
@@ -250,20 +246,18 @@ def test_the_ranking_shows_the_value_each_rank_stands_on_beside_the_rank(tmp_pat
     assert "ranked by" not in header
 
 
-def test_the_gallery_shows_the_seeds_that_went_wrong_beside_the_lowest(tmp_path):
+def test_the_gallery_shows_the_seeds_that_went_wrong_beside_the_lowest(small_results, tmp_path):
     """The report showed only each variant's lowest seed; a collapsed seed's picture was a link away. Now the
     seeds that went wrong follow it, captioned with their state."""
     import json
+    import shutil
 
-    from ganbench.execution.runner import run_suite
     from ganbench.report.render import build_report
     from ganbench.results import load_results
-    from ganbench.spec.suite import parse_suite
 
-    root = run_suite(parse_suite(tiny_suite(seeds=3)), out=tmp_path).root
-    runs = sorted((root / "runs").iterdir(), key=lambda p: int(p.name.split("_s")[1].split("_")[0]))
+    root = shutil.copytree(small_results, tmp_path / "rep")
+    (run,) = [p for p in (root / "runs").iterdir() if p.name.startswith("vanilla_ring_s1_")]
     event = {"kind": "mode_collapse", "step": 5, "evidence": {"collapse": "to one point"}}
-    (runs[2] / "events.jsonl").write_text(json.dumps(event) + "\n")
+    (run / "events.jsonl").write_text(json.dumps(event) + "\n")
     markdown = build_report(load_results(root)).markdown()
-    assert "nonsaturating · ring · seed 2 (collapsed)" in markdown
-    assert "nonsaturating · ring · seed 0" in markdown
+    assert "vanilla · ring · seed 1 (collapsed)" in markdown and "vanilla · ring · seed 0" in markdown
