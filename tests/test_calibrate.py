@@ -95,3 +95,14 @@ def test_a_ladder_without_injections_claims_no_detection():
     assert "| seeds | false alarms |\n|---|---|\n| 1 | 0/160 = 0% [0%, 2%] |\n" in text
     assert "every injection caught" not in text
     assert "Fewest seeds with false alarms <= 5%: 1. Detection not measured" in text
+
+
+def test_the_ladder_judges_builds_by_rates_of_the_baseline_set_even_where_the_suite_has_its_own(write_suite, tmp_path):
+    """A suite's null_rates may have been measured on the very seeds the ladder's builds train (ci.yaml's were):
+    the ladder measures its rates on the baseline set alone. Here the suite claims no run ever fails to learn;
+    5-step runs never learn, so by the suite's rates every one-seed build would fail."""
+    doc = tiny_suite(seeds=2, train={**TINY_TRAIN, "ensemble": True},
+                     check={"fail_on": ["divergence"], "null_rates": {"source": "a claim",
+                                                                      "counts": {"not_learned": [0, 100000]}}})
+    calibration = calibrate(write_suite(doc), sets=1, out=tmp_path)
+    assert calibration.ladder[0].seeds == 1 and calibration.ladder[0].false_alarms == (0, 2)
