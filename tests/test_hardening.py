@@ -191,19 +191,26 @@ def _group_gone(pgid: int) -> bool:
     return False
 
 
+def _start_ctrlc_suite(tmp_path, sink, *options, sigint_default=False) -> subprocess.Popen:
+    """``ganbench run`` of CTRL_C_SUITE in its own process group, as a terminal's foreground job; output to
+    ``sink``. ``sigint_default``: SIGINT's default action restored, as a shell gives its job."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
+    restore = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if sigint_default else None
+    return subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path), *options],
+                            stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=restore)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_a_signal_to_the_command_alone_stops_its_workers(tmp_path, sig):
     """``kill``, ``timeout`` or an OOM killer signal the command, not its worker processes. SIGTERM stops it as
     Ctrl-C does; after SIGKILL, which the command cannot see, each worker finds itself orphaned, marks its runs
     interrupted and exits. Before, both left two workers training on with no parent."""
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
     log = tmp_path / "out.log"
     with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path),
-                                 "--workers", "2"], stdout=sink, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
+        proc = _start_ctrlc_suite(tmp_path, sink, "--workers", "2")
         wait_for(lambda: log.read_text().count(" started") >= 2, timeout=180)
         time.sleep(2)  # training, past its first steps
         proc.send_signal(sig)
@@ -226,14 +233,9 @@ def test_ctrl_c_to_the_process_group_stops_every_worker(tmp_path, executor):
     """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group (the command, its worker
     processes, a local Ray's processes). Two of four runs are training; the command must end within 10 s with
     one line and no traceback, start neither queued run, and leave a manifest that says interrupted."""
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
     log = tmp_path / "out.log"
     with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path),
-                                 *executor], stdout=sink, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True,  # its own group, as a terminal's foreground job
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = _start_ctrlc_suite(tmp_path, sink, *executor, sigint_default=True)
         wait_for(lambda: log.read_text().count(" started") >= 2, timeout=180)
         time.sleep(2)  # training, past its first steps
         began = time.monotonic()
@@ -255,13 +257,9 @@ def test_ctrl_c_while_the_workers_start_prints_one_line(tmp_path):
     """Ctrl-C while the worker processes are still importing torch: it printed a KeyboardInterrupt traceback
     per worker and an InvalidStateError from the pool's thread (3 of 3 here), then the one line. Workers now start
     with SIGINT blocked until their handler is in place."""
-    suite = tmp_path / "suite.yaml"
-    suite.write_text(yaml.safe_dump(CTRL_C_SUITE))
     log = tmp_path / "out.log"
     with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "ganbench", "run", str(suite), "--out", str(tmp_path),
-                                 "--workers", "2"], stdout=sink, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = _start_ctrlc_suite(tmp_path, sink, "--workers", "2", sigint_default=True)
         wait_for(lambda: "suite ctrlc: 4 runs" in log.read_text(), timeout=60)
         time.sleep(0.5)  # the workers are being spawned and import torch
         os.killpg(proc.pid, signal.SIGINT)
