@@ -70,6 +70,11 @@ def flat_params(config: dict[str, Any]) -> dict[str, str]:
     return params
 
 
+def _variant(config: dict[str, Any]) -> str | None:
+    """The run's variant, from a trained run's spec or a tracked run's."""
+    return (config.get("spec") or config.get("tracked") or {}).get("variant")
+
+
 def _event_text(event) -> str:
     evidence = ", ".join(f"{k}={v}" for k, v in event.evidence.items())
     return f"from step {event.step}: {evidence}"
@@ -121,7 +126,7 @@ class WandB(Logger):
         super().__init__(root, run_id, config)
         wandb = _needs("wandb", "wandb")
         self.wandb = wandb
-        variant = (config.get("spec") or config.get("tracked") or {}).get("variant")
+        variant = _variant(config)
         (root / "wandb").mkdir(parents=True, exist_ok=True)
         self.run = wandb.init(project=os.environ.get("WANDB_PROJECT", root.name), name=run_id, group=variant,
                               dir=str(root), config=flat_params(config), reinit="create_new",
@@ -167,7 +172,7 @@ class MLflow(Logger):
             experiment = self.client.get_experiment_by_name(root.name)
             self.experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(
                 root.name, artifact_location=(root / "mlflow-artifacts").resolve().as_uri())
-        variant = (config.get("spec") or config.get("tracked") or {}).get("variant")
+        variant = _variant(config)
         self.run = self.client.create_run(self.experiment_id, run_name=run_id,
                                           tags={"ganbench.run_id": run_id, "ganbench.variant": str(variant)})
         params = [Param(k[:250], v[:6000]) for k, v in flat_params(config).items()]
