@@ -13,8 +13,9 @@ def test_processes_give_metrics_identical_to_sequential(tmp_path):
     assert [r["status"] for r in par.runs] == ["completed"] * 4
     for a, b in zip(seq.runs, par.runs):
         assert a["id"] == b["id"]
-        assert (seq.root / "runs" / a["id"] / "metrics.csv").read_bytes() == (
-            par.root / "runs" / b["id"] / "metrics.csv").read_bytes()
+        for name in ("metrics.csv", "metrics.arrow"):  # the columnar summary too: stamped by content, not time
+            ours, theirs = seq.root / "runs" / a["id"] / name, par.root / "runs" / b["id"] / name
+            assert ours.read_bytes() == theirs.read_bytes()
     manifest = json.loads((par.root / "manifest.json").read_text())
     assert {r["status"] for r in manifest["runs"]} == {"completed"}
 

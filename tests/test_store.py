@@ -95,3 +95,57 @@ def test_results_and_report_get_the_umasks_file_mode(umask, tmp_path):
     files = [p for p in root.rglob("*") if p.is_file()]
     assert len(files) > 8 and {p.name for p in files} >= {"metrics.csv", "config.json", "index.html"}
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~umask)}
+
+
+def _frames(root):
+    from ganbench.results.frames import load_results
+
+    results = load_results(root)
+    return results.runs, results.metrics, results.events
+
+
+def _same(left, right):
+    import pandas as pd
+
+    for a, b in zip(left, right):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_finished_run_writes_a_summary_that_reads_as_its_csv(tmp_path):
+    from ganbench.execution.runner import run_suite
+    from ganbench.results.store import SUMMARY, read_metrics_table
+    from ganbench.spec.suite import parse_suite
+    from tests.conftest import tiny_suite
+
+    root = run_suite(parse_suite(tiny_suite(seeds=2)), out=tmp_path).root
+    summaries = sorted(root.glob(f"runs/*/{SUMMARY}"))
+    assert len(summaries) == 2
+    for summary in summaries:
+        csv = summary.with_name("metrics.csv")
+        table = read_metrics_table(csv, summarize=False)
+        frame = read_metrics(csv)
+        assert table.to_pandas().equals(frame)  # bit for bit, NaN where NaN
+    through = _frames(root)
+    for summary in summaries:
+        summary.unlink()
+    _same(through, _frames(root))  # read from the CSVs alone: the same frames
+    assert len(list(root.glob(f"runs/*/{SUMMARY}"))) == 2  # rebuilt by that read: the runs have ended
+
+
+def test_a_stale_or_broken_summary_is_rebuilt_from_the_csv(tmp_path):
+    from ganbench.results.store import SUMMARY, read_metrics_table, write_summary
+
+    store = RunStore(tmp_path, "s")
+    writer = store.metrics_writer("r")
+    writer.write(10, {"x": 1.0})
+    writer.close()
+    csv = store.run_dir("r") / "metrics.csv"
+    write_summary(csv, read_metrics(csv))
+    store.append_metrics("r", [(20, {"x": 2.0})])  # measured after the run ended: the CSV grew
+    assert read_metrics_table(csv, summarize=True).column("step").to_pylist() == [10, 20]
+    assert read_metrics_table(csv, summarize=False).column("value").to_pylist() == [1.0, 2.0]  # rebuilt, current
+    (csv.with_name(SUMMARY)).write_bytes(b"ARROW1 torn")
+    assert read_metrics_table(csv, summarize=True).column("step").to_pylist() == [10, 20]
+    csv.write_text("step,name,value\n10,x,1.0\n20,x,")  # the CSV stays the truth: its damage is reported
+    with pytest.raises(GanbenchError, match="truncated"):
+        read_metrics_table(csv, summarize=True)

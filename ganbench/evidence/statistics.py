@@ -163,11 +163,15 @@ def summarize(values: np.ndarray) -> dict[str, float]:
 
 
 def _wins(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """P(a better than b) over all pairs along the last two axes: a (..., n_a), b (..., n_b) -> (...)."""
-    diff = a[..., :, None] - b[..., None, :]
-    if not higher_is_better:
-        diff = -diff
-    return ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(-2, -1))
+    """P(a better than b) over all pairs, ties counting half, along the last axis: a (..., n_a), b (..., n_b) ->
+    (...). From the Mann-Whitney U of average ranks: O(n log n) per row, not the n_a x n_b pairs (500 seeds a
+    variant, 2,000 bootstrap rows)."""
+    from scipy.stats import rankdata
+
+    n_a, n_b = a.shape[-1], b.shape[-1]
+    ranks = rankdata(np.concatenate([a, b], axis=-1), axis=-1)
+    better = (ranks[..., :n_a].sum(axis=-1) - n_a * (n_a + 1) / 2) / (n_a * n_b)
+    return better if higher_is_better else 1 - better
 
 
 def probability_of_improvement(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> float:

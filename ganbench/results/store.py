@@ -1,16 +1,19 @@
 """RunStore: the only code that touches ``results/``.
 
 Layout (docs/results.md): ``<out>/<suite>/{suite.yaml, manifest.json,
-runs/<run-id>/{config.json, status.json, metrics.csv, events.jsonl, samples/step_<N>.png, checkpoint.pt}}``. Whole
-files are written to a temporary
-name and renamed into place, so a reader never sees half a file; ``metrics.csv`` is appended and flushed at
-every evaluation, so a killed run loses at most the rows since its last flush.
+runs/<run-id>/{config.json, status.json, metrics.csv, metrics.arrow, events.jsonl, samples/step_<N>.png,
+checkpoint.pt}}``. Whole files are written to a temporary name and renamed into place, so a reader never sees half a
+file; ``metrics.csv`` is appended and flushed at every evaluation, so a killed run loses at most the rows since its
+last flush. ``metrics.arrow`` is a columnar copy of an ended run's ``metrics.csv`` (Arrow IPC), stamped with a
+digest of the CSV's bytes: readers take it instead of parsing the CSV while the stamp matches, and rebuild it from
+the CSV -- the source of truth -- when it is missing or stale.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -33,6 +36,7 @@ from ganbench.errors import GanbenchError
 STATUSES = ("pending", "running", "completed", "diverged", "failed", "interrupted")
 FINISHED = ("completed", "diverged")
 METRICS_HEADER = "step,name,value\n"
+SUMMARY = "metrics.arrow"
 
 
 def _file_mode() -> int:
@@ -166,6 +170,53 @@ def read_metrics(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _stamp(csv: Path) -> dict[bytes, bytes]:
+    """What ties a summary to the CSV it copies: a digest of the CSV's bytes. Hashing is a small part of parsing
+    them, and unlike a modification time it survives a copy and gives every executor the same summary bytes."""
+    return {b"csv_blake2b": hashlib.blake2b(csv.read_bytes(), digest_size=16).hexdigest().encode()}
+
+
+def _table(frame: pd.DataFrame):
+    import pyarrow as pa
+
+    return pa.table({"step": pa.array(frame.step.to_numpy(np.int64)), "name": pa.array(frame.name.to_numpy(object),
+                     pa.string()), "value": pa.array(frame.value.to_numpy(np.float64))})
+
+
+def write_summary(csv: Path, frame: pd.DataFrame) -> None:
+    """``frame`` (the rows of ``csv``) as ``csv``'s columnar summary. Best effort: a read-only results directory
+    keeps being read from its CSVs."""
+    import pyarrow as pa
+
+    table = _table(frame)
+    table = table.replace_schema_metadata(_stamp(csv))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    with contextlib.suppress(OSError):
+        atomic_write(csv.with_name(SUMMARY), sink.getvalue().to_pybytes())
+
+
+def read_metrics_table(csv: Path, summarize: bool):
+    """``csv``'s rows as an Arrow table (step, name, value): from its summary while that is current, else from the
+    CSV, writing the summary when ``summarize`` (the run has ended: its CSV will not grow)."""
+    import pyarrow as pa
+
+    summary = csv.with_name(SUMMARY)
+    try:
+        stamp = _stamp(csv)
+    except FileNotFoundError:
+        raise GanbenchError(f"missing results file: {csv}") from None
+    with contextlib.suppress(OSError, pa.ArrowInvalid):
+        table = pa.ipc.open_file(pa.py_buffer(summary.read_bytes())).read_all()
+        if table.schema.metadata == stamp:
+            return table.replace_schema_metadata(None)
+    frame = read_metrics(csv)
+    if summarize:
+        write_summary(csv, frame)
+    return _table(frame)
+
+
 class RunStore:
     """One suite's results directory."""
 
@@ -291,6 +342,16 @@ class RunStore:
         path = self.run_dir(run_id) / "metrics.csv"
         return read_metrics(path) if path.exists() else None
 
+    def metrics_table(self, run_id: str, ended: bool):
+        """A run's metrics as an Arrow table (step, name, value), through its summary (``read_metrics_table``);
+        None when it logged none. ``ended``: the run's CSV will not grow, so a rebuilt summary is kept."""
+        path = self.run_dir(run_id) / "metrics.csv"
+        return read_metrics_table(path, ended) if path.exists() else None
+
+    def write_summary(self, run_id: str, frame: pd.DataFrame) -> None:
+        """The columnar summary of an ended run's metrics.csv, from its rows as the writer kept them."""
+        write_summary(self.run_dir(run_id) / "metrics.csv", frame)
+
     def read_events(self, run_id: str) -> list[dict[str, Any]]:
         path = self.run_dir(run_id) / "events.jsonl"
         if not path.exists():
@@ -374,7 +435,7 @@ class RunStore:
             self.read_object(run_id, "status")
             self.read_object(run_id, "config")
             if (metrics := self.run_dir(run_id) / "metrics.csv").exists():
-                read_metrics(metrics)
+                read_metrics_table(metrics, summarize=False)  # a current summary vouches for its CSV
             self.read_events(run_id)
         except GanbenchError as exc:
             return str(exc)

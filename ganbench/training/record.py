@@ -100,14 +100,18 @@ class RunRecorder:
         links = {name: logger.link() for name, logger in zip(self.logger_names, self.loggers)}
         if any(links.values()):  # the run's page in each live view that has one (the report links them)
             extra["links"] = {name: link for name, link in links.items() if link}
+        rows = None
         try:
             if self.writer is not None:
                 self.detect()
+                rows = self.writer.frame()
             if measured:
                 self.config["measurement"] = {**self.config.get("measurement", {}), **measured}
                 self.store.write_config(self.run_id, self.config)
         finally:
             self.abort()
+        if rows is not None:  # the columnar copy readers take instead of parsing the CSV (results/store.py)
+            self.store.write_summary(self.run_id, rows)
         final = {"status": status, "step": step, "time_s": round(time.perf_counter() - self.began, 3), **extra}
         self.store.set_status(self.run_id, **final)
         return final
