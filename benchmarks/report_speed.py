@@ -1,30 +1,38 @@
-"""Report and check time on a large synthetic results directory (goal: 200 runs x 10,000 metric rows in
-<= 30 s on 2 cores). The directory is written through the RunStore, exactly as training writes it.
+"""Report and check time, and peak memory, on large synthetic results directories (goal: 10,000 runs x 2,000
+metric rows, report + check in <= 30 s on 2 cores). Each directory is written through the RunStore as training
+writes it (metrics.csv, and the columnar metrics.arrow a run writes when it ends); each size is read in a fresh
+process, so its peak memory is its own.
 
-    python benchmarks/report_speed.py [--runs 200] [--rows 10000]
+    python benchmarks/report_speed.py [--runs 200 1000 10000] [--rows 2000]
+
+Also timed: the first read of a directory without its Arrow files (one written by ganbench 0.1.0, or copied
+without them), which parses every CSV and writes the files.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ganbench.diagnostics import Event
-from ganbench.evidence.gate import check
-from ganbench.report.render import write_report
-from ganbench.results.store import RunStore
-
 STEP_NAMES = ["loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "grad_norm_d", "grad_norm_g",
               "grad_norm_d_input", "d_gap", "grad_norm_d_input_real", "grad_norm_d_input_fake"]
 EVAL_NAMES = ["fid", "mode_coverage", "high_quality", "mode_kl", "modes_covered"] + [f"mode_share/{k}" for k in
                                                                                      range(8)]
+GOAL_S = 30.0
 
 
-def synthesize(root: Path, runs: int, rows: int) -> Path:
+def synthesize(root: Path, runs: int, rows: int, summaries: bool = True) -> Path:
+    from ganbench.diagnostics import Event
+    from ganbench.results.store import RunStore
+
     rng = np.random.default_rng(0)
     store = RunStore(root, "synthetic")
     store.prepare("name: synthetic\ncheck: {thresholds: {mode_coverage: {min: 0.5}}}\n")
@@ -41,7 +49,10 @@ def synthesize(root: Path, runs: int, rows: int) -> Path:
                     writer.write(step, dict(zip(STEP_NAMES, rng.random(len(STEP_NAMES)).tolist())))
                     if step % 250 == 0:
                         writer.write(step, dict(zip(EVAL_NAMES, rng.random(len(EVAL_NAMES)).tolist())))
+                frame = writer.frame()
                 writer.close()
+                if summaries:  # as a run's end writes it (training/record.py)
+                    store.write_summary(run_id, frame)
                 store.write_events(run_id, [Event("mode_collapse", 500, {"mode_coverage": 0.1})] if seed == 0 else [])
                 store.write_config(run_id, {"device": "cpu", "versions": {"torch": "x"}, "determinism": {}})
                 store.set_status(run_id, "completed", step=10 * log_steps, time_s=1.0)
@@ -51,23 +62,56 @@ def synthesize(root: Path, runs: int, rows: int) -> Path:
     return store.root
 
 
+def measure(root: Path) -> dict:
+    """In this process: load, report and check ``root``; seconds and this process's peak memory."""
+    from ganbench.evidence.gate import check
+    from ganbench.report.render import write_report
+    from ganbench.results.frames import load_results
+
+    began = time.perf_counter()
+    results = load_results(root)
+    load_s = time.perf_counter() - began
+    rows = len(results.metrics)
+    del results
+    began = time.perf_counter()
+    write_report(root)
+    report_s = time.perf_counter() - began
+    began = time.perf_counter()
+    verdicts = check(root)
+    check_s = time.perf_counter() - began
+    return {"rows": rows, "load_s": load_s, "report_s": report_s, "check_s": check_s, "verdicts": len(verdicts),
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, nargs="+", default=[200, 1000, 10_000])
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process's job
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = synthesize(Path(tmp), args.runs, args.rows)
-        rows = sum(1 for p in root.rglob("metrics.csv") for _ in p.open()) - args.runs
-        began = time.perf_counter()
-        write_report(root)
-        report_s = time.perf_counter() - began
-        began = time.perf_counter()
-        verdicts = check(root)
-        check_s = time.perf_counter() - began
-    print(f"{args.runs} runs, {rows} metric rows in all ({rows / args.runs:.0f} per run)")
-    print(f"report: {report_s:.1f} s (goal <= 30 s, ratio to goal {report_s / 30:.2f})")
-    print(f"check:  {check_s:.1f} s ({len(verdicts)} verdicts)")
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    print(f"synthetic runs of {args.rows} metric rows; report + check goal <= {GOAL_S:.0f} s")
+    for runs in args.runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            began = time.perf_counter()
+            root = synthesize(Path(tmp), runs, args.rows)
+            written = time.perf_counter() - began
+            child = subprocess.run([sys.executable, __file__, "--measure", str(root)], capture_output=True,
+                                   text=True, check=True)
+            got = json.loads(child.stdout.splitlines()[-1])
+            for summary in root.glob("runs/*/metrics.arrow"):
+                summary.unlink()
+            began = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import sys; from ganbench.results.frames import load_results; "
+                            "load_results(sys.argv[1])", str(root)], check=True)
+            first = time.perf_counter() - began
+        total = got["report_s"] + got["check_s"]
+        print(f"{runs:>6} runs ({got['rows']:,} rows, written in {written:.0f} s): load {got['load_s']:.1f} s, "
+              f"report {got['report_s']:.1f} s, check {got['check_s']:.1f} s; report + check {total:.1f} s "
+              f"(ratio to goal {total / GOAL_S:.2f}); peak memory {got['peak_mib']:.0f} MiB; "
+              f"first read without Arrow files {first:.1f} s (process included)")
 
 
 if __name__ == "__main__":
