@@ -163,15 +163,18 @@ def summarize(values: np.ndarray) -> dict[str, float]:
 
 
 def _wins(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """P(a better than b) over all pairs, ties counting half, along the last axis: a (..., n_a), b (..., n_b) ->
-    (...). From the Mann-Whitney U of average ranks: O(n log n) per row, not the n_a x n_b pairs (500 seeds a
-    variant, 2,000 bootstrap rows)."""
-    from scipy.stats import rankdata
+    """Each pair's outcome, a (n_a,) against b (n_b,) -> (n_a, n_b): 1 where a's value is better, 0.5 on a tie."""
+    diff = a[:, None] - b[None, :]
+    if not higher_is_better:
+        diff = -diff
+    return (diff > 0) + 0.5 * (diff == 0)
 
-    n_a, n_b = a.shape[-1], b.shape[-1]
-    ranks = rankdata(np.concatenate([a, b], axis=-1), axis=-1)
-    better = (ranks[..., :n_a].sum(axis=-1) - n_a * (n_a + 1) / 2) / (n_a * n_b)
-    return better if higher_is_better else 1 - better
+
+def _counts(draws: np.ndarray, n: int) -> np.ndarray:
+    """How often each of n values is drawn in each row of ``draws`` (rows, k) -> (rows, n)."""
+    rows = len(draws)
+    flat = (draws + n * np.arange(rows)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
 
 
 def probability_of_improvement(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> float:
@@ -180,7 +183,7 @@ def probability_of_improvement(a: np.ndarray, b: np.ndarray, higher_is_better: b
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if not len(a) or not len(b):
         return math.nan
-    return float(_wins(a, b, higher_is_better))
+    return float(_wins(a, b, higher_is_better).mean())
 
 
 def probability_ci(a_groups: list[np.ndarray], b_groups: list[np.ndarray], higher_is_better: bool
@@ -191,11 +194,17 @@ def probability_ci(a_groups: list[np.ndarray], b_groups: list[np.ndarray], highe
     pairs = [(a, b) for a, b in pairs if len(a) and len(b)]
     if not pairs:
         return (math.nan, math.nan, math.nan)
-    point = float(np.mean([_wins(a, b, higher_is_better) for a, b in pairs]))
+    point = float(np.mean([_wins(a, b, higher_is_better).mean() for a, b in pairs]))
     rng = np.random.default_rng(SEED)
-    samples = np.mean([_wins(a[rng.integers(0, len(a), (RESAMPLES, len(a)))],
-                             b[rng.integers(0, len(b), (RESAMPLES, len(b)))], higher_is_better)
-                       for a, b in pairs], axis=0)  # (RESAMPLES,)
+    # A resample's P is the mean of the pair outcomes it draws: counts_a . wins . counts_b / (n_a n_b), one matrix
+    # product for all resamples instead of every drawn pair (2,000 x 500 x 500 at 500 seeds a variant). Exact:
+    # every term is a multiple of one half.
+    samples = []
+    for a, b in pairs:
+        counts_a = _counts(rng.integers(0, len(a), (RESAMPLES, len(a))), len(a))
+        counts_b = _counts(rng.integers(0, len(b), (RESAMPLES, len(b))), len(b))
+        samples.append(np.einsum("rj,rj->r", counts_a @ _wins(a, b, higher_is_better), counts_b) / (len(a) * len(b)))
+    samples = np.mean(samples, axis=0)  # (RESAMPLES,)
     alpha = (1 - CONFIDENCE) / 2
     return point, float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
 
