@@ -98,11 +98,13 @@ class _KillTheWorker(Steps):
     def __init__(self) -> None:
         super().__init__()
         self.killed: list[int] = []
+        self.niceness: set[int] = set()
 
     def step(self, spec, step, steps):
         super().step(spec, step, steps)
         if step < steps and not self.killed:
             self.killed = _task_pids()
+            self.niceness = {os.getpriority(os.PRIO_PROCESS, pid) for pid in self.killed}
             for pid in self.killed:
                 os.kill(pid, signal.SIGKILL)
 
@@ -113,6 +115,7 @@ def test_a_task_whose_worker_is_killed_is_retried_and_nothing_is_lost(cluster, t
     killer = _KillTheWorker()
     par = run_suite(suite, out=tmp_path / "ray", executor="ray", reporter=killer)
     assert killer.killed, "no task process was found to kill"
+    assert killer.niceness == {0}  # not Ray's default 15: a training task is the work, not a background chore
     (seen,) = killer.seen.values()
     assert seen[-1] == 3000 and len(set(seen)) < len(seen)  # a step reported twice: the task ran again
     assert [r["status"] for r in par.runs] == ["completed"]
