@@ -132,7 +132,7 @@ def test_quick_suite_runs_each_mission_variant_at_a_sweep_ring_trial_on_seeds_th
     assert not set(quick.seeds) & set(sweep.sweep.selection_seeds)  # no winner's luck in the quick table
     assert wgan_sweep.sweep.selection_seeds == sweep.sweep.selection_seeds
     for name, recipe in recipes.items():  # each recipe is one of the sweeps' trials, not a hand-set one
-        assert any(t.variant == name and settings(s.trial_recipe(t)) == settings(recipe)
+        assert any(t.variant == name and settings(s.trial_recipe(t, s.datasets[0])) == settings(recipe)
                    for s in (sweep, wgan_sweep) for t in s.trials()), name
 
 

@@ -37,8 +37,9 @@ def example(tmp_path_factory):
 
 
 def test_the_example_writes_the_metrics_a_registry_run_writes(example, tmp_path):
-    registry = load_results(run_suite(parse_suite(tiny_suite(datasets=[{"name": "ring", "std": 0.05}])),
-                                      out=tmp_path).root)
+    paper = {"name": "nonsaturating", "d_lr": 2e-4, "g_lr": 2e-4}  # constant rates, as the example's (no lr_d, lr_g)
+    registry = load_results(run_suite(parse_suite(tiny_suite(datasets=[{"name": "ring", "std": 0.05}],
+                                                             variants=[paper])), out=tmp_path).root)
     assert _names(example.metrics) == _names(registry.metrics)
     (run,) = example.runs.itertuples()
     assert run.status == "completed" and run.step == 500

@@ -54,17 +54,30 @@ def _list_axes(pattern: str) -> None:
 def show(name: str, suite_file: Path | None) -> None:
     """Print the resolved recipe of variant NAME."""
     from ganbench.catalog import VARIANTS
+    from ganbench.recipes.variants import RATE_AXES, TUNED
 
     if suite_file is None:
         recipe = VARIANTS.get(name)
+        per_data = {tuning: rates[name] for tuning, rates in TUNED.items() if name in rates}
+        click.echo(f"# {name}: the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml", err=True)
+        if per_data:
+            click.echo("# under \"tuned\": the rates it trains with on that data (2d: ring, grid) unless a suite "
+                       f"sets any of {', '.join(RATE_AXES)}", err=True)
     else:
         from ganbench.errors import GanbenchError, did_you_mean
         from ganbench.spec.suite import load_suite
 
-        recipes = dict(load_suite(suite_file).variants)
+        suite = load_suite(suite_file)
+        recipes = dict(suite.variants)
         if name not in recipes:
             raise GanbenchError(f"no variant {name!r} in {suite_file}{did_you_mean(name, recipes)}")
         recipe = recipes[name]
-    if suite_file is None:  # a suite may tune it: say which recipe this is
-        click.echo(f"# {name}: the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml", err=True)
-    click.echo(json.dumps({"name": name, **recipe.to_dict()}, indent=2))
+        per_data = {}
+        for dataset in suite.datasets:  # where the data's tuned rates replace the recipe's
+            on = suite.recipe(name, dataset)
+            if on != recipe:
+                per_data[dataset.name] = {axis: getattr(on, axis) for axis in RATE_AXES}
+    shown = {"name": name, **recipe.to_dict()}
+    if per_data:
+        shown["tuned"] = per_data
+    click.echo(json.dumps(shown, indent=2))

@@ -14,6 +14,7 @@ from ganbench.errors import GanbenchError
 
 class GaussianMixture2D(Dataset):
     sample_shape = (2,)
+    tuning = "2d"
     default_architecture = {"name": "mlp", "width": 128, "depth": 3}
 
     def __init__(self, modes: Tensor, std: float) -> None:

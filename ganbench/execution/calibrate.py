@@ -97,12 +97,27 @@ def seed_sets(seeds: tuple[int, ...], sets: int) -> list[tuple[int, ...]]:
     return [tuple(seeds)] + [tuple(range(start + i * n, start + (i + 1) * n)) for i in range(sets)]
 
 
+def _injected(suite: Suite, variant: str, injection: Injection) -> dict[str, Any]:
+    """The overrides that inject ``injection`` into ``variant`` as it trains on the suite's data: scaled from its
+    tuned rates where it has them, which the overrides then spell out (setting one rate axis drops the tuning)."""
+    from ganbench.recipes.variants import RATE_AXES
+
+    recipe, *others = [suite.recipe(variant, d) for d in suite.datasets]
+    if any(other != recipe for other in others) and set(injection.overrides) & set(RATE_AXES):
+        raise GanbenchError(f"injection {injection.name!r}: variant {variant!r} trains with other rates on each of "
+                            "the suite's datasets; give its rates in the suite, or calibrate one dataset at a time")
+    overrides = injection.apply(recipe)
+    if set(overrides) & set(RATE_AXES) and recipe != dict(suite.variants)[variant]:
+        overrides = {**{axis: getattr(recipe, axis) for axis in RATE_AXES}, **overrides}
+    return overrides
+
+
 def _scenario(doc: dict[str, Any], suite: Suite, name: str, seeds: list[int], injection: Injection | None) -> Suite:
     doc = {**doc, "name": name, "seeds": seeds}
     if injection is not None:
         entries = [{"name": e} if isinstance(e, str) else dict(e) for e in doc["variants"]]
-        doc["variants"] = [{**entry, **injection.apply(recipe)}
-                           for entry, (_, recipe) in zip(entries, suite.variants)]
+        doc["variants"] = [{**entry, **_injected(suite, variant, injection)}
+                           for entry, (variant, _) in zip(entries, suite.variants)]
     try:
         return parse_suite(doc, yaml.safe_dump(doc, sort_keys=False))
     except GanbenchError as exc:

@@ -115,6 +115,40 @@ VARIANTS.add("r3gan", Recipe(objective="relativistic", regularizer=("r1", "r2"),
 VARIANTS.add("label-smoothing", Recipe(objective="nonsaturating", label_smoothing=(0.9, 0.0), **ADAM_DCGAN,
                                        description="non-saturating with one-sided label smoothing, real target 0.9"))
 
+# The learning-rate axes a registered variant takes from TUNED on data that has tuned rates.
+RATE_AXES = ("d_lr", "g_lr", "lr_schedule", "lr_decay_start")
+# Per-data rates: dataset tuning ("2d": ring, grid) -> registered variant -> its rate axes there. The rates above
+# are the papers' for convolutional image GANs; at the suite defaults (2000 steps) they move a small MLP too little
+# to reach the 2D mixtures' modes. These are the winners of suites/sweep-defaults.yaml (equal budgets, seeds no
+# test or doc uses). A suite that sets any rate axis of a variant gets its own rates and the paper's for the rest.
+# Each is its variant's best trial on selection seeds 1000-1001 (docs/variants.md has how many seeds then learned).
+DECAY = {"lr_schedule": "linear", "lr_decay_start": 0.5}
+TUNED: dict[str, dict[str, dict[str, Any]]] = {"2d": {
+    "vanilla": {"d_lr": 0.000743, "g_lr": 0.000617, **DECAY},  # vanilla.t02
+    "nonsaturating": {"d_lr": 0.00335, "g_lr": 0.00475, **DECAY},  # nonsaturating.t01
+    "lsgan": {"d_lr": 0.00278, "g_lr": 0.00947, **DECAY},  # lsgan.t02
+    "wgan": {"d_lr": 0.000689, "g_lr": 0.00308, **DECAY},  # wgan.t02
+    "wgan-gp": {"d_lr": 0.00234, "g_lr": 0.00434, **DECAY},  # wgan-gp.t01
+    "sngan": {"d_lr": 0.00115, "g_lr": 0.00409, **DECAY},  # sngan.t00
+    "hinge": {"d_lr": 0.00584, "g_lr": 0.00159, **DECAY},  # hinge.t03
+    "rsgan": {"d_lr": 0.0028, "g_lr": 0.00947, **DECAY},  # rsgan.t01
+    "ragan": {"d_lr": 0.00539, "g_lr": 0.000549, **DECAY},  # ragan.t00
+    "dragan": {"d_lr": 0.00125, "g_lr": 0.00184, **DECAY},  # dragan.t00
+    "r3gan": {"d_lr": 0.00114, "g_lr": 0.00259, **DECAY},  # r3gan.t03
+    "label-smoothing": {"d_lr": 0.00132, "g_lr": 0.000922, **DECAY},  # label-smoothing.t02
+}}
+
+
+def tuned(recipe: Recipe, base: str, given: set[str] | frozenset[str], tuning: str | None) -> Recipe:
+    """``recipe`` (registered variant ``base`` with the suite's overrides ``given``) as it trains on data of
+    ``tuning``: with the tuned rates where the data has them and the suite set no rate axis."""
+    rates = TUNED.get(tuning or "", {}).get(base)
+    if not rates or given & set(RATE_AXES):
+        return recipe
+    said = ", ".join(f"{k} {v}" for k, v in rates.items())
+    return dataclasses.replace(recipe, **rates, description=f"{recipe.description}; on {tuning} data {said}")
+
+
 # Every axis a suite may set on a variant -> the values it takes (`ganbench list axes`; docs/variants.md explains each)
 AXES = {
     "objective": "a registered objective (ganbench list objectives)",

@@ -402,24 +402,28 @@ def _baseline_section(report: Report, results: Results, final: pd.DataFrame, bas
 
 
 def _variants_section(report: Report, results: Results) -> None:
-    """Each variant's recipe as its runs recorded it: the axes it sets away from the defaults."""
+    """Each variant's recipe as its runs recorded it: the axes it sets away from the defaults -- one row per recipe,
+    naming the datasets where a variant trained with another recipe on each (tuned rates on 2D data)."""
     from ganbench.recipes.variants import Recipe
 
     defaults = Recipe().to_dict()
-    rows = {}
+    recipes: dict[str, dict[str, tuple[str, list[str]]]] = {}  # variant -> its recipe's axes -> (description, data)
     for run in results.runs.itertuples():
         recipe = results.configs.get(run.run_id, {}).get("spec", {}).get("recipe")
-        if recipe is None or run.variant in rows:
+        if recipe is None:
             continue
-        axes = [f"{k}: {json.dumps(x)}" for k, x in recipe.items()
-                if k != "description" and json.dumps(x) != json.dumps(defaults.get(k))]
-        rows[run.variant] = ("; ".join(axes) or "the defaults", recipe.get("description", ""))
+        axes = "; ".join(f"{k}: {json.dumps(x)}" for k, x in recipe.items()
+                         if k != "description" and json.dumps(x) != json.dumps(defaults.get(k))) or "the defaults"
+        _, data = recipes.setdefault(run.variant, {}).setdefault(axes, (recipe.get("description", ""), []))
+        if run.dataset not in data:
+            data.append(run.dataset)
+    rows = [(variant if len(own) == 1 else f"{variant} (on {', '.join(data)})", axes, text)
+            for variant, own in recipes.items() for axes, (text, data) in own.items()]
     if rows:
         report.heading("Variants")
         report.text("Each variant's recipe as its runs recorded it (config.json): the axes it sets away from the "
                     "defaults (non-saturating loss, Adam 2e-4, betas (0.5, 0.999)).", "note")
-        report.table(pd.DataFrame([(v, axes, text) for v, (axes, text) in rows.items()],
-                                  columns=["variant", "recipe", "description"]))
+        report.table(pd.DataFrame(rows, columns=["variant", "recipe", "description"]))
 
 
 def _environment_section(report: Report, results: Results) -> None:

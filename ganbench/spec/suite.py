@@ -128,12 +128,27 @@ class Suite:
     reference: tuple[Reference, ...] = ()  # published numbers the suite is held against (the report's table)
     source: str = ""  # the YAML text as given
     sweep: Sweep | None = None  # equal-budget tuning: expand() gives the trials, winners() the scored runs
+    # variant -> (the registered variant it builds on, the axes the suite set): what recipe() tunes per dataset
+    origins: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
 
-    def _specs(self, variants, seeds, device: str | None) -> list[RunSpec]:
+    def recipe(self, variant: str, dataset: Component) -> Recipe:
+        """The recipe ``variant`` trains with on ``dataset``: its registered base's tuned rates where the data has
+        them (``recipes.variants.TUNED``) and the suite set none."""
+        from ganbench.data import DATASETS
+        from ganbench.recipes.variants import tuned
+
+        recipe = dict(self.variants)[variant]
+        if variant not in self.origins:  # a Suite built in code, not parsed: its recipes as given
+            return recipe
+        base, given = self.origins[variant]
+        return tuned(recipe, base, given, DATASETS.get(dataset.name).tuning)
+
+    def _specs(self, recipes, seeds, device: str | None) -> list[RunSpec]:
+        """``recipes``: (variant, dataset) -> (variant name, recipe) pairs, one per variant."""
         specs = []
         for dataset in self.datasets:
             arch = self.architecture or Component(**_default_architecture(dataset.name))
-            for variant, recipe in variants:
+            for variant, recipe in recipes(dataset):
                 for seed in seeds:
                     specs.append(RunSpec(self.name, variant, recipe, dataset, arch, seed, self.train,
                                          device or self.device, self.deterministic, self.collectors,
@@ -144,28 +159,31 @@ class Suite:
         """One RunSpec per variant x dataset x seed; ``device`` overrides the suite's. With a sweep: one per
         trial x dataset x selection seed (the winners' runs come from ``winners``)."""
         if self.sweep is None:
-            return self._specs(self.variants, self.seeds, device)
-        return self._specs([(t.name, self.trial_recipe(t)) for t in self.trials()], self.sweep.selection_seeds,
-                           device)
+            return self._specs(lambda d: [(name, self.recipe(name, d)) for name, _ in self.variants], self.seeds,
+                               device)
+        return self._specs(lambda d: [(t.name, self.trial_recipe(t, d)) for t in self.trials()],
+                           self.sweep.selection_seeds, device)
 
     def trials(self) -> list[Trial]:
         return expand_trials(self.sweep, [name for name, _ in self.variants]) if self.sweep else []
 
-    def trial_recipe(self, trial: Trial) -> Recipe:
-        from ganbench.recipes.variants import compose
+    def trial_recipe(self, trial: Trial, dataset: Component) -> Recipe:
+        from ganbench.data import DATASETS
+        from ganbench.recipes.variants import compose, tuned
 
-        base = dict(self.variants)[trial.variant]
-        recipe = compose(base, trial.settings, f"sweep ({trial.name})")
+        recipe = compose(dict(self.variants)[trial.variant], trial.settings, f"sweep ({trial.name})")
+        if trial.variant in self.origins:
+            base, given = self.origins[trial.variant]
+            recipe = tuned(recipe, base, given | set(trial.settings), DATASETS.get(dataset.name).tuning)
         return dataclasses.replace(recipe, description=f"{trial.name}: trial {trial.index} of {trial.variant}")
 
     def winners(self, best: dict[str, Trial], device: str | None = None) -> list[RunSpec]:
         """Each variant's best trial under the variant's own name, on the (fresh) reporting seeds."""
-        variants = []
-        for name, _ in self.variants:
-            recipe = self.trial_recipe(best[name])
-            variants.append((name, dataclasses.replace(recipe, description=f"best of {self.sweep.trials} trials: "
-                                                                          f"{best[name].name}")))
-        return self._specs(variants, self.seeds, device)
+        def recipes(dataset):
+            return [(name, dataclasses.replace(self.trial_recipe(best[name], dataset),
+                                               description=f"best of {self.sweep.trials} trials: {best[name].name}"))
+                    for name, _ in self.variants]
+        return self._specs(recipes, self.seeds, device)
 
 
 def _default_architecture(dataset: str) -> dict[str, Any]:
@@ -197,16 +215,19 @@ def _component(value: Any, where: str, registry) -> Component:
     return Component(name, params)
 
 
-def _variants(value: Any) -> tuple[tuple[str, Recipe], ...]:
+def _variants(value: Any) -> tuple[tuple[tuple[str, Recipe], ...], dict[str, tuple[str, frozenset[str]]]]:
+    """The variants' recipes by name, and each one's origin (its registered base, the axes the suite set)."""
     from ganbench.recipes.variants import VARIANTS, compose
 
     if not isinstance(value, list) or not value:
         raise GanbenchError("variants must be a non-empty list of variant names or {name, base, ...} mappings")
     out: dict[str, Recipe] = {}
+    origins = {}
     for i, item in enumerate(value):
         where = f"variants[{i}]"
         if isinstance(item, str):
             name, recipe = item, VARIANTS.get(item, where)
+            origin = (name, frozenset())
         else:
             item = dict(v.mapping(item, where))
             name = safe_name(item.pop("name", None), f"{where}.name")
@@ -216,14 +237,15 @@ def _variants(value: Any) -> tuple[tuple[str, Recipe], ...]:
             base = VARIANTS.get(v.string(base_name, f"{where}.base") if base_name else name,
                                 f"{where}.base" if base_name else where)
             recipe = compose(base, item, where)
+            origin = (base_name or name, frozenset(item))
             if item:  # the base's description no longer holds: say what the suite changed
                 changed = ", ".join(f"{key}={value}" for key, value in item.items())
                 recipe = dataclasses.replace(recipe, description=f"{base_name or name} with {changed} (the "
                                                                  f"registry's: {base.description})")
         if name in out:
             raise GanbenchError(f"{where}: variant {name!r} appears twice")
-        out[name] = recipe
-    return tuple(out.items())
+        out[name], origins[name] = recipe, origin
+    return tuple(out.items()), origins
 
 
 def _seeds(value: Any) -> tuple[int, ...]:
@@ -293,11 +315,13 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
     from ganbench.metrics import metric_catalog
     from ganbench.models import ARCHITECTURES
 
+    variants, origins = _variants(doc["variants"])
     suite = Suite(
         name=safe_name(doc["name"], "name"),
         datasets=tuple(_component(d, f"datasets[{i}]", DATASETS) for i, d in enumerate(datasets)),
         architecture=None if arch is None else _component(arch, "architecture", ARCHITECTURES),
-        variants=_variants(doc["variants"]),
+        variants=variants,
+        origins=origins,
         seeds=_seeds(doc.get("seeds", 1)),
         train=_train(doc.get("train", {})),
         device=device,
@@ -313,7 +337,8 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
                                                              suite.seeds))
         trials = suite.trials()  # compose every trial now: a bad value is an input error, not a failed run
         for trial in trials:
-            suite.trial_recipe(trial)
+            for dataset in suite.datasets:
+                suite.trial_recipe(trial, dataset)
         if suite.sweep.metric is not None and suite.sweep.metric not in metric_catalog():
             raise GanbenchError(f"sweep.metric: no collector logs {suite.sweep.metric!r}")
         if len({t.name for t in trials} | {name for name, _ in suite.variants}) != len(trials) + len(suite.variants):

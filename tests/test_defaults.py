@@ -1,0 +1,109 @@
+"""Registered variants on 2D data train with the rates suites/sweep-defaults.yaml chose (recipes.variants.TUNED),
+unless a suite sets their rates; `show` and the report say which recipe ran where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ganbench.catalog import VARIANTS
+from ganbench.execution.calibrate import parse_injection
+from ganbench.recipes import variants as registry
+from ganbench.spec.suite import load_suite, parse_suite
+from tests.conftest import tiny_suite
+
+SUITES = Path(__file__).parent.parent / "suites"
+RATES = {"d_lr": 3e-3, "g_lr": 1e-3, "lr_schedule": "linear", "lr_decay_start": 0.5}
+
+
+@pytest.fixture
+def tuned(monkeypatch):
+    """lsgan's 2D rates set to RATES, whatever the sweep chose: the rules below do not depend on its values."""
+    monkeypatch.setitem(registry.TUNED, "2d", {**registry.TUNED["2d"], "lsgan": RATES})
+
+
+def _recipes(suite, variant):
+    return {spec.dataset.name: spec.recipe for spec in suite.expand() if spec.variant == variant}
+
+
+def test_a_registered_name_on_2d_data_takes_the_tuned_rates_and_keeps_the_papers_elsewhere(tuned):
+    suite = parse_suite(tiny_suite(datasets=["ring", "grid", "digits"], architecture=None, variants=["lsgan"]))
+    on = _recipes(suite, "lsgan")
+    for name in ("ring", "grid"):
+        assert {axis: getattr(on[name], axis) for axis in RATES} == RATES
+        assert "on 2d data d_lr 0.003" in on[name].description
+    assert on["digits"] == VARIANTS.get("lsgan")
+
+
+def test_other_axes_compose_on_the_tuned_rates_and_any_rate_set_drops_them(tuned):
+    suite = parse_suite(tiny_suite(variants=[
+        {"name": "lsgan-nc2", "base": "lsgan", "n_critic": 2},
+        {"name": "lsgan-own", "base": "lsgan", "d_lr": 1e-3},
+        {"name": "lsgan-decay", "base": "lsgan", "lr_schedule": "cosine"}]))
+    nc2 = _recipes(suite, "lsgan-nc2")["ring"]
+    assert nc2.n_critic == 2 and nc2.d_lr == RATES["d_lr"] and nc2.lr_schedule == "linear"
+    own = _recipes(suite, "lsgan-own")["ring"]
+    assert own.d_lr == 1e-3 and own.g_lr == VARIANTS.get("lsgan").g_lr and own.lr_schedule == "constant"
+    decay = _recipes(suite, "lsgan-decay")["ring"]
+    assert decay.lr_schedule == "cosine" and decay.d_lr == VARIANTS.get("lsgan").d_lr
+
+
+def test_a_sweep_over_rates_starts_from_the_papers_and_one_over_other_axes_from_the_tuned(tuned):
+    doc = tiny_suite(variants=["lsgan"], seeds=[5], sweep={"trials": 2, "method": "random", "selection_seeds": [9]})
+    rates = parse_suite({**doc, "sweep": {**doc["sweep"], "space": {"g_lr": [1e-4, 1e-3]}}})
+    assert {spec.recipe.d_lr for spec in rates.expand()} == {VARIANTS.get("lsgan").d_lr}
+    critic = parse_suite({**doc, "sweep": {**doc["sweep"], "space": {"n_critic": [1, 2]}}})
+    assert {(spec.recipe.d_lr, spec.recipe.lr_schedule) for spec in critic.expand()} == {(3e-3, "linear")}
+    assert {spec.recipe.d_lr for spec in critic.winners({"lsgan": critic.trials()[1]})} == {3e-3}
+
+
+def test_the_shipped_suites_that_set_their_rates_train_as_before():
+    """ci.yaml's null rates, quick.yaml's sweep winners and the papers' protocols were measured with these rates."""
+    for name in ("ci", "quick", "papers/ring-grid"):
+        suite = load_suite(SUITES / f"{name}.yaml")
+        for spec in suite.expand():
+            assert spec.recipe == dict(suite.variants)[spec.variant], (name, spec.variant)
+
+
+def test_show_prints_the_tuned_rates_and_where_they_apply(tuned, invoke, write_suite):
+    result = invoke("show", "lsgan")
+    assert json.loads(result.stdout)["tuned"] == {"2d": RATES}
+    assert "unless a suite sets any of d_lr, g_lr, lr_schedule, lr_decay_start" in result.stderr
+    path = write_suite(tiny_suite(datasets=["ring", "digits"], architecture=None, variants=["lsgan"]))
+    shown = json.loads(invoke("show", "lsgan", "--suite", path).stdout)
+    assert shown["d_lr"] == VARIANTS.get("lsgan").d_lr and shown["tuned"] == {"ring": RATES}
+
+
+def test_an_injection_scales_the_rates_a_variant_trains_with(tuned, write_suite):
+    from ganbench.execution.calibrate import _injected
+
+    suite = parse_suite(tiny_suite(variants=["lsgan"]))
+    overrides = _injected(suite, "lsgan", parse_injection("faster-d: d_lr=x10"))
+    assert overrides == {**RATES, "d_lr": pytest.approx(3e-2)}  # the decay stays: only D's rate changed
+    mixed = parse_suite(tiny_suite(datasets=["ring", "digits"], architecture=None, variants=["lsgan"]))
+    with pytest.raises(Exception, match="trains with other rates on each of the suite's datasets"):
+        _injected(mixed, "lsgan", parse_injection("faster-d: d_lr=x10"))
+    assert _injected(mixed, "lsgan", parse_injection("critic: n_critic=3")) == {"n_critic": 3}
+
+
+def test_every_registered_variant_has_2d_rates_chosen_by_the_sweep():
+    """Each is one of suites/sweep-defaults.yaml's trials, not a hand-set value."""
+    sweep = load_suite(SUITES / "sweep-defaults.yaml")
+    assert set(registry.TUNED["2d"]) == set(VARIANTS) == {name for name, _ in sweep.variants}
+    trials = {(t.variant, tuple(sorted(t.settings.items()))) for t in sweep.trials()}
+    for name, rates in registry.TUNED["2d"].items():
+        assert (name, tuple(sorted(rates.items()))) in trials, name
+    import yaml
+
+    from ganbench.spec.suite import _seeds
+
+    used = set(sweep.seeds) | set(sweep.sweep.selection_seeds)
+    for other in SUITES.rglob("*.yaml"):  # seeds no other suite trains (read without loading data sets)
+        if other.stem != "sweep-defaults":
+            doc = yaml.safe_load(other.read_text())
+            seeds = set(_seeds(doc.get("seeds", 1)))
+            chosen = (doc.get("sweep") or {}).get("selection_seeds", [])  # a count is numbered after the seeds
+            seeds |= set(range(max(seeds) + 1, max(seeds) + 1 + chosen) if isinstance(chosen, int) else chosen)
+            assert not used & seeds, other
