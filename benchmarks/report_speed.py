@@ -31,7 +31,11 @@ GOAL_S = 30.0
 
 def synthesize(root: Path, runs: int, rows: int, summaries: bool = True) -> Path:
     from ganbench.diagnostics import Event
+    from ganbench.metrics import metric_catalog
     from ganbench.results.store import RunStore
+
+    # what a trained run's config.json records of its metrics (metrics/base.py): readers take it from there
+    metadata = {name: info.to_json() for name, info in metric_catalog().items()}
 
     rng = np.random.default_rng(0)
     store = RunStore(root, "synthetic")
@@ -54,7 +58,8 @@ def synthesize(root: Path, runs: int, rows: int, summaries: bool = True) -> Path
                 if summaries:  # as a run's end writes it (training/record.py)
                     store.write_summary(run_id, frame)
                 store.write_events(run_id, [Event("mode_collapse", 500, {"mode_coverage": 0.1})] if seed == 0 else [])
-                store.write_config(run_id, {"device": "cpu", "versions": {"torch": "x"}, "determinism": {}})
+                store.write_config(run_id, {"device": "cpu", "versions": {"torch": "x"}, "determinism": {},
+                                            "metrics": metadata})
                 store.set_status(run_id, "completed", step=10 * log_steps, time_s=1.0)
                 entries.append({"id": run_id, "variant": variant, "dataset": dataset, "seed": seed,
                                 "status": "completed"})
