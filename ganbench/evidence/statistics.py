@@ -162,14 +162,6 @@ def summarize(values: np.ndarray) -> dict[str, float]:
             "median": float(np.median(x)) if len(x) else math.nan, "iqm": iqm(x), "ci_low": low, "ci_high": high}
 
 
-def _wins(a: np.ndarray, b: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """Each pair's outcome, a (n_a,) against b (n_b,) -> (n_a, n_b): 1 where a's value is better, 0.5 on a tie."""
-    diff = a[:, None] - b[None, :]
-    if not higher_is_better:
-        diff = -diff
-    return (diff > 0) + 0.5 * (diff == 0)
-
-
 def _counts(draws: np.ndarray, n: int) -> np.ndarray:
     """How often each of n values is drawn in each row of ``draws`` (rows, k) -> (rows, n)."""
     rows = len(draws)
@@ -183,14 +175,15 @@ def probability_of_improvement(a: np.ndarray, b: np.ndarray, higher_is_better: b
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if not len(a) or not len(b):
         return math.nan
-    return float(_wins(a, b, higher_is_better).mean())
+    return float(_wins(a, b, np.ones((1, len(a))), np.ones((1, len(b))), higher_is_better)[0])
 
 
-def _resampled_wins(a: np.ndarray, b: np.ndarray, counts_a: np.ndarray, counts_b: np.ndarray,
-                    higher_is_better: bool) -> np.ndarray:
-    """Each resample's P(a beats b), the resamples given as draw counts (R, n_a) and (R, n_b): for each b value,
-    the a-draws above (or below) it and tied with it, read off cumulative counts over sorted a -- R x (n_a + n_b)
-    work, not every drawn pair. Exact: every term is a multiple of one half."""
+def _wins(a: np.ndarray, b: np.ndarray, counts_a: np.ndarray, counts_b: np.ndarray,
+          higher_is_better: bool) -> np.ndarray:
+    """P(a beats b) over all drawn pairs, ties counting half, in each of R draws of n_a values of a and n_b of b,
+    given as how often each value is drawn: (R, n_a), (R, n_b); all ones for the samples themselves. For each b
+    value, the a-draws above (or below) it and tied with it are read off cumulative counts over sorted a:
+    R x (n_a + n_b) work, not every pair. Exact: every term is a multiple of one half."""
     order = np.argsort(a, kind="stable")
     low, high = np.searchsorted(a[order], b, "left"), np.searchsorted(a[order], b, "right")
     cumulative = np.zeros((len(counts_a), len(a) + 1))
@@ -208,13 +201,13 @@ def probability_ci(a_groups: list[np.ndarray], b_groups: list[np.ndarray], highe
     pairs = [(a, b) for a, b in pairs if len(a) and len(b)]
     if not pairs:
         return (math.nan, math.nan, math.nan)
-    point = float(np.mean([_wins(a, b, higher_is_better).mean() for a, b in pairs]))
+    point = float(np.mean([probability_of_improvement(a, b, higher_is_better) for a, b in pairs]))
     rng = np.random.default_rng(SEED)
     samples = []
     for a, b in pairs:
         counts_a = _counts(rng.integers(0, len(a), (RESAMPLES, len(a))), len(a))
         counts_b = _counts(rng.integers(0, len(b), (RESAMPLES, len(b))), len(b))
-        samples.append(_resampled_wins(a, b, counts_a, counts_b, higher_is_better))
+        samples.append(_wins(a, b, counts_a, counts_b, higher_is_better))
     samples = np.mean(samples, axis=0)  # (RESAMPLES,)
     alpha = (1 - CONFIDENCE) / 2
     return point, float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
