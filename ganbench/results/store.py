@@ -183,13 +183,12 @@ def _table(frame: pd.DataFrame):
                      pa.string()), "value": pa.array(frame.value.to_numpy(np.float64))})
 
 
-def write_summary(csv: Path, frame: pd.DataFrame) -> None:
-    """``frame`` (the rows of ``csv``) as ``csv``'s columnar summary. Best effort: a read-only results directory
-    keeps being read from its CSVs."""
+def write_summary(csv: Path, frame: pd.DataFrame, stamp: dict[bytes, bytes] | None = None) -> None:
+    """``frame`` (the rows of ``csv``) as ``csv``'s columnar summary; ``stamp``: ``_stamp(csv)``, if known. Best
+    effort: a read-only results directory keeps being read from its CSVs."""
     import pyarrow as pa
 
-    table = _table(frame)
-    table = table.replace_schema_metadata(_stamp(csv))
+    table = _table(frame).replace_schema_metadata(stamp or _stamp(csv))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -213,7 +212,7 @@ def read_metrics_table(csv: Path, summarize: bool):
             return table.replace_schema_metadata(None)
     frame = read_metrics(csv)
     if summarize:
-        write_summary(csv, frame)
+        write_summary(csv, frame, stamp)
     return _table(frame)
 
 

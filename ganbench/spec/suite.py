@@ -134,14 +134,17 @@ class Suite:
     def recipe(self, variant: str, dataset: Component) -> Recipe:
         """The recipe ``variant`` trains with on ``dataset``: its registered base's tuned rates where the data has
         them (``recipes.variants.TUNED``) and the suite set none."""
+        return self._on(dataset, variant, dict(self.variants)[variant])
+
+    def _on(self, dataset: Component, variant: str, recipe: Recipe, settings: frozenset[str] = frozenset()) -> Recipe:
+        """``recipe`` (``variant``'s, with ``settings`` set on top) as ``tuned`` makes it for ``dataset``."""
         from ganbench.data import DATASETS
         from ganbench.recipes.variants import tuned
 
-        recipe = dict(self.variants)[variant]
         if variant not in self.origins:  # a Suite built in code, not parsed: its recipes as given
             return recipe
         base, given = self.origins[variant]
-        return tuned(recipe, base, given, DATASETS.get(dataset.name).tuning)
+        return tuned(recipe, base, given | settings, DATASETS.get(dataset.name).tuning)
 
     def _specs(self, recipes, seeds, device: str | None) -> list[RunSpec]:
         """``recipes``: (variant, dataset) -> (variant name, recipe) pairs, one per variant."""
@@ -168,13 +171,10 @@ class Suite:
         return expand_trials(self.sweep, [name for name, _ in self.variants]) if self.sweep else []
 
     def trial_recipe(self, trial: Trial, dataset: Component) -> Recipe:
-        from ganbench.data import DATASETS
-        from ganbench.recipes.variants import compose, tuned
+        from ganbench.recipes.variants import compose
 
         recipe = compose(dict(self.variants)[trial.variant], trial.settings, f"sweep ({trial.name})")
-        if trial.variant in self.origins:
-            base, given = self.origins[trial.variant]
-            recipe = tuned(recipe, base, given | set(trial.settings), DATASETS.get(dataset.name).tuning)
+        recipe = self._on(dataset, trial.variant, recipe, frozenset(trial.settings))
         return dataclasses.replace(recipe, description=f"{trial.name}: trial {trial.index} of {trial.variant}")
 
     def winners(self, best: dict[str, Trial], device: str | None = None) -> list[RunSpec]:
