@@ -113,7 +113,7 @@ def _same(left, right):
 
 def test_a_finished_run_writes_a_summary_that_reads_as_its_csv(tmp_path):
     from ganbench.execution.runner import run_suite
-    from ganbench.results.store import SUMMARY, read_metrics_table
+    from ganbench.results.store import READ_CACHE, SUMMARY, read_metrics_table
     from ganbench.spec.suite import parse_suite
     from tests.conftest import tiny_suite
 
@@ -126,10 +126,44 @@ def test_a_finished_run_writes_a_summary_that_reads_as_its_csv(tmp_path):
         frame = read_metrics(csv)
         assert table.to_pandas().equals(frame)  # bit for bit, NaN where NaN
     through = _frames(root)
-    for summary in summaries:
+    for summary in [*summaries, root / READ_CACHE]:
         summary.unlink()
     _same(through, _frames(root))  # read from the CSVs alone: the same frames
     assert len(list(root.glob(f"runs/*/{SUMMARY}"))) == 2  # rebuilt by that read: the runs have ended
+
+
+def test_the_read_cache_gives_what_the_runs_files_give_and_follows_their_changes(tmp_path):
+    from ganbench.diagnostics import Event
+    from ganbench.results.store import READ_CACHE
+
+    store = RunStore(tmp_path, "s")
+    store.prepare("name: s\n")
+    for seed in (0, 1):
+        run_id = f"r{seed}"
+        writer = store.metrics_writer(run_id)
+        writer.write(10, {"x": 1.0 + seed, "y": float("nan")})
+        writer.write(20, {"x": 2.0})
+        writer.close()
+        store.write_config(run_id, {"device": "cpu", "metrics": {"x": {"name": "x", "description": "an x"}}})
+        store.write_events(run_id, [Event("mode_collapse", 20, {"share": 1.0})] if seed else [])
+        store.set_status(run_id, "completed", step=20)
+        store.upsert_manifest({"id": run_id, "variant": "v", "dataset": "ring", "seed": seed})
+    first = _frames(store.root)  # read from the runs' files; writes the cache
+    assert (store.root / READ_CACHE).exists()
+    cached = _frames(store.root)
+    _same(first, cached)
+    (store.root / READ_CACHE).unlink()
+    _same(first, _frames(store.root))
+
+    store.append_metrics("r1", [(30, {"x": 3.0})])  # measured later: only this run is read anew
+    store.write_events("r0", [Event("divergence", 20, {})])
+    _, metrics, events = _frames(store.root)
+    assert metrics[metrics.run_id == "r1"].step.max() == 30
+    assert list(events.kind) == ["divergence", "mode_collapse"]
+    (store.root / READ_CACHE).write_bytes(b"ARROW1 torn")  # a broken cache is no cache
+    _same(_frames(store.root), _frames(store.root))
+    _, metrics, _ = _frames(store.root)
+    assert metrics[metrics.run_id == "r1"].step.max() == 30
 
 
 def test_a_stale_or_broken_summary_is_rebuilt_from_the_csv(tmp_path):

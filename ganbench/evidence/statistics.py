@@ -11,6 +11,7 @@ it is imported when a test first runs, as it takes a noticeable share of a CLI's
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ def holm(p_values: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
+@functools.lru_cache(maxsize=4096)  # a gate asks the same few counts' interval once per rule and cell
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Exact confidence interval of a rate k / n (scipy's binomtest)."""
     from scipy import stats

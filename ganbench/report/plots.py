@@ -45,7 +45,8 @@ def curves(results: Results, names: list[str], colours: dict, log: bool = False,
         m = m[(m.name != name) | m.run_id.isin(run_ids)]
     if m.empty:
         return None
-    names = [n for n in names if n in set(m.name)]
+    present = set(m.name.unique())
+    names = [n for n in names if n in present]
     datasets = sorted(m.dataset.unique())
     agg = m.groupby(["dataset", "name", "variant", "step"], observed=True).value.agg(["median", "min", "max"])
     fig, axes = _grid(len(names), len(datasets))

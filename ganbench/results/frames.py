@@ -5,7 +5,7 @@ Reports, checks and notebooks all read results through here; nothing here trains
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pandas as pd
 
 from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, MetricInfo
-from ganbench.results.store import RunStore, read_json
+from ganbench.results.store import CachedRun, RunStore, read_json, run_signature
 
 RUN_KEYS = ["run_id", "variant", "dataset", "seed"]
 
@@ -25,6 +25,7 @@ class Results:
     metrics: pd.DataFrame  # run_id, variant, dataset, seed, step, name, value
     events: pd.DataFrame  # run_id, variant, dataset, seed, kind, step, evidence
     configs: dict[str, dict[str, Any]]  # run_id -> config.json
+    _catalog: Catalog | None = field(default=None, repr=False, compare=False)  # metric_info's, read once
 
     @property
     def sweep(self) -> dict[str, Any] | None:
@@ -61,15 +62,18 @@ class Results:
     def metric_info(self) -> Catalog:
         """What each logged metric means, as the runs' collectors declared it (config.json); runs written
         before metrics carried metadata fall back to the registered collectors."""
-        catalog: Catalog = {}
-        for config in self.configs.values():
-            for name, doc in (config.get("metrics") or {}).items():
-                catalog.setdefault(name, MetricInfo.from_json(doc))
-        if not self.configs or any("metrics" not in c for c in self.configs.values()):
-            from ganbench.metrics import metric_catalog
+        if self._catalog is None:
+            catalog: Catalog = {}
+            for config in self.configs.values():  # runs mostly declare the same metrics: parse each name once
+                for name, doc in (config.get("metrics") or {}).items():
+                    if name not in catalog:
+                        catalog[name] = MetricInfo.from_json(doc)
+            if not self.configs or any("metrics" not in c for c in self.configs.values()):
+                from ganbench.metrics import metric_catalog
 
-            catalog = {**metric_catalog(), **catalog}
-        return catalog
+                catalog = {**metric_catalog(), **catalog}
+            self._catalog = catalog
+        return dict(self._catalog)
 
 
 def measure_deferred(store: RunStore) -> None:
@@ -91,6 +95,7 @@ def load_results(root: str | Path, trials: bool = False) -> Results:
     manifest = store.root / "manifest.json"
     measure_deferred(store)
     rows, tables, events, configs = [], [], [], {}
+    cache, read = store.read_cache(), {}  # read: what this load read of each ended run, for the next one
     for i, entry in enumerate(store.read_manifest()):
         if entry.get("trial") and not trials:
             continue
@@ -102,22 +107,45 @@ def load_results(root: str | Path, trials: bool = False) -> Results:
             raise GanbenchError(f"corrupt results file {manifest}: run {i}: {exc!r}") from None
         if "/" in run_id or run_id in (".", ".."):
             raise GanbenchError(f"corrupt results file {manifest}: run id {run_id!r}")
-        try:
-            status = store.read_object(run_id, "status")
-            config = configs[run_id] = store.read_object(run_id, "config")
-            table = store.metrics_table(run_id, ended=status.get("status") not in (None, "pending", "running"))
-            run_events = store.read_events(run_id)
-        except GanbenchError as exc:  # say what repairs it: the runner retrains a run whose files are corrupt
-            raise GanbenchError(f"{exc}. Run the suite again (ganbench run, or your tracked loop) to train run "
-                                f"{run_id} anew; the other runs are kept") from None
+        signature = run_signature(store.run_dir(run_id))  # before reading: a later change misses the cache
+        if (run := cache.get(run_id)) is None or run.signature != signature:
+            run = _read_run(store, run_id, signature)
+        if run.status.get("status") not in (None, "pending", "running"):
+            read[run_id] = run
+        status, config, table, run_events = run.status, run.config, run.table, run.events
+        configs[run_id] = config
         if table is not None:
             tables.append((len(rows), table))
         rows.append({**keys, "status": status.get("status", "pending"), "step": status.get("step"),
                      "time_s": status.get("time_s"), "error": status.get("error"), "device": config.get("device")})
         events += [{**keys, **e} for e in run_events]
+    if any(cache.get(run_id) is not run for run_id, run in read.items()):  # something was read anew
+        store.write_cache({**cache, **read})
     runs = pd.DataFrame(rows, columns=[*RUN_KEYS, "status", "step", "time_s", "error", "device"])
     events_frame = pd.DataFrame(events, columns=[*RUN_KEYS, "kind", "step", "evidence"])
     return Results(store, runs, _metrics_frame(runs, tables), events_frame, configs)
+
+
+def _read_run(store: RunStore, run_id: str, signature: list) -> CachedRun:
+    try:
+        status = store.read_object(run_id, "status")
+        config = store.read_object(run_id, "config")
+        table = store.metrics_table(run_id, ended=status.get("status") not in (None, "pending", "running"))
+        events = store.read_events(run_id)
+    except GanbenchError as exc:  # say what repairs it: the runner retrains a run whose files are corrupt
+        raise GanbenchError(f"{exc}. Run the suite again (ganbench run, or your tracked loop) to train run "
+                            f"{run_id} anew; the other runs are kept") from None
+    return CachedRun(signature, status, config, events, None if table is None else _compact(table))
+
+
+def _compact(table):
+    """A run's metrics table as the read cache holds it: 32-bit steps and dictionary-coded names (a run logs a few
+    dozen names thousands of times), half the bytes of the CSV's columns."""
+    import pyarrow as pa
+
+    return pa.table({"step": table.column("step").cast(pa.int32()),
+                     "name": table.column("name").dictionary_encode().combine_chunks(),
+                     "value": table.column("value")})
 
 
 def _metrics_frame(runs: pd.DataFrame, tables: list) -> pd.DataFrame:
@@ -133,9 +161,10 @@ def _metrics_frame(runs: pd.DataFrame, tables: list) -> pd.DataFrame:
     table = pa.concat_tables([t for _, t in tables])
     columns = {key: _categorical(runs[key].to_numpy(str), which) for key in ("run_id", "variant", "dataset")}
     columns["seed"] = runs.seed.to_numpy(np.int32)[which]
-    columns["step"] = table.column("step").to_numpy().astype(np.int32)
-    names = table.column("name").dictionary_encode().combine_chunks()
-    columns["name"] = _categorical(names.dictionary.to_numpy(zero_copy_only=False), names.indices.to_numpy())
+    columns["step"] = table.column("step").to_numpy()
+    names = table.column("name").unify_dictionaries().chunks  # one dictionary for every run's chunk
+    codes = np.concatenate([chunk.indices.to_numpy() for chunk in names])
+    columns["name"] = _categorical(names[0].dictionary.to_numpy(zero_copy_only=False), codes)
     value = table.column("value").to_numpy()
     columns["value"] = value if value.flags.writeable else value.copy()  # one run's column is Arrow's own buffer
     return pd.DataFrame(columns, copy=False)  # each array is new: no 1.4 s copy into blocks at 20 M rows

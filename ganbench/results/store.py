@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,34 @@ def read_metrics_table(csv: Path, summarize: bool):
     return _table(frame)
 
 
+READ_CACHE = ".read-cache.arrow"
+RUN_FILES = ("status.json", "config.json", "metrics.csv", "events.jsonl")  # what a reader reads of a run
+
+
+@dataclass
+class CachedRun:
+    """What ``load_results`` read of one ended run, with the signature of the files it read it from."""
+
+    signature: list
+    status: dict[str, Any]
+    config: dict[str, Any]
+    events: list[dict[str, Any]]
+    table: Any  # pyarrow.Table (step, name, value) or None: the run logged no metrics
+
+
+def run_signature(directory: Path) -> list:
+    """(inode, size, modification time) of each of a run's files that a reader reads; None for a missing one.
+    A rewrite renames a new file in and an append grows it, so any change to the files changes this."""
+    signature = []
+    for name in RUN_FILES:
+        try:
+            st = os.stat(os.path.join(directory, name))
+            signature.append([st.st_ino, st.st_size, st.st_mtime_ns])
+        except FileNotFoundError:
+            signature.append(None)
+    return signature
+
+
 class RunStore:
     """One suite's results directory."""
 
@@ -350,6 +379,58 @@ class RunStore:
     def write_summary(self, run_id: str, frame: pd.DataFrame) -> None:
         """The columnar summary of an ended run's metrics.csv, from its rows as the writer kept them."""
         write_summary(self.run_dir(run_id) / "metrics.csv", frame)
+
+    def read_cache(self) -> dict[str, CachedRun]:
+        """The suite's read cache (``READ_CACHE``): run id -> what the last reader read of each ended run, for a
+        reader to take where a run's files still have the signature they had then. {} when there is none or it
+        cannot be read: the cache only saves time, the runs' own files are the truth."""
+        import pyarrow as pa
+
+        try:
+            with pa.memory_map(str(self.root / READ_CACHE)) as source:
+                table = pa.ipc.open_file(source).read_all()
+            doc = json.loads(table.schema.metadata[b"runs"])
+            table, shared = table.replace_schema_metadata(None), doc["metrics"]
+            return {run_id: CachedRun(e["signature"], e["status"],
+                                      e["config"] if e["metrics"] is None else
+                                      {**e["config"], "metrics": shared[e["metrics"]]},
+                                      e["events"], None if e["rows"] is None else table.slice(*e["rows"]))
+                    for run_id, e in doc["runs"].items()}
+        except (OSError, pa.ArrowInvalid, KeyError, TypeError, ValueError):
+            return {}
+
+    def write_cache(self, runs: dict[str, CachedRun]) -> None:
+        """Replace the read cache with ``runs`` (one Arrow IPC file: every run's metrics rows, and the rest as JSON
+        in its metadata). Best effort: a read-only results directory is read from the runs' files every time."""
+        import pyarrow as pa
+
+        tables, doc, offset = [], {}, 0
+        shared: dict[str, int] = {}  # the metrics' metadata of each run's config, most often the same: kept once
+        for run_id, run in runs.items():
+            rows = metrics = None
+            if run.table is not None:
+                rows = [offset, run.table.num_rows]
+                offset += run.table.num_rows
+                tables.append(run.table)
+            config = run.config
+            if "metrics" in config:
+                metrics = shared.setdefault(json.dumps(config["metrics"], sort_keys=True), len(shared))
+                config = {k: v for k, v in config.items() if k != "metrics"}
+            doc[run_id] = {"signature": run.signature, "status": run.status, "config": config,
+                           "metrics": metrics, "events": run.events, "rows": rows}
+        doc = {"runs": doc, "metrics": [json.loads(text) for text in shared]}
+        if tables:  # the file format takes one dictionary per column
+            table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+        else:
+            table = pa.table({"step": pa.array([], pa.int32()),
+                              "name": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                              "value": pa.array([], pa.float64())})
+        table = table.replace_schema_metadata({b"runs": json.dumps(doc).encode()})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        with contextlib.suppress(OSError):
+            atomic_write(self.root / READ_CACHE, sink.getvalue().to_pybytes())
 
     def read_events(self, run_id: str) -> list[dict[str, Any]]:
         path = self.run_dir(run_id) / "events.jsonl"
