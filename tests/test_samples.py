@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -42,6 +43,20 @@ def test_image_grid_has_eight_columns():
     images = torch.zeros(64, 1, 8, 8)
     pixels = _pixels(render_samples(images, make_dataset("ring", {}), "a title"))
     assert pixels.shape[1] == pixels.shape[0]  # 8 x 8 tiles of equal size
+
+
+@pytest.mark.parametrize("n, channels, side", [(64, 1, 16), (64, 3, 28), (13, 3, 7), (5, 1, 8), (1, 1, 4)])
+def test_image_grid_is_torchvisions_make_grid_pixel_for_pixel(n, channels, side):
+    from torchvision.utils import make_grid
+
+    from ganbench.data.pictures import image_grid
+
+    images = torch.rand(n, channels, side, side, generator=torch.Generator().manual_seed(n)) * 2.4 - 1.2
+    images[0, 0, 0, 0] = float("nan")
+    clean = torch.nan_to_num(images, nan=0.0).clamp(-1, 1)
+    expected = make_grid(clean, nrow=8, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    np.testing.assert_array_equal(image_grid(images),
+                                  (expected.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy())
 
 
 def test_samples_on_one_point_of_a_mode_stay_visible_and_are_named():

@@ -39,22 +39,31 @@ def manifold_metrics(real: Tensor, fake: Tensor, k: int) -> dict[str, float]:
     return from_distances(torch.cdist(real, fake), torch.cdist(fake, fake), knn_radii(torch.cdist(real, real), k), k)
 
 
-def from_distances(real_fake: Tensor, fake_fake: Tensor, real_radii: Tensor, k: int) -> dict[str, float]:
-    """The four numbers from the distances real to fake (N, M) and fake to fake (M, M), and the real samples'
-    k-NN radii (N,)."""
-    fake_radii = knn_radii(fake_fake, k)
-    in_real_balls = real_fake < real_radii[:, None]  # fake j inside real i's ball
-    return {
-        "precision": float(in_real_balls.any(dim=0).double().mean()),
-        "recall": float((real_fake < fake_radii[None, :]).any(dim=1).double().mean()),
-        "density": float(in_real_balls.sum(dim=0).double().mean() / k),
-        "coverage": float((real_fake.min(dim=1).values < real_radii).double().mean()),
-    }
+FOUR = ("precision", "recall", "density", "coverage")
+
+
+def from_distances(real_fake: Tensor, fake_fake: Tensor | None, real_radii: Tensor, k: int,
+                   names: tuple[str, ...] = FOUR) -> dict[str, float]:
+    """``names`` of the four numbers from the distances real to fake (N, M) and fake to fake (M, M; only recall
+    reads them), and the real samples' k-NN radii (N,)."""
+    values = {}
+    if "precision" in names or "density" in names:
+        in_real_balls = real_fake < real_radii[:, None]  # fake j inside real i's ball
+        if "precision" in names:
+            values["precision"] = float(in_real_balls.any(dim=0).double().mean())
+        if "density" in names:
+            values["density"] = float(in_real_balls.sum(dim=0).double().mean() / k)
+    if "recall" in names:
+        fake_radii = knn_radii(fake_fake, k)
+        values["recall"] = float((real_fake < fake_radii[None, :]).any(dim=1).double().mean())
+    if "coverage" in names:
+        values["coverage"] = float((real_fake.min(dim=1).values < real_radii).double().mean())
+    return {name: values[name] for name in names}
 
 
 class _Manifold(Collector):
-    """One k and two of the four numbers; the real radii are computed once per run, the pairwise distances
-    once per evaluation for both collectors."""
+    """One k and two of the four numbers, computing only those; the real radii are computed once per run, the
+    distances real to fake once per evaluation for both collectors."""
 
     k = 0
     names: tuple[str, str] = ("", "")
@@ -73,12 +82,12 @@ class _Manifold(Collector):
             real = self.features(ctx.real).float()
             self._real = real, knn_radii(torch.cdist(real, real), self.k)
         real, radii = self._real
+        fake = fake_features(ctx, self.features, self.feature_space).float()
         key = ("manifold distances", self.feature_space)
         if key not in ctx.shared:
-            fake = fake_features(ctx, self.features, self.feature_space).float()
-            ctx.shared[key] = torch.cdist(real, fake), torch.cdist(fake, fake)
-        values = from_distances(*ctx.shared[key], radii, self.k)
-        return {name: values[name] for name in self.names}
+            ctx.shared[key] = torch.cdist(real, fake)
+        fake_fake = torch.cdist(fake, fake) if "recall" in self.names else None
+        return from_distances(ctx.shared[key], fake_fake, radii, self.k, self.names)
 
     def describe(self) -> dict[str, Any]:
         return {name: {"feature_space": self.feature_space, "k": self.k} for name in self.names}
