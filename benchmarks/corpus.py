@@ -5,6 +5,7 @@ healthy and with injected failures, over seed sets; then detection and false ala
     python benchmarks/corpus.py table                      # re-detects with today's detectors, prints tables
     python benchmarks/corpus.py single                     # each run a one-seed build, no baseline (after table)
     python benchmarks/corpus.py collapse --workers 2       # G fed one latent in every loop: mode_collapse and when
+    python benchmarks/corpus.py ladder                     # ganbench calibrate's table per loop, from those runs
 
 Each run's label (failed or not, judged from its samples) is in ``examples/corpus/labels.yaml``; ``sheets`` draws
 the final samples of every loop x data x case into one picture per loop and data to label them from.
@@ -26,7 +27,7 @@ LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan")
 DATA = {"ring": {"steps": 2000, "g_lr": 1e-3, "d_lr": 1e-3}, "digits": {"steps": 1200}}
 INJECTIONS = ("stalled-g: g_lr=x0.001", "dead-d: d_init=zeros", "blow-up: g_lr=10, d_lr=10",
               "strong-d: d_lr=x10")
-SEEDS, SETS = 4, 1
+SEEDS = 4  # seeds per set; set 0 is the baseline, `--sets` further sets are the builds
 
 
 def _calibrations(args, train: bool):
@@ -37,7 +38,7 @@ def _calibrations(args, train: bool):
         for loop in args.loops:
             began = time.perf_counter()
             calibration = calibrate_loop(Loop(f"{ROOT}/examples/corpus/{loop}.py:train", {"data": data, **params}),
-                                         SEEDS, SETS, injections, args.out, args.workers, f"{loop}-{data}",
+                                         SEEDS, args.sets, injections, args.out, args.workers, f"{loop}-{data}",
                                          echo=lambda line: print(line, flush=True) if args.verbose else None,
                                          train=train)
             if train:
@@ -186,33 +187,25 @@ def table(args) -> None:
 
 
 def single(args) -> None:
-    """Every run after the baseline seed set as a build of its own, checked without a baseline as a one-seed CI
-    job is: against null rates measured on the unchanged loops' baseline seeds alone (those of seeds 0-3 labelled
-    ok from their samples, pooled over the loops, per dataset), never on the seeds judged. Per loop x data x case,
-    and the totals by label."""
+    """Every run after the baseline seed set as a build of its own, checked as a one-seed CI job is by default:
+    without a baseline, against the shipped null rates (``benchmarks/null_rates.py``: the corpus's baseline seeds
+    0-3 and ci.yaml's calibration), never measured on the seeds judged. Per loop x data x case, and the totals by
+    label."""
     from dataclasses import replace
 
-    from ganbench.diagnostics import event_kinds
     from ganbench.evidence.gate import evaluate, rules_of
-    from ganbench.evidence.null_rates import measure, pooled
+    from ganbench.evidence.null_rates import shipped
     from ganbench.evidence.statistics import clopper_pearson
 
     labels = _labels(args.labels)
     found = {(loop, data): _case_runs(args.out, loop, data) for data in args.data for loop in args.loops}
-    baselines = []
-    for (loop, data), cases in found.items():
-        if "healthy" in cases:
-            results = cases["healthy"][0]
-            ok = [s for s in range(SEEDS) if _label(labels, loop, data, "healthy", s) == "ok"]
-            baselines.append(measure(results.subset(ok), "", list(event_kinds())))
-    rates = pooled(baselines, "the corpus's unchanged loops, seeds 0-3 labelled ok")
-    rates = replace(rates, counts={})  # per dataset only
+    print(f"null rates: {shipped().source}")
     totals = {"failed": [0, 0], "ok": [0, 0]}
     lines = ["| loop | data | case | labelled failed | builds failed | labelled ok | builds failed |",
              "|---|---|---|---|---|---|---|"]
     for (loop, data), cases in found.items():
         for case, (results, runs) in cases.items():
-            rules = replace(rules_of(results), event_rate=None, null_rates=rates)
+            rules = replace(rules_of(results), event_rate=None, null_rates=None)  # the shipped rates
             cell = {"failed": [0, 0], "ok": [0, 0]}
             for run in runs:
                 if case == "healthy" and run.seed < SEEDS:
@@ -231,6 +224,16 @@ def single(args) -> None:
         low, high = clopper_pearson(k, n) if n else (float("nan"), float("nan"))
         print(f"runs labelled {label}: {k} of {n} one-seed builds failed ({k / max(n, 1):.0%} [{low:.0%}, "
               f"{high:.0%}])")
+
+
+def ladder(args) -> None:
+    """``ganbench calibrate``'s table for each loop x data, from the runs trained (no training): false alarms per
+    rule, detection per injection, and the ladder of one-seed to eight-seed builds checked without a baseline."""
+    from ganbench.execution.calibrate import table as calibration_table
+
+    for loop, data, calibration in _calibrations(args, train=False):
+        print(f"## {loop} on {data}\n")
+        print(calibration_table(calibration))
 
 
 ONE_LATENT = "one-latent: latent=constant"  # G ignores its latent: one sample repeated in every picture
@@ -283,9 +286,11 @@ def collapse(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["train", "table", "sheets", "single", "collapse"])
+    parser.add_argument("command", choices=["train", "table", "sheets", "single", "collapse", "ladder"])
     parser.add_argument("--out", default="results/corpus", type=Path)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sets", type=int, default=1, help="seed sets of 4 beyond the baseline's (3: 12 one-seed "
+                        "builds per case)")
     parser.add_argument("--loops", nargs="+", default=list(LOOPS))
     parser.add_argument("--data", nargs="+", default=list(DATA))
     parser.add_argument("--verbose", action="store_true")
@@ -300,6 +305,8 @@ def main() -> None:
         single(args)
     elif args.command == "collapse":
         collapse(args)
+    elif args.command == "ladder":
+        ladder(args)
     else:
         table(args)
 
