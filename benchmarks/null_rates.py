@@ -55,8 +55,9 @@ def main() -> None:
         labels = _labels(args.labels)
         for root in sorted(args.corpus.glob("*-calibrate")):  # the unchanged loops' runs
             loop, data = root.name.removesuffix("-calibrate").rsplit("-", 1)
-            if not set(load_results(root).runs.status) <= {"completed", "diverged", "failed"}:
-                print(f"skipped {root.name}: still training")
+            baseline = load_results(root).subset(range(SEEDS))
+            if len(baseline.runs) < SEEDS or not set(baseline.runs.status) <= {"completed", "diverged", "failed"}:
+                print(f"skipped {root.name}: its baseline seeds are still training")
                 continue
             redetect(root)
             results = load_results(root)
