@@ -263,16 +263,18 @@ def test_the_gallery_shows_the_seeds_that_went_wrong_beside_the_lowest(small_res
     assert "vanilla · ring · seed 1 (collapsed)" in markdown and "vanilla · ring · seed 0" in markdown
 
 
-def test_a_report_read_through_the_summaries_equals_one_read_from_the_csvs(small_results, tmp_path):
+def test_a_report_read_through_the_summaries_or_the_read_cache_equals_one_read_from_the_csvs(small_results,
+                                                                                              tmp_path):
     import shutil
 
     from ganbench.report.render import write_report
-    from ganbench.results.store import SUMMARY
+    from ganbench.results.store import READ_CACHE, SUMMARY
 
     copy = tmp_path / "rep"
-    shutil.copytree(small_results, copy)
+    shutil.copytree(small_results, copy)  # a copy: its read cache no longer matches the runs' files
     shutil.rmtree(copy / "report", ignore_errors=True)
-    through = (write_report(copy, tmp_path / "a") / "index.html").read_text()
-    for summary in copy.glob(f"runs/*/{SUMMARY}"):
+    through = (write_report(copy, tmp_path / "a") / "index.html").read_text()  # the runs' Arrow summaries
+    cached = (write_report(copy, tmp_path / "c") / "index.html").read_text()  # the read cache that one wrote
+    for summary in [*copy.glob(f"runs/*/{SUMMARY}"), copy / READ_CACHE]:
         summary.unlink()
-    assert (write_report(copy, tmp_path / "b") / "index.html").read_text() == through
+    assert (write_report(copy, tmp_path / "b") / "index.html").read_text() == through == cached

@@ -414,7 +414,7 @@ class RunStore:
                 tables.append(run.table)
             config = run.config
             if "metrics" in config:
-                metrics = shared.setdefault(json.dumps(config["metrics"], sort_keys=True), len(shared))
+                metrics = shared.setdefault(json.dumps(config["metrics"]), len(shared))  # order kept
                 config = {k: v for k, v in config.items() if k != "metrics"}
             doc[run_id] = {"signature": run.signature, "status": run.status, "config": config,
                            "metrics": metrics, "events": run.events, "rows": rows}
