@@ -13,7 +13,7 @@ import pandas as pd
 
 from ganbench.errors import GanbenchError
 from ganbench.meta import Catalog, MetricInfo
-from ganbench.results.store import CachedRun, RunStore, read_json, run_signature
+from ganbench.results.store import CachedRun, RunStore, compact, ended, read_json, run_signature
 
 RUN_KEYS = ["run_id", "variant", "dataset", "seed"]
 
@@ -110,7 +110,7 @@ def load_results(root: str | Path, trials: bool = False) -> Results:
         signature = run_signature(store.run_dir(run_id))  # before reading: a later change misses the cache
         if (run := cache.get(run_id)) is None or run.signature != signature:
             run = _read_run(store, run_id, signature)
-        if run.status.get("status") not in (None, "pending", "running"):
+        if ended(run.status):
             read[run_id] = run
         status, config, table, run_events = run.status, run.config, run.table, run.events
         configs[run_id] = config
@@ -130,22 +130,12 @@ def _read_run(store: RunStore, run_id: str, signature: list) -> CachedRun:
     try:
         status = store.read_object(run_id, "status")
         config = store.read_object(run_id, "config")
-        table = store.metrics_table(run_id, ended=status.get("status") not in (None, "pending", "running"))
+        table = store.metrics_table(run_id, ended=ended(status))
         events = store.read_events(run_id)
     except GanbenchError as exc:  # say what repairs it: the runner retrains a run whose files are corrupt
         raise GanbenchError(f"{exc}. Run the suite again (ganbench run, or your tracked loop) to train run "
                             f"{run_id} anew; the other runs are kept") from None
-    return CachedRun(signature, status, config, events, None if table is None else _compact(table))
-
-
-def _compact(table):
-    """A run's metrics table as the read cache holds it: 32-bit steps and dictionary-coded names (a run logs a few
-    dozen names thousands of times), half the bytes of the CSV's columns."""
-    import pyarrow as pa
-
-    return pa.table({"step": table.column("step").cast(pa.int32()),
-                     "name": table.column("name").dictionary_encode().combine_chunks(),
-                     "value": table.column("value")})
+    return CachedRun(signature, status, config, events, None if table is None else compact(table))
 
 
 def _metrics_frame(runs: pd.DataFrame, tables: list) -> pd.DataFrame:

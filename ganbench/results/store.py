@@ -36,6 +36,11 @@ from ganbench.errors import GanbenchError
 
 STATUSES = ("pending", "running", "completed", "diverged", "failed", "interrupted")
 FINISHED = ("completed", "diverged")
+
+
+def ended(status: dict[str, Any]) -> bool:
+    """Whether a run with this status.json has stopped writing (finished, failed or interrupted)."""
+    return status.get("status") not in (None, "pending", "running")
 METRICS_HEADER = "step,name,value\n"
 SUMMARY = "metrics.arrow"
 
@@ -221,6 +226,24 @@ READ_CACHE = ".read-cache.arrow"
 RUN_FILES = ("status.json", "config.json", "metrics.csv", "events.jsonl")  # what a reader reads of a run
 
 
+def cache_schema():
+    """The read cache's metrics columns: 32-bit steps and dictionary-coded names (a run logs a few dozen names
+    thousands of times), half the bytes of the CSV's columns."""
+    import pyarrow as pa
+
+    return pa.schema([("step", pa.int32()), ("name", pa.dictionary(pa.int32(), pa.string())),
+                      ("value", pa.float64())])
+
+
+def compact(table):
+    """A run's metrics table (step, name, value) in the read cache's columns (``cache_schema``)."""
+    import pyarrow as pa
+
+    return pa.table({"step": table.column("step").cast(pa.int32()),
+                     "name": table.column("name").dictionary_encode().combine_chunks(),
+                     "value": table.column("value")}, schema=cache_schema())
+
+
 @dataclass
 class CachedRun:
     """What ``load_results`` read of one ended run, with the signature of the files it read it from."""
@@ -229,7 +252,7 @@ class CachedRun:
     status: dict[str, Any]
     config: dict[str, Any]
     events: list[dict[str, Any]]
-    table: Any  # pyarrow.Table (step, name, value) or None: the run logged no metrics
+    table: Any  # pyarrow.Table in ``cache_schema``, or None: the run logged no metrics
 
 
 def run_signature(directory: Path) -> list:
@@ -419,12 +442,9 @@ class RunStore:
             doc[run_id] = {"signature": run.signature, "status": run.status, "config": config,
                            "metrics": metrics, "events": run.events, "rows": rows}
         doc = {"runs": doc, "metrics": [json.loads(text) for text in shared]}
-        if tables:  # the file format takes one dictionary per column
-            table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
-        else:
-            table = pa.table({"step": pa.array([], pa.int32()),
-                              "name": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                              "value": pa.array([], pa.float64())})
+        # the file format takes one dictionary per column
+        table = pa.concat_tables(tables).unify_dictionaries().combine_chunks() if tables else \
+            cache_schema().empty_table()
         table = table.replace_schema_metadata({b"runs": json.dumps(doc).encode()})
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, table.schema) as writer:
