@@ -33,16 +33,19 @@ ARCHITECTURES = Registry("architecture", {
     **_builtins("ganbench.models.resnet", "resnet"),
     **_builtins("ganbench.models.linear", "linear")})
 COLLECTORS = Registry("collector", {
-    **_builtins("ganbench.metrics.training", "losses", "d_outputs", "grad_norms", "param_norms"),
+    **_builtins("ganbench.metrics.training", "losses", "d_outputs", "grad_norms", "param_norms",
+                 "spectral_norms", "g_conditioning"),
     **_builtins("ganbench.metrics.fid", "fid", "kid"),
     **_builtins("ganbench.metrics.distances", "sliced_wasserstein"),
     **_builtins("ganbench.metrics.manifold", "precision_recall", "density_coverage"),
     **_builtins("ganbench.metrics.inception", "inception_score"),
     **_builtins("ganbench.metrics.modes", "mode_coverage"),
-    **_builtins("ganbench.metrics.orbit", "dirac")})
+    **_builtins("ganbench.metrics.orbit", "dirac"),
+    **_builtins("ganbench.metrics.overfitting", "d_heldout", "memorization")})
 DETECTORS = Registry("detector", _builtins(
     "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "generator_stalled",
-    "far_from_data", "d_pinned", "g_no_gradient", "oscillation", "nonconvergence"))
+    "far_from_data", "d_pinned", "g_no_gradient", "oscillation", "nonconvergence", "d_overfitting", "memorization",
+    "past_best"))
 EXECUTORS = Registry("executor", _builtins("ganbench.execution.executors", "sequential", "processes", "ray"))
 LOGGERS = Registry("logger", _builtins("ganbench.training.loggers", "tensorboard", "wandb", "mlflow"))
 

@@ -34,6 +34,17 @@ class Dataset(ABC):
         except where training sees only a fraction of the data (``limited``), whose evaluation reads all of it."""
         return self.sample(n, generator)
 
+    has_held_out = False  # whether held_out and training_set exist: a finite training set and reals kept out of it
+
+    def held_out(self, n: int, generator: torch.Generator) -> Tensor:
+        """n real samples that no training batch ever draws from (a test split), drawn with ``generator``."""
+        raise GanbenchError(f"{type(self).__name__} has no held-out reals: its training samples are drawn afresh "
+                            "each batch, so there is nothing for D to overfit or G to copy")
+
+    def training_set(self) -> Tensor:
+        """Every sample a training batch can draw, (M, *sample_shape)."""
+        raise GanbenchError(f"{type(self).__name__} has no finite training set")
+
     def limited(self, fraction: float) -> Dataset:
         """This dataset training on a fixed ``fraction`` of its samples (the ``train_fraction`` parameter)."""
         raise GanbenchError(f"train_fraction applies to image datasets (a finite set of images), not "

@@ -112,11 +112,26 @@ class ImageDataset(Dataset):
     def reference(self, n: int, generator: torch.Generator) -> Tensor:
         return self._draw(n, generator, None)
 
-    def _draw(self, n: int, generator: torch.Generator, pool: Tensor | None) -> Tensor:
+    def _draw(self, n: int, generator: torch.Generator, pool: Tensor | None, images: Tensor | None = None) -> Tensor:
+        images = self.images if images is None else images
         shape = (n,) if self.per_sample == 1 else (n, self.per_sample)
-        idx = torch.randint(len(self.images) if pool is None else len(pool), shape, generator=generator)
-        images = self.images[idx if pool is None else pool[idx]]
-        return images if self.per_sample == 1 else images.squeeze(2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
+        idx = torch.randint(len(images) if pool is None else len(pool), shape, generator=generator)
+        drawn = images[idx if pool is None else pool[idx]]
+        return drawn if self.per_sample == 1 else drawn.squeeze(2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
+
+    has_held_out = True
+
+    def held_out(self, n: int, generator: torch.Generator) -> Tensor:
+        """Drawn from the test split, which the evaluation classifier is tested on and no batch draws from."""
+        return self._draw(n, generator, None, self.test[0])
+
+    def training_set(self) -> Tensor:
+        """The training images batches draw from: the limited pool, or all of them (one image a sample; a stacked
+        set's samples are combinations, so it has none to copy)."""
+        if self.per_sample != 1:
+            raise GanbenchError(f"{type(self).__name__} stacks {self.per_sample} images a sample: its training set "
+                                "is every combination, too many to compare samples with")
+        return self.images if self.pool is None else self.images[self.pool]
 
     def limited(self, fraction: float) -> ImageDataset:
         """A copy whose training batches come from a fixed, class-stratified ``fraction`` of the training images
@@ -214,6 +229,7 @@ class ImageDataset(Dataset):
         return {"classifier_test_accuracy": round(accuracy, 4), "classes": self.classes,
                 "train_images": len(self.images), "mode_confidence": self.confidence,
                 "mode_manifold": {"k": self.manifold_k, "per_class": self.manifold_per_class},
+                "held_out_images": len(self.test[0]),
                 **({} if self.pool is None else {"trained_on_images": len(self.pool)})}
 
 

@@ -371,3 +371,91 @@ class NonConvergence:
         return [Event("nonconvergence", improved, {
             "final_distance": _r(distance.iloc[-1]), "closest": _r(best), "start_distance": _r(distance.iloc[0]),
             "stalled_logged_steps": stalled, "tolerance": self.tolerance})]
+
+
+@DETECTORS.register("d_overfitting")
+@dataclass(frozen=True)
+class DOverfitting:
+    """D tells its training reals from held-out ones: the running median of ADA's r_v (``d_overfit_rv``, logged
+    by the ``d_heldout`` collector) over the last ``window`` readings reaches ``rv``. At r_v = 0 held-out reals
+    score as the training reals do; at 1 they score as generated samples. The event begins at the reading where
+    the median first reaches ``rv``: a single reading flickers, a median over ``window`` readings does not.
+
+    Set on the limited-data digits (suites/papers/limited-digits.yaml, seeds 0-4; docs/metrics.md): without
+    augmentation its 20-reading median settles at 0.1-0.4, with DiffAugment below 0.1."""
+
+    events: ClassVar = (EventKind("d_overfitting", "D scores its training reals above held-out reals"),)
+    rv: float = 0.1
+    window: int = 20
+
+    def detect(self, stream: Stream) -> list[Event]:
+        rv = _values(stream, "d_overfit_rv")
+        if len(rv) < self.window:
+            return []
+        median = rv.rolling(self.window).median()
+        past = median[median >= self.rv]
+        if past.empty:
+            return []
+        end = past.index[0]
+        start = rv.index[rv.index.get_loc(end) - self.window + 1]
+        gap = _values(stream, "d_overfit_gap").loc[:end]
+        return [Event("d_overfitting", int(end), {
+            "d_overfit_rv_median": _r(past.iloc[0]), "rv": self.rv, "window": [int(start), int(end)],
+            "d_overfit_rv_final": _r(median.iloc[-1]), **({"d_overfit_gap": _r(gap.iloc[-1])} if len(gap) else {})})]
+
+
+@DETECTORS.register("memorization")
+@dataclass(frozen=True)
+class Memorization:
+    """G emits near-copies of training samples more often than held-out reals are near-copies of them (the
+    ``memorization`` collector): for ``patience`` evaluations in a row the one-sided Fisher p is below
+    ``alpha`` and the generated copy rate exceeds the held-out rate by at least ``excess``."""
+
+    events: ClassVar = (EventKind("memorization", "generated samples copy training samples", collapse=True),)
+    alpha: float = 0.001
+    excess: float = 0.02
+    patience: int = 2
+
+    def detect(self, stream: Stream) -> list[Event]:
+        rate, held, p = (_evaluations(stream, n) for n in ("copy_rate", "copy_rate_heldout", "copy_p"))
+        if rate.empty:
+            return []
+        held, p = held.reindex(rate.index), p.reindex(rate.index)
+        for start, end in streaks((p < self.alpha) & (rate - held >= self.excess), self.patience):
+            return [Event("memorization", int(start), {
+                "copy_rate": _r(rate.loc[start]), "copy_rate_heldout": _r(held.loc[start]),
+                "copy_p": float(f"{p.loc[start]:.3g}"), "copy_rate_final": _r(rate.iloc[-1]),
+                "evaluations": int(((rate.index >= start) & (rate.index <= end)).sum())})]
+        return []
+
+
+@DETECTORS.register("past_best")
+@dataclass(frozen=True)
+class PastBest:
+    """The run ended past its best: its last ``patience`` evaluations of ``metric`` (lower is better) are all
+    worse than the best by at least ``relative`` of the best *and* by ``lost`` of what the run had gained from
+    its first evaluation to its best -- the second keeps a 2D run's noise near FID 0 from counting. The event
+    begins at the first evaluation of that final streak; its evidence names the best snapshot's step."""
+
+    events: ClassVar = (EventKind("past_best", "the key metric got worse after its best evaluation"),)
+    metric: str = "fid"
+    relative: float = 0.25
+    lost: float = 0.05
+    patience: int = 2
+
+    def detect(self, stream: Stream) -> list[Event]:
+        values = _evaluations(stream, self.metric)
+        if len(values) < self.patience + 2:
+            return []
+        best_step = values.idxmin()
+        best, first = float(values.loc[best_step]), float(values.iloc[0])
+        bar = max(best + self.relative * abs(best), best + self.lost * (first - best))
+        worse = values > bar
+        tail = worse.iloc[-self.patience:]
+        if not tail.all() or values.index[-self.patience] <= best_step:
+            return []
+        within = worse[~worse].index
+        began = values.index[values.index > within[-1]][0]
+        return [Event("past_best", int(began), {
+            "metric": self.metric, "best_step": int(best_step), "best": _r(best), "final": _r(values.iloc[-1]),
+            "first": _r(first), "worse_than": _r(bar)})]

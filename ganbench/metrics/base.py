@@ -29,6 +29,7 @@ class StepRecord:
     d_input_grad_fake: Tensor | None = None
     # what the trainer set for this step where it moves: lr_d, lr_g under a schedule, augment_p under ADA
     controls: dict[str, float] | None = None
+    latent_shape: tuple[int, ...] | None = None  # one latent's shape, (z_dim,) or a conv generator's (z, 1, 1)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -111,3 +112,89 @@ class ParamNorms(Collector):
 
     def on_step(self, record: StepRecord) -> dict[str, Tensor]:
         return {"param_rms_d": _param_rms(record.d), "param_rms_g": _param_rms(record.g)}
+
+
+def layer_sigmas(module: nn.Module) -> dict[str, Tensor]:
+    """The largest singular value of each linear or convolutional layer's weight as the layer applies it (after
+    any spectral normalization), keyed by the layer's name. A convolution's kernel is read as the matrix
+    (out channels, in channels x kernel), the bound Miyato et al. (2018) normalize -- not the operator norm of
+    the convolution itself."""
+    sigmas = {}
+    for name, layer in module.named_modules():
+        if isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)):
+            weight = layer.weight.detach()
+            if isinstance(layer, nn.ConvTranspose2d):
+                weight = weight.transpose(0, 1)  # stored (in, out, k, k)
+            sigmas[name] = torch.linalg.matrix_norm(weight.flatten(1).double(), ord=2)
+    return sigmas
+
+
+@COLLECTORS.register("spectral_norms")
+class SpectralNorms(Collector):
+    """The spectral norm of every layer of D and of G (``sigma_d/<layer>``, ``sigma_g/<layer>``) and their
+    products (``sigma_d_product``: a bound on D's Lipschitz constant for 1-Lipschitz activations), every
+    ``every`` steps: a D whose layers grow without bound sharpens into the overconfident D of overfitting and
+    collapse, and spectral normalization should hold each of its layers at 1."""
+
+    every = 50
+    metrics = (MetricInfo("sigma_d/*", "largest singular value of one D layer's weight as applied"),
+               MetricInfo("sigma_g/*", "largest singular value of one G layer's weight as applied"),
+               MetricInfo("sigma_d_product", "product of D's layer spectral norms (a Lipschitz bound)"),
+               MetricInfo("sigma_g_product", "product of G's layer spectral norms"))
+
+    def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
+        if record.step % self.every:
+            return {}
+        out: dict[str, Tensor | float] = {}
+        for side, module in (("d", record.d), ("g", record.g)):
+            was_training = module.training
+            module.eval()  # reading a spectral-normalized weight in train mode would advance its power iteration
+            try:
+                with torch.no_grad():
+                    sigmas = layer_sigmas(module)
+            finally:
+                module.train(was_training)
+            out.update({f"sigma_{side}/{name}": x for name, x in sigmas.items()})
+            if sigmas:
+                out[f"sigma_{side}_product"] = torch.stack(list(sigmas.values())).prod()
+        return out
+
+
+@COLLECTORS.register("g_conditioning")
+class GConditioning(Collector):
+    """The conditioning of G's input-output Jacobian (Odena et al. 2018, "Is Generator Conditioning Causally
+    Related to GAN Performance?"): at ``latents`` fixed latents, every ``every`` steps, the singular values of
+    dG(z)/dz, with G in eval mode and without touching its gradients. ``g_jacobian_log_condition`` is the mean
+    log of the condition number (largest over smallest singular value): it grows when G maps some latent
+    directions to nearly nothing, which Odena et al. found to precede poor runs."""
+
+    every = 250
+    latents = 4
+    metrics = (MetricInfo("g_jacobian_log_condition", "mean log condition number of dG/dz over fixed latents",
+                          False),
+               MetricInfo("g_jacobian_log_sigma_max", "mean log largest singular value of dG/dz"),
+               MetricInfo("g_jacobian_log_sigma_min", "mean log smallest singular value of dG/dz"))
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._z: Tensor | None = None
+
+    def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
+        if record.step % self.every:
+            return {}
+        g, was_training = record.g, record.g.training
+        if self._z is None:
+            self._z = torch.randn(self.latents, *record.latent_shape,
+                                  generator=torch.Generator().manual_seed(0)).to(self.device)
+        g.eval()
+        try:  # forward mode, the latents batched: z_dim JVPs a latent rather than one VJP an output pixel
+            with torch.no_grad(), warnings.catch_warnings():
+                # the first forward-mode call registers decompositions through torch.jit.script, which warns
+                warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
+                jacobians = torch.func.vmap(torch.func.jacfwd(lambda z: g(z[None]).flatten(1)[0]))(self._z)
+        finally:
+            g.train(was_training)
+        sigmas = torch.linalg.svdvals(jacobians.flatten(2).double())  # (latents, min(out, z_dim)), descending
+        top, bottom = sigmas[:, 0].log(), sigmas[:, -1].clamp_min(1e-300).log()
+        return {"g_jacobian_log_condition": (top - bottom).mean(), "g_jacobian_log_sigma_max": top.mean(),
+                "g_jacobian_log_sigma_min": bottom.mean()}

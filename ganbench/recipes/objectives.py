@@ -27,6 +27,8 @@ class Objective(ABC):
     probabilities = False  # whether score() is a probability (BCE-type objectives)
     smoothable = False  # whether real/fake targets (label smoothing) apply
     g_needs_real = False  # whether G's loss compares with D's output on real data
+    # whether D's raw output above 0 means "real" and below 0 "fake": what ADA's r_t = E[sign D(x)] reads
+    decides_at_zero = False
 
     @abstractmethod
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor: ...
@@ -58,6 +60,7 @@ class _BCEObjective(Objective):
     fake_target: float = 0.0
     probabilities = True
     smoothable = True
+    decides_at_zero = True  # a logit
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return _bce(real_out, self.real_target) + _bce(fake_out, self.fake_target)
@@ -104,6 +107,10 @@ class LeastSquares(Objective):
         if self.a == self.b:
             raise GanbenchError(f"least_squares needs a != b (got a = b = {self.a})")
 
+    @property
+    def decides_at_zero(self) -> bool:  # the labels' midpoint is 0 only for symmetric codings (a = -b)
+        return self.a == -self.b and self.b > 0
+
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return 0.5 * ((real_out - self.b) ** 2).mean() + 0.5 * ((fake_out - self.a) ** 2).mean()
 
@@ -131,6 +138,8 @@ class Wasserstein(Objective):
 @dataclass(frozen=True)
 class Hinge(Objective):
     """Hinge loss (Lim & Ye 2017; Miyato et al. 2018): D: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G: -E[D(G(z))]."""
+
+    decides_at_zero = True  # the margins sit at +1 and -1
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()

@@ -299,6 +299,12 @@ def _weights(value: Any, where: str) -> float | tuple[float, ...]:
     return v.number(value, where, positive=True)
 
 
+def _objective(recipe: Recipe):
+    from ganbench.recipes.objectives import make_objective
+
+    return make_objective(recipe.objective, dict(recipe.objective_params))
+
+
 def _check_consistent(recipe: Recipe, where: str) -> None:
     from ganbench.recipes.objectives import param_names
 
@@ -309,6 +315,10 @@ def _check_consistent(recipe: Recipe, where: str) -> None:
                             "(weight_clip's bound is not a penalty)")
     if recipe.ada_target is not None and not recipe.augment:
         raise GanbenchError(f"{where}.ada_target adapts the probability of an augmentation: give augment too")
+    if recipe.ada_target is not None and not _objective(recipe).decides_at_zero:
+        raise GanbenchError(f"{where}.ada_target steers by the sign of D's raw output on reals, which decides nothing "
+                            f"under objective {recipe.objective!r} (no real/fake boundary at 0): use it with "
+                            "nonsaturating, minimax, hinge, or least_squares with a = -b")
     several = isinstance(recipe.regularizer, tuple)
     if isinstance(recipe.regularizer_weight, tuple) and (
             not several or len(recipe.regularizer_weight) != len(recipe.regularizer)):

@@ -334,6 +334,24 @@ def _sweep_section(report: Report, results: Results, final: pd.DataFrame, colour
                  "which variant wins depends on the tuning budget.")
 
 
+def _best_section(report: Report, results: Results, final: pd.DataFrame, catalog: Catalog) -> None:
+    """Where each variant's key metric was best, beside its final value: every comparison above uses the final."""
+    metric = "fid" if "fid" in final and final["fid"].notna().any() else tables.primary_metric(final, catalog)
+    if metric is None:
+        return
+    best = tables.best_snapshots(results, final, metric, bool(catalog[metric].higher_is_better))
+    if best.empty:
+        return
+    report.heading("Best snapshot")
+    report.text(f"The evaluation where {metric} was best in each seed: its step (median, range over seeds) and "
+                "value, beside the final one. Every ranking, table and test above compares final evaluations. "
+                "A run's checkpoint holds its last checkpoint step, not its best.", "note")
+    shown = best.assign(**{f"{k} (IQM, 95% CI)": [fmt_ci(s["iqm"], (s["ci_low"], s["ci_high"])) for s in best[k]]
+                           for k in ("best", "final")})
+    report.table(shown[["variant", "dataset", "n", "best step", "best (IQM, 95% CI)", "final (IQM, 95% CI)",
+                        "ended past best"]])
+
+
 def _events_section(report: Report, rates: pd.DataFrame) -> None:
     report.heading("Stability: event rates per variant and dataset")
     shown = rates[["variant", "dataset", "seeds"]].copy()
@@ -502,6 +520,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
                  "Final evaluation: each dot is one seed.")
     report.image("modes", plots.mode_histograms(results), "Per-mode histogram at the final evaluation.")
     _cell_section(report, final, catalog)
+    _best_section(report, results, final, catalog)
     _events_section(report, rates)
     report.image("events", plots.event_timeline(results, colours), "When each event began (one mark per seed).")
     _pairwise_section(report, final, catalog, rules.alpha)

@@ -338,3 +338,28 @@ def reproduction(results: Results, alpha: float = 0.05) -> pd.DataFrame:
                      "seeds": f"{len(values)} vs {len(others)}",
                      "outcome": claim_outcome(ref, found.direction(alpha), steps)})
     return pd.DataFrame(rows)
+
+
+def best_snapshots(results: Results, final: pd.DataFrame, metric: str, higher_is_better: bool) -> pd.DataFrame:
+    """Per variant x dataset: the evaluation where ``metric`` was best in each seed -- its step (median and range
+    over seeds) and value (IQM [95 % CI]) -- beside the final value's, and how many seeds ended past their best
+    (a ``past_best`` event)."""
+    m = results.metrics
+    m = m[(m.name == metric) & m.run_id.isin(final.run_id)].dropna(subset=["value"])
+    if m.empty:
+        return pd.DataFrame()
+    pick = m.loc[(m.value if higher_is_better else -m.value).groupby(m.run_id, observed=True).idxmax()]
+    best = pick.set_index("run_id")
+    past = set(results.events[results.events.kind == "past_best"].run_id)
+    rows = []
+    for (variant, dataset), frame in final.groupby(["variant", "dataset"], sort=True):
+        ids = [r for r in frame.run_id if r in best.index]
+        if not ids:
+            continue
+        steps = best.loc[ids, "step"].to_numpy(dtype=float)
+        rows.append({"variant": variant, "dataset": dataset, "n": len(ids),
+                     "best step": f"{int(np.median(steps)):,} ({int(steps.min()):,}–{int(steps.max()):,})",
+                     "best": stats.summarize(best.loc[ids, "value"].to_numpy(dtype=float)),
+                     "final": stats.summarize(frame[metric].to_numpy(dtype=float)),
+                     "ended past best": f"{sum(r in past for r in ids)} of {len(ids)}"})
+    return pd.DataFrame(rows)

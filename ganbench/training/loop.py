@@ -381,7 +381,7 @@ class _Member:
         k = self.index
         grads = (None, None) if out.input_grads is None else (out.input_grads[0][k], out.input_grads[1][k])
         record = StepRecord(step, out.loss_d[k], out.loss_g[k], out.real_out[k], out.fake_out[k], self.run.d,
-                            self.run.g, *grads, controls=controls)
+                            self.run.g, *grads, controls=controls, latent_shape=tuple(self.run.eval_z.shape[1:]))
         self.recorder.write(step, step_values(self.run.collectors, record))
 
     def evaluate(self, step: int) -> None:

@@ -283,7 +283,7 @@ class Tracker:
                     b.copy_(saved_b)
             grads = (g_real.flatten(1), g_fake.flatten(1))
         record = StepRecord(step, losses[0], losses[1], real_out.detach(), fake_out.detach(), self.d, self.g,
-                            *grads)
+                            *grads, latent_shape=tuple(self.eval_z.shape[1:]))
         saved = None
         if self._d_grads is not None:  # D's gradients as its own step left them
             saved = [p.grad for p in self.d.parameters()]
