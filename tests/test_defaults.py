@@ -107,3 +107,27 @@ def test_every_registered_variant_has_2d_rates_chosen_by_the_sweep():
             chosen = (doc.get("sweep") or {}).get("selection_seeds", [])  # a count is numbered after the seeds
             seeds |= set(range(max(seeds) + 1, max(seeds) + 1 + chosen) if isinstance(chosen, int) else chosen)
             assert not used & seeds, other
+
+
+def test_the_grid_trains_its_own_budget_unless_the_suite_sets_steps(invoke, write_suite):
+    """At 2000 steps most registered variants never reach the grid's modes: a suite without train.steps gives it
+    6000 (docs/variants.md), other data the suite default; a suite that sets steps trains every dataset that
+    long, with the same run ids as before the grid had a budget of its own."""
+    doc = {"name": "mine", "datasets": ["ring", "grid", "digits"], "variants": ["hinge"], "seeds": 1}
+    steps = {spec.dataset.name: spec.train.steps for spec in parse_suite(doc).expand()}
+    assert steps == {"ring": 2000, "grid": 6000, "digits": 2000}
+    given = parse_suite({**doc, "train": {"steps": 2000}}).expand()
+    assert {spec.train.steps for spec in given} == {2000}
+    assert [given[0].run_id, given[2].run_id] == [parse_suite(doc).expand()[i].run_id for i in (0, 2)]
+    assert [s.run_id for s in given] == [s.run_id for s in parse_suite(
+        {**doc, "train": {"steps": 2000, "batch_size": 256}}).expand()]
+    assert "grid               6000 steps unless the suite sets train.steps" in invoke("list", "datasets").stdout
+    shown = json.loads(invoke("show", "hinge", "--suite", write_suite(doc)).stdout)
+    assert shown["tuned"]["grid"]["steps"] == 6000 and "steps" not in shown["tuned"]["ring"]
+    assert "steps" not in shown.get("tuned", {}).get("digits", {})
+    assert "budget: grid 6000 steps" in invoke("show", "hinge").stderr
+
+
+def test_the_sweep_that_chose_the_2d_rates_keeps_its_2000_steps_on_the_grid():
+    sweep = load_suite(SUITES / "sweep-defaults.yaml")
+    assert {spec.train.steps for spec in sweep.expand()} == {2000}

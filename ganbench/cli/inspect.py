@@ -26,9 +26,21 @@ def list_(kind: str | None, pattern: str) -> None:
         names = registry.list(pattern)
         if k == "variants":
             names = [f"{n:<18} {registry.get(n).description}" for n in names]
+        elif k == "datasets":  # a dataset with its own budget says so: a suite without train.steps trains that long
+            from ganbench.recipes.variants import DEFAULT_STEPS
+
+            names = [f"{n:<18} {DEFAULT_STEPS[n]} steps unless the suite sets train.steps" if n in DEFAULT_STEPS
+                     else n for n in names]
         click.echo(f"{k}:")
         for name in names:
             click.echo(f"  {name}")
+
+
+def _default_budgets() -> str:
+    """'grid 6000 steps': the datasets that train their own steps where a suite sets none."""
+    from ganbench.recipes.variants import DEFAULT_STEPS
+
+    return ", ".join(f"{n} {s} steps" for n, s in DEFAULT_STEPS.items())
 
 
 def _list_axes(pattern: str) -> None:
@@ -55,6 +67,7 @@ def show(name: str, suite_file: Path | None) -> None:
     """Print the resolved recipe of variant NAME."""
     from ganbench.catalog import VARIANTS
     from ganbench.recipes.variants import RATE_AXES, TUNED
+    from ganbench.spec.suite import TrainConfig
 
     if suite_file is None:
         recipe = VARIANTS.get(name)
@@ -63,6 +76,10 @@ def show(name: str, suite_file: Path | None) -> None:
         if per_data:
             click.echo("# under \"tuned\": the rates it trains with on that data (2d: ring, grid) unless a suite "
                        f"sets any of {', '.join(RATE_AXES)}", err=True)
+        budgets = _default_budgets()
+        if budgets:
+            click.echo(f"# budget: {budgets}; elsewhere train.steps (default {TrainConfig.steps}), which a suite that "
+                       "sets it applies everywhere", err=True)
     else:
         from ganbench.errors import GanbenchError, did_you_mean
         from ganbench.spec.suite import load_suite
@@ -73,10 +90,12 @@ def show(name: str, suite_file: Path | None) -> None:
             raise GanbenchError(f"no variant {name!r} in {suite_file}{did_you_mean(name, recipes)}")
         recipe = recipes[name]
         per_data = {}
-        for dataset in suite.datasets:  # where the data's tuned rates replace the recipe's
-            on = suite.recipe(name, dataset)
+        for dataset in suite.datasets:  # where the data's tuned rates or budget replace the recipe's or the suite's
+            on, steps = suite.recipe(name, dataset), suite.budget(dataset).steps
             if on != recipe:
                 per_data[dataset.name] = {axis: getattr(on, axis) for axis in RATE_AXES}
+            if steps != suite.train.steps:
+                per_data.setdefault(dataset.name, {})["steps"] = steps
     shown = {"name": name, **recipe.to_dict()}
     if per_data:
         shown["tuned"] = per_data

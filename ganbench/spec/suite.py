@@ -130,6 +130,7 @@ class Suite:
     sweep: Sweep | None = None  # equal-budget tuning: expand() gives the trials, winners() the scored runs
     # variant -> (the registered variant it builds on, the axes the suite set): what recipe() tunes per dataset
     origins: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    steps_given: bool = True  # whether the suite set train.steps; if not, recipes.variants.DEFAULT_STEPS applies
 
     def recipe(self, variant: str, dataset: Component) -> Recipe:
         """The recipe ``variant`` trains with on ``dataset``: its registered base's tuned rates where the data has
@@ -146,14 +147,23 @@ class Suite:
         base, given = self.origins[variant]
         return tuned(recipe, base, given | settings, DATASETS.get(dataset.name).tuning)
 
+    def budget(self, dataset: Component) -> TrainConfig:
+        """The training schedule on ``dataset``: the suite's, with the dataset's default steps where the suite
+        set none (the grid needs more than the suite default to learn)."""
+        from ganbench.recipes.variants import DEFAULT_STEPS
+
+        steps = DEFAULT_STEPS.get(dataset.name)
+        return self.train if self.steps_given or steps is None else dataclasses.replace(self.train, steps=steps)
+
     def _specs(self, recipes, seeds, device: str | None) -> list[RunSpec]:
         """``recipes``: (variant, dataset) -> (variant name, recipe) pairs, one per variant."""
         specs = []
         for dataset in self.datasets:
             arch = self.architecture or Component(**_default_architecture(dataset.name))
+            train = self.budget(dataset)
             for variant, recipe in recipes(dataset):
                 for seed in seeds:
-                    specs.append(RunSpec(self.name, variant, recipe, dataset, arch, seed, self.train,
+                    specs.append(RunSpec(self.name, variant, recipe, dataset, arch, seed, train,
                                          device or self.device, self.deterministic, self.collectors,
                                          self.detectors, self.loggers))
         return specs
@@ -324,6 +334,7 @@ def parse_suite(doc: Any, source: str = "") -> Suite:
         origins=origins,
         seeds=_seeds(doc.get("seeds", 1)),
         train=_train(doc.get("train", {})),
+        steps_given="steps" in (doc.get("train") or {}),
         device=device,
         deterministic=v.boolean(doc.get("deterministic", True), "deterministic"),
         collectors=None if doc.get("collectors") is None else _registered_names(doc["collectors"], "collectors"),
