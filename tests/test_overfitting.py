@@ -62,12 +62,14 @@ def test_d_heldout_reads_adas_heuristics_off_a_d_with_a_known_answer():
     real_out = torch.tensor([[2.0], [1.0], [0.5], [-1.0]])  # r_t = (1 + 1 + 1 - 1) / 4
     values = collector.on_step(_record(100, LookupD(tenth.training_set()), real_out, -torch.ones(4, 1)))
     assert {k: float(v) for k, v in values.items()} == {
-        "d_overfit_rt": 0.5, "d_real_train": 1.0, "d_real_heldout": -1.0, "d_overfit_gap": 2.0, "d_overfit_rv": 1.0}
+        "d_overfit_rt": 0.5, "d_real_train": 1.0, "d_real_heldout": -1.0, "d_overfit_gap": 2.0, "d_overfit_rv": 1.0,
+        "d_overfit_auc": 1.0}
     constant = collector.on_step(_record(100, nn.Sequential(nn.Flatten(), nn.Linear(256, 1)).requires_grad_(False)
                                          .apply(lambda m: isinstance(m, nn.Linear) and (
                                              nn.init.zeros_(m.weight), nn.init.ones_(m.bias))),
                                          real_out, -torch.ones(4, 1)))
     assert float(constant["d_overfit_gap"]) == 0 and float(constant["d_overfit_rv"]) == 0
+    assert float(constant["d_overfit_auc"]) == 0.5  # every pair tied
     assert set(collector.on_step(_record(120, LookupD(tenth.training_set()), real_out, real_out))) == {"d_overfit_rt"}
     wgan = DHeldOut(tenth, make_objective("wasserstein", {}), CPU)  # no boundary at 0: no r_t
     assert "d_overfit_rt" not in wgan.on_step(_record(100, LookupD(tenth.training_set()), real_out, real_out))

@@ -40,7 +40,10 @@ class DHeldOut(Collector):
                MetricInfo("d_overfit_rv", "ADA's r_v: the gap over (d_real_train - D on generated); 0 no "
                                           "overfitting, 1 held-out reals look generated", False),
                MetricInfo("d_overfit_rt", "ADA's r_t: E[sign D(x)] on the step's real batch (objectives deciding "
-                                          "at 0)"))
+                                          "at 0)"),
+               MetricInfo("d_overfit_auc", "probability that D scores a training real above a held-out one (ties "
+                                           "half): 0.5 no overfitting, 1 complete; needs no generated samples",
+                          False))
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -62,12 +65,15 @@ class DHeldOut(Collector):
         d.eval()  # no BatchNorm statistics or spectral-norm power iteration move
         try:
             with torch.no_grad():
-                train, held = d(self.train_real).mean(), d(self.held_out).mean()
+                train_out, held_out = d(self.train_real).flatten(), d(self.held_out).flatten()
         finally:
             d.train(was_training)
+        train, held = train_out.mean(), held_out.mean()
         gap, margin = train - held, train - record.d_fake_out.mean()
+        pairs = train_out[:, None] - held_out[None, :]  # the Mann-Whitney AUC: scale-free, unlike r_v's ratio
         values.update(d_real_train=train, d_real_heldout=held, d_overfit_gap=gap,
-                      d_overfit_rv=torch.where(margin > 0, gap / margin, torch.nan))
+                      d_overfit_rv=torch.where(margin > 0, gap / margin, torch.nan),
+                      d_overfit_auc=(pairs > 0).double().mean() + 0.5 * (pairs == 0).double().mean())
         return values
 
     def describe(self) -> dict[str, Any]:
