@@ -132,6 +132,18 @@ def test_a_generator_returning_training_images_trips_memorization_and_fresh_digi
     assert run_detectors(healthy, only=["memorization"]) == []
 
 
+def test_memorization_also_fires_on_samples_that_hug_the_training_set_as_a_whole():
+    """13 training digits: the near-copy rates of generated and held-out samples matched, while the generated
+    samples' distances to the training set fell far below fresh reals' (z -19)."""
+    steps = (500, 1000, 1500, 2000)
+    rows = dict(copy_rate=dict.fromkeys(steps, 0.05), copy_rate_heldout=dict.fromkeys(steps, 0.05),
+                copy_p=dict.fromkeys(steps, 0.6), nn_distance_z=dict(zip(steps, (-1.0, -5.0, -9.0, -12.0))))
+    (event,) = run_detectors(_stream(**rows), only=["memorization"])
+    assert (event.step, event.evidence["tests"]) == (1000, ["distances"])
+    rows["nn_distance_z"] = dict(zip(steps, (-1.0, -3.0, -2.5, -3.05)))  # above the 0.1 % quantile, -3.09
+    assert run_detectors(_stream(**rows), only=["memorization"]) == []
+
+
 def test_d_overfitting_fires_where_the_running_median_of_rv_crosses():
     rv = {50 * i: (0.05 if i <= 20 else 0.6) for i in range(1, 41)}
     rv[1300] = 0.0  # one low reading inside the rise: the median of 20 crosses one reading later
