@@ -243,3 +243,15 @@ def test_g_conditioning_reads_the_jacobian_of_a_known_generator():
                                     "g_jacobian_log_sigma_min": math.log(0.5)})
     assert g.training and g.weight.grad is None
     assert GConditioning(None, None, CPU).on_step(StepRecord(251, *list(vars(record).values())[1:])) == {}
+
+
+def test_the_stability_table_shows_the_events_that_happened_and_names_the_silent_detectors():
+    from ganbench.report.render import Report, _events_section
+
+    rates = pd.DataFrame({"variant": ["a", "b"], "dataset": "digits", "seeds": 4, "past_best_rate": [0.5, 0.0],
+                          "memorization_rate": [0.0, 0.0], "collapse_rate": 0.0, "instability_rate": [0.5, 0.0],
+                          "time_to_collapse": float("nan")})
+    report = Report("t")
+    _events_section(report, rates)
+    text = report.markdown()
+    assert "No run raised memorization." in text and "| past_best |" in text and "| memorization |" not in text

@@ -355,9 +355,13 @@ def _best_section(report: Report, results: Results, final: pd.DataFrame, catalog
 def _events_section(report: Report, rates: pd.DataFrame) -> None:
     report.heading("Stability: event rates per variant and dataset")
     shown = rates[["variant", "dataset", "seeds"]].copy()
-    for col in [c for c in rates if c.endswith("_rate") and c != "collapse_rate"]:
+    kinds = [c for c in rates if c.endswith("_rate") and c not in ("collapse_rate", "instability_rate")]
+    silent = [c.removesuffix("_rate") for c in kinds if not (rates[c] > 0).any()]
+    for col in [c for c in kinds if c.removesuffix("_rate") not in silent] + ["instability_rate"]:
         shown[col.removesuffix("_rate")] = rates[col].map(pct)
     shown["time to collapse"] = rates.time_to_collapse.map(lambda x: fmt(x, 6))
+    if silent:  # a column per detector that found nothing would hide the ones that did
+        report.text(f"No run raised {', '.join(silent)}.", "note")
     report.table(shown.rename(columns={"instability": "any event"}))
 
 
