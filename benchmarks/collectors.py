@@ -9,6 +9,7 @@ evaluation, in this one process, medians over repeats; a share is reading time /
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
@@ -38,7 +39,7 @@ def main() -> None:
     torch.set_num_threads(1)  # as every run trains (train.threads)
     suite = load_suite("suites/papers/limited-digits.yaml")
     spec = suite.expand()[0]
-    spec = type(spec)(**{**vars(spec), "collectors": ("losses", *STEP_COLLECTORS, "memorization")})
+    spec = dataclasses.replace(spec, collectors=(*STEP_COLLECTORS, "memorization"))
     run = build_run(spec, torch.device("cpu"))
     trainer = SingleTrainer([run])
     step = median_seconds(lambda: trainer.step(False, False), args.repeats)
@@ -49,19 +50,16 @@ def main() -> None:
           f"{spec.architecture.name} {spec.architecture.params}, batch {spec.train.batch_size}")
     print(f"one training step: {step * 1000:.1f} ms")
     print(f"{'collector':<16}{'ms a reading':>13}{'every':>7}{'share of training':>19}")
-    for collector in run.collectors:
-        name = type(collector).__name__
-        every = getattr(collector, "every", None)
-        if name in ("DHeldOut", "SpectralNorms", "GConditioning"):
+    for name, collector in zip(spec.collectors, run.collectors):  # built in the order named
+        if name in STEP_COLLECTORS:
+            every = collector.every
             record = StepRecord(every, torch.tensor(0.0), torch.tensor(0.0), real, fake_out, run.d, run.g,
                                 latent_shape=tuple(run.eval_z.shape[1:]))
             cost = median_seconds(lambda c=collector, r=record: c.on_step(r), args.repeats)
-        elif name == "Memorization":
+        else:  # memorization, at every evaluation
             every = spec.train.eval_every
             ctx = EvalContext(0, fake, run.eval_real, run.dataset)
             cost = median_seconds(lambda c=collector, x=ctx: c.evaluate(x), max(3, args.repeats // 3))
-        else:
-            continue
         print(f"{name:<16}{cost * 1000:>13.1f}{every:>7}{cost / (every * step):>18.1%}")
 
 

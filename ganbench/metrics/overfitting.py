@@ -14,6 +14,7 @@ from ganbench.errors import GanbenchError
 from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext, StepRecord
 from ganbench.metrics.fid import fake_features, feature_extractor
+from ganbench.models.base import eval_mode
 
 
 def _needs_held_out(dataset, what: str) -> None:
@@ -61,13 +62,8 @@ class DHeldOut(Collector):
             values["d_overfit_rt"] = record.d_real_out.sign().mean()
         if record.step % self.every:
             return values
-        d, was_training = record.d, record.d.training
-        d.eval()  # no BatchNorm statistics or spectral-norm power iteration move
-        try:
-            with torch.no_grad():
-                train_out, held_out = d(self.train_real).flatten(), d(self.held_out).flatten()
-        finally:
-            d.train(was_training)
+        with eval_mode(record.d) as d, torch.no_grad():
+            train_out, held_out = d(self.train_real).flatten(), d(self.held_out).flatten()
         train, held = train_out.mean(), held_out.mean()
         gap, margin = train - held, train - record.d_fake_out.mean()
         pairs = train_out[:, None] - held_out[None, :]  # the Mann-Whitney AUC: scale-free, unlike r_v's ratio
@@ -99,7 +95,8 @@ def copies(first: Tensor, second: Tensor, ratio: float) -> Tensor:
 def copy_statistics(fake: Tensor, held: Tensor, train: Tensor, ratio: float) -> dict[str, float]:
     """The copy rates of generated and held-out features against the training features, the one-sided Fisher
     exact p that generated samples are copies more often, and the Mann-Whitney z of their nearest-neighbour
-    distances (negative: generated samples lie closer to the training set than fresh reals do)."""
+    distances (negative: generated samples lie closer to the training set than fresh reals do). The distances
+    are taken on the features' device; only the two tests run on the CPU."""
     from scipy.stats import fisher_exact, mannwhitneyu
 
     fake_first, fake_second = two_nearest(fake, train)
@@ -109,7 +106,7 @@ def copy_statistics(fake: Tensor, held: Tensor, train: Tensor, ratio: float) -> 
     n, m = len(fake_first), len(held_first)
     table = [[fake_copies, n - fake_copies], [held_copies, m - held_copies]]
     p = float(fisher_exact(table, alternative="greater").pvalue)
-    u = float(mannwhitneyu(fake_first.numpy(), held_first.numpy(), alternative="less").statistic)
+    u = float(mannwhitneyu(fake_first.cpu().numpy(), held_first.cpu().numpy(), alternative="less").statistic)
     z = (u - n * m / 2) / math.sqrt(n * m * (n + m + 1) / 12)  # the normal approximation, without tie correction
     return {"copy_rate": fake_copies / n, "copy_rate_heldout": held_copies / m, "copy_p": p,
             "nn_distance_z": z}
@@ -177,7 +174,7 @@ class Memorization(Collector):
             return {}
         train, held = self._references()
         fake = fake_features(ctx, self.features, self.feature_space).double()
-        return copy_statistics(fake.cpu(), held.cpu(), train.cpu(), self.ratio)
+        return copy_statistics(fake, held, train, self.ratio)
 
     def describe(self) -> dict[str, Any]:
         return {"memorization": {"feature_space": self.feature_space, "ratio": self.ratio,

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, StepRecord
+from ganbench.models.base import eval_mode
 
 
 @COLLECTORS.register("losses")
@@ -147,13 +148,9 @@ class SpectralNorms(Collector):
             return {}
         out: dict[str, Tensor | float] = {}
         for side, module in (("d", record.d), ("g", record.g)):
-            was_training = module.training
-            module.eval()  # reading a spectral-normalized weight in train mode would advance its power iteration
-            try:
-                with torch.no_grad():
-                    sigmas = layer_sigmas(module)
-            finally:
-                module.train(was_training)
+            # reading a spectral-normalized weight in train mode would advance its power iteration
+            with eval_mode(module), torch.no_grad():
+                sigmas = layer_sigmas(module)
             out.update({f"sigma_{side}/{name}": x for name, x in sigmas.items()})
             if sigmas:
                 out[f"sigma_{side}_product"] = torch.stack(list(sigmas.values())).prod()
@@ -182,18 +179,14 @@ class GConditioning(Collector):
     def on_step(self, record: StepRecord) -> dict[str, Tensor | float]:
         if record.step % self.every:
             return {}
-        g, was_training = record.g, record.g.training
         if self._z is None:
             self._z = torch.randn(self.latents, *record.latent_shape,
                                   generator=torch.Generator().manual_seed(0)).to(self.device)
-        g.eval()
-        try:  # forward mode, the latents batched: z_dim JVPs a latent rather than one VJP an output pixel
-            with torch.no_grad(), warnings.catch_warnings():
-                # the first forward-mode call registers decompositions through torch.jit.script, which warns
-                warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
-                jacobians = torch.func.vmap(torch.func.jacfwd(lambda z: g(z[None]).flatten(1)[0]))(self._z)
-        finally:
-            g.train(was_training)
+        # forward mode, the latents batched: z_dim JVPs a latent rather than one VJP an output pixel
+        with eval_mode(record.g) as g, torch.no_grad(), warnings.catch_warnings():
+            # the first forward-mode call registers decompositions through torch.jit.script, which warns
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
+            jacobians = torch.func.vmap(torch.func.jacfwd(lambda z: g(z[None]).flatten(1)[0]))(self._z)
         sigmas = torch.linalg.svdvals(jacobians.flatten(2).double())  # (latents, min(out, z_dim)), descending
         top, bottom = sigmas[:, 0].log(), sigmas[:, -1].clamp_min(1e-300).log()
         return {"g_jacobian_log_condition": (top - bottom).mean(), "g_jacobian_log_sigma_max": top.mean(),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -15,6 +16,18 @@ from ganbench.catalog import ARCHITECTURES
 from ganbench.errors import GanbenchError
 
 Builder = Callable[..., tuple[nn.Module, nn.Module]]
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode for the block, then in the mode it was in, also after an exception: a read of a
+    network that moves no BatchNorm statistics and no spectral-norm power iteration."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class _SpectralNormInPlace(_SpectralNorm):

@@ -31,6 +31,7 @@ from ganbench.data.pictures import render_samples
 from ganbench.diagnostics import run_detectors
 from ganbench.metrics import EvalContext, evaluation_values
 from ganbench.metrics.base import make_collectors
+from ganbench.models.base import eval_mode
 from ganbench.recipes.variants import objective_named
 from ganbench.results import program
 from ganbench.results.store import RunStore, atomic_write
@@ -61,19 +62,16 @@ def capture_generator(g: nn.Module, latents: Tensor, chunk: int) -> dict[str, An
     from its saved form, it gives G's own samples byte for byte on the first and the last chunk of ``latents``
     (drawn in chunks of ``chunk``); else None (G's forward has Python control flow on its input, modules or
     functions of the loop's own, randomness)."""
-    was_training = g.training
-    g.eval()  # the graph holds the branches G's forward takes in eval mode
-    try:
-        captured = program.loads(program.dumps(program.capture(g)))
-        built = program.build(captured, generator_state(g, program.state_names(captured)))
-        chunks = latents.split(chunk)
-        with torch.no_grad():
-            if not all(torch.equal(built(chunks[i]), g(chunks[i])) for i in sorted({0, len(chunks) - 1})):
-                return None
-    except (program.NotAProgram, KeyError):
-        return None
-    finally:
-        g.train(was_training)
+    with eval_mode(g):  # the graph holds the branches G's forward takes in eval mode
+        try:
+            captured = program.loads(program.dumps(program.capture(g)))
+            built = program.build(captured, generator_state(g, program.state_names(captured)))
+            chunks = latents.split(chunk)
+            with torch.no_grad():
+                if not all(torch.equal(built(chunks[i]), g(chunks[i])) for i in sorted({0, len(chunks) - 1})):
+                    return None
+        except (program.NotAProgram, KeyError):
+            return None
     return captured
 
 

@@ -39,6 +39,7 @@ from ganbench.metrics import (
     step_values,
 )
 from ganbench.models import build_models
+from ganbench.models.base import eval_mode
 from ganbench.recipes.augment import AdaptiveP, augment
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.regularizers import Regularizer, make_regularizer
@@ -350,11 +351,8 @@ class SingleTrainer(Trainer):
 
 @torch.no_grad()
 def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
-    g = run.evaluated_g
-    was_training = g.training
-    g.eval()
-    fake = g(run.eval_z)  # (N, *sample_shape)
-    g.train(was_training)
+    with eval_mode(run.evaluated_g) as g:
+        fake = g(run.eval_z)  # (N, *sample_shape)
     values = evaluation_values(run.collectors, EvalContext(step, fake, run.eval_real, run.dataset,
                                                            run.eval_real_key))
     title = f"{run.spec.variant} · {run.spec.dataset.name} · seed {run.spec.seed} · step {step}"

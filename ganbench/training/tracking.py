@@ -49,6 +49,7 @@ from ganbench.errors import GanbenchError
 from ganbench.meta import make_run_id
 from ganbench.metrics import EvalContext, StepRecord, collectors_config, evaluation_values, step_values
 from ganbench.metrics.base import default_collectors, make_collectors
+from ganbench.models.base import eval_mode
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.variants import objective_named
 from ganbench.results.deferred import (
@@ -344,13 +345,8 @@ class Tracker:
 
     def _samples(self, latents: Tensor) -> Tensor:
         """The evaluated G's samples on ``latents``, in eval mode, in chunks of EVAL_CHUNK."""
-        g = self.evaluated
-        was_training = g.training
-        g.eval()
-        with torch.no_grad():
-            fake = torch.cat([g(z) for z in latents.split(EVAL_CHUNK)])
-        g.train(was_training)
-        return fake
+        with eval_mode(self.evaluated) as g, torch.no_grad():
+            return torch.cat([g(z) for z in latents.split(EVAL_CHUNK)])
 
     def _measure(self, step: int, fake: Tensor) -> tuple[dict[str, float], bytes]:
         """The evaluation metrics and the sample picture: a pure function of G's samples (no global RNG), so it
