@@ -255,3 +255,56 @@ def test_the_stability_table_shows_the_events_that_happened_and_names_the_silent
     _events_section(report, rates)
     text = report.markdown()
     assert "No run raised memorization." in text and "| past_best |" in text and "| memorization |" not in text
+
+
+
+def _kept_best(out, ensemble: bool) -> dict[str, dict]:
+    """Train two tiny seeds with ``train.keep_best: fid``; check each best.pt against its metrics.csv."""
+    from ganbench.execution.runner import run_suite
+    from ganbench.results.store import RunStore, read_metrics
+    from tests.conftest import TINY_TRAIN, tiny_suite
+
+    train = {**TINY_TRAIN, "steps": 60, "eval_every": 10, "keep_best": "fid", "ensemble": ensemble}
+    done = run_suite(parse_suite(tiny_suite(variants=["hinge"], seeds=2, train=train)), out=out)
+    store, kept = RunStore.at(done.root), {}
+    for run in done.runs:
+        fid = read_metrics(done.root / "runs" / run["id"] / "metrics.csv").query("name == 'fid'")
+        best = store.load_checkpoint(run["id"], "best.pt")
+        assert best["metric"] == "fid" and best["value"] == fid.value.min()
+        assert best["step"] == int(fid.step[fid.value.idxmin()])  # the first of equal bests
+        kept[run["seed"]] = best
+    return kept
+
+
+def test_keep_best_keeps_the_g_of_the_best_evaluation_alone_and_in_an_ensemble(tmp_path):
+    alone, together = _kept_best(tmp_path / "alone", False), _kept_best(tmp_path / "together", True)
+    assert alone.keys() == together.keys()
+    assert any(10 < b["step"] < 60 for b in alone.values())  # a seed best neither first nor last: a real choice
+    for seed, best in alone.items():  # members follow their separate runs to float32 rounding
+        other = together[seed]
+        assert best["step"] == other["step"] and best["g"].keys() == other["g"].keys()
+        assert all(torch.allclose(best["g"][k], other["g"][k], rtol=1e-4, atol=1e-5) for k in best["g"])
+
+
+def test_keep_best_names_an_evaluation_metric_and_changes_the_run_id():
+    from tests.conftest import TINY_TRAIN, tiny_suite
+
+    with pytest.raises(GanbenchError, match=r"train.keep_best: 'loss_d' is not an evaluation metric .* fid"):
+        parse_suite(tiny_suite(train={**TINY_TRAIN, "keep_best": "loss_d"}))
+    plain, kept = (parse_suite(tiny_suite(train={**TINY_TRAIN, **extra})).expand()[0].run_id
+                   for extra in ({}, {"keep_best": "fid"}))
+    assert plain != kept
+
+
+def test_the_report_names_the_kept_metric_else_past_bests_else_the_primary():
+    from types import SimpleNamespace
+
+    from ganbench.metrics.base import metric_catalog
+    from ganbench.report.render import best_metric
+
+    catalog = metric_catalog()
+    final = pd.DataFrame({"run_id": ["a", "b"], "fid": [57.6, 39.0], "precision": [0.5, 0.6]})
+    keep = lambda *m: {r: {"spec": {"train": {"keep_best": x}}} for r, x in zip("ab", m)}  # noqa: E731
+    assert best_metric(SimpleNamespace(configs=keep("precision", "precision")), final, catalog) == ("precision", True)
+    assert best_metric(SimpleNamespace(configs=keep("precision", None)), final, catalog) == ("fid", False)
+    assert best_metric(SimpleNamespace(configs={}), final.drop(columns="fid"), catalog)[1] is False

@@ -109,6 +109,28 @@ def test_a_deferred_run_stops_on_the_events_it_is_told_and_finds_the_rest_when_i
     assert set(_events(tmp_path, tracker.run_id)) == {"d_pinned", "divergence"} and tracker.status == "diverged"
 
 
+def test_a_tracked_loop_stops_on_past_best_naming_its_best_snapshot(tmp_path):
+    """``stop_on: past_best``: G's samples match the ring's mean and covariance at step 2 (FID near 0), then
+    spread three times too wide; the loop is told to stop at the second worse evaluation, naming step 2."""
+    from ganbench.data import make_dataset
+
+    spread = make_dataset("ring", {}).sample(20000, torch.Generator().manual_seed(0)).std(dim=0)
+    g, d = nn.Linear(2, 2, bias=False), nn.Linear(2, 1)
+    tracker = ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=2, eval_samples=500, log_every=1, eval_every=1,
+                             stop_on=("past_best",))
+    out = torch.zeros(8, 1)
+    for step, scale in enumerate([0.1, 1.0, 3.0, 3.0, 3.0, 3.0], start=1):
+        with torch.no_grad():
+            g.weight.copy_(torch.diag(scale * spread))
+        tracker.log(step, loss_d=0.7, loss_g=0.7, real_out=out, fake_out=out)
+        if tracker.should_stop:
+            break
+    tracker.close()
+    assert step == 4
+    (event,) = [e for e in RunStore(tmp_path, "tracked").read_events(tracker.run_id) if e["kind"] == "past_best"]
+    assert event["step"] == 3 and event["evidence"]["best_step"] == 2 and event["evidence"]["metric"] == "fid"
+
+
 def test_an_error_in_the_loop_is_a_failed_run(tmp_path):
     g, d = nn.Linear(4, 2), nn.Linear(2, 1)
     with pytest.raises(RuntimeError), ganbench.track(tmp_path, g=g, d=d, data="ring", z_dim=4) as tracker:

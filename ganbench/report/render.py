@@ -336,20 +336,36 @@ def _sweep_section(report: Report, results: Results, final: pd.DataFrame, colour
 
 def _best_section(report: Report, results: Results, final: pd.DataFrame, catalog: Catalog) -> None:
     """Where each variant's key metric was best, beside its final value: every comparison above uses the final."""
-    metric = "fid" if "fid" in final and final["fid"].notna().any() else tables.primary_metric(final, catalog)
+    metric, kept = best_metric(results, final, catalog)
     if metric is None:
         return
     best = tables.best_snapshots(results, final, metric, bool(catalog[metric].higher_is_better))
     if best.empty:
         return
     report.heading("Best snapshot")
+    where = (f"Each run kept G at its best {metric} evaluation in best.pt (train.keep_best)." if kept else
+             "A run's checkpoint holds its last checkpoint step, not its best: `train.keep_best` keeps that G.")
     report.text(f"The evaluation where {metric} was best in each seed: its step (median, range over seeds) and "
                 "value, beside the final one. Every ranking, table and test above compares final evaluations. "
-                "A run's checkpoint holds its last checkpoint step, not its best.", "note")
+                + where, "note")
     shown = best.assign(**{f"{k} (IQM, 95% CI)": [fmt_ci(s["iqm"], (s["ci_low"], s["ci_high"])) for s in best[k]]
                            for k in ("best", "final")})
     report.table(shown[["variant", "dataset", "n", "best step", "best (IQM, 95% CI)", "final (IQM, 95% CI)",
                         "ended past best"]])
+
+
+def best_metric(results: Results, final: pd.DataFrame, catalog: Catalog) -> tuple[str | None, bool]:
+    """The metric whose best evaluation the report names, and whether every run kept that G: the suite's
+    ``train.keep_best`` where every run set the same one, else the ``past_best`` detector's metric where runs
+    logged it, else the ranking's primary metric."""
+    from ganbench.diagnostics.detectors import PastBest
+
+    kept = {results.configs.get(r, {}).get("spec", {}).get("train", {}).get("keep_best") for r in final.run_id}
+    if len(kept) == 1 and None not in kept:
+        return kept.pop(), True
+    if PastBest.metric in final and final[PastBest.metric].notna().any():
+        return PastBest.metric, False
+    return tables.primary_metric(final, catalog), False
 
 
 def _events_section(report: Report, rates: pd.DataFrame) -> None:

@@ -1,12 +1,12 @@
 """RunStore: the only code that touches ``results/``.
 
-Layout (docs/results.md): ``<out>/<suite>/{suite.yaml, manifest.json,
-runs/<run-id>/{config.json, status.json, metrics.csv, metrics.arrow, events.jsonl, samples/step_<N>.png,
-checkpoint.pt}}``. Whole files are written to a temporary name and renamed into place, so a reader never sees half a
-file; ``metrics.csv`` is appended and flushed at every evaluation, so a killed run loses at most the rows since its
-last flush. ``metrics.arrow`` is a columnar copy of an ended run's ``metrics.csv`` (Arrow IPC), stamped with a
-digest of the CSV's bytes: readers take it instead of parsing the CSV while the stamp matches, and rebuild it from
-the CSV -- the source of truth -- when it is missing or stale.
+Layout (docs/results.md): ``<out>/<suite>/{suite.yaml, manifest.json, runs/<run-id>/{config.json, status.json,
+metrics.csv, metrics.arrow, events.jsonl, samples/step_<N>.png, checkpoint.pt, best.pt}}``. Whole files are written
+to a temporary name and renamed into place, so a reader never sees half a file; ``metrics.csv`` is appended and
+flushed at every evaluation, so a killed run loses at most the rows since its last flush. ``metrics.arrow`` is a
+columnar copy of an ended run's ``metrics.csv`` (Arrow IPC), stamped with a digest of the CSV's bytes: readers take
+it instead of parsing the CSV while the stamp matches, and rebuild it from the CSV -- the source of truth -- when it
+is missing or stale.
 """
 
 from __future__ import annotations
@@ -489,15 +489,16 @@ class RunStore:
     def write_sample_image(self, run_id: str, step: int, png: bytes) -> None:
         atomic_write(self.run_dir(run_id) / "samples" / f"step_{step}.png", png)
 
-    def save_checkpoint(self, run_id: str, state: dict[str, Any]) -> None:
+    def save_checkpoint(self, run_id: str, state: dict[str, Any], name: str = "checkpoint.pt") -> None:
+        """``checkpoint.pt``, what a resumed run starts from; or ``best.pt``, G where its best evaluation was."""
         import torch  # only training writes checkpoints: reading results needs no torch
 
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        atomic_write(self.run_dir(run_id) / "checkpoint.pt", buffer.getvalue())
+        atomic_write(self.run_dir(run_id) / name, buffer.getvalue())
 
-    def load_checkpoint(self, run_id: str) -> dict[str, Any] | None:
-        path = self.run_dir(run_id) / "checkpoint.pt"
+    def load_checkpoint(self, run_id: str, name: str = "checkpoint.pt") -> dict[str, Any] | None:
+        path = self.run_dir(run_id) / name
         if not path.exists():
             return None
         import torch

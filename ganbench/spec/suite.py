@@ -44,6 +44,7 @@ class TrainConfig:
     ensemble: bool = False  # train the seeds of each variant together, parameters stacked (ganbench.training.ensemble)
     stop_on_divergence: bool = True  # end a run whose loss passes the divergence bound, as for a non-finite one
     threads: int = 1  # intra-op threads the run trains with, under every executor: reductions split by thread
+    keep_best: str | None = None  # an evaluation metric: keep the evaluated G where it was best (best.pt)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class RunSpec:
 NOT_RESULTS = {"suite": None, "variant": None, "recipe": {"description"}, "loggers": None}
 # Fields added after run ids existed, with the value every earlier run had: left out of the digest at that
 # value, so adding a field keeps stored results. A new field that changes results belongs here.
-ADDED_LATER = {"train": {"ensemble": False, "threads": 1},
+ADDED_LATER = {"train": {"ensemble": False, "threads": 1, "keep_best": None},
                "recipe": {"instance_noise": 0.0, "lr_schedule": "constant", "lr_decay_start": 0.0, "g_ema": None,
                           "g_ema_start": 0, "augment": (), "augment_p": 1.0, "ada_target": None,
                           "g_ema_rampup": None, "regularizer_schedule": "constant", "regularizer_weight_end": 0.0}}
@@ -274,8 +275,9 @@ def _train(value: Any) -> TrainConfig:
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     v.check_keys(value, names, "train")
     flags = {f.name for f in dataclasses.fields(TrainConfig) if f.type == "bool"}
-    return TrainConfig(**{k: v.boolean(x, f"train.{k}") if k in flags else v.integer(x, f"train.{k}", minimum=1)
-                          for k, x in value.items()})
+    parse = lambda k, x: (v.boolean(x, f"train.{k}") if k in flags  # noqa: E731
+                          else v.string(x, f"train.{k}") if k == "keep_best" else v.integer(x, f"train.{k}", minimum=1))
+    return TrainConfig(**{k: parse(k, x) for k, x in value.items()})
 
 
 def parse_detectors(value: Any) -> dict[str, dict[str, float]]:
@@ -366,6 +368,7 @@ def _check_components(suite: Suite) -> None:
     """Build each dataset and architecture once, so bad parameters are input errors, not failed runs."""
     from ganbench.catalog import COLLECTORS, REGULARIZERS
     from ganbench.data import make_dataset
+    from ganbench.metrics.base import default_collectors
     from ganbench.models import build_models
 
     for i, component in enumerate(suite.datasets):
@@ -386,6 +389,20 @@ def _check_components(suite: Suite) -> None:
                 COLLECTORS.get(name, "collectors").check(dataset)
             except GanbenchError as exc:
                 raise GanbenchError(f"collectors: {exc} (datasets[{i}] {component.name!r})") from None
+        _check_keep_best(suite.train.keep_best, suite.collectors or default_collectors(dataset), i, component.name)
+
+
+def _check_keep_best(metric: str | None, collectors: tuple[str, ...], i: int, dataset: str) -> None:
+    """``train.keep_best`` names a metric that every evaluation logs and that has a better direction."""
+    from ganbench.meta import directed
+    from ganbench.metrics.base import metric_catalog
+
+    if metric is None:
+        return
+    candidates = directed(metric_catalog(collectors))
+    if metric not in candidates:
+        raise GanbenchError(f"train.keep_best: {metric!r} is not an evaluation metric of datasets[{i}] {dataset!r} "
+                            f"with its collectors; one of: {', '.join(candidates)}")
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "suites"  # the repository's suites/, packaged with ganbench

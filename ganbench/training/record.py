@@ -75,6 +75,10 @@ class RunRecorder:
         self.writer.sync()  # on disk before the checkpoint that a resumed run keeps them up to
         self.store.save_checkpoint(self.run_id, state)
 
+    def keep_best(self, state: dict[str, Any]) -> None:
+        """The best evaluation's G so far (``train.keep_best``), replacing the one before."""
+        self.store.save_checkpoint(self.run_id, state, "best.pt")
+
     def running(self, step: int) -> None:
         self.writer.flush()  # the rows the status counts are in the file
         self.store.set_status(self.run_id, "running", step=step)
