@@ -1,10 +1,13 @@
-"""The PacGAN / ALI toy networks: maxout discriminator, BatchNorm generator without hidden biases."""
+"""The PacGAN / ALI toy networks (maxout discriminator, BatchNorm generator without hidden biases), and the
+DCGAN's D sized apart from G."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
+from ganbench.errors import GanbenchError
 from ganbench.execution.runner import run_suite
 from ganbench.models import build_models
 from ganbench.models.mlp import Maxout
@@ -37,3 +40,17 @@ def test_maxout_trains_alone_and_in_a_seed_ensemble(tmp_path):
         doc["train"] = {**doc["train"], "ensemble": ensemble}
         result = run_suite(parse_suite(doc), out=tmp_path / str(ensemble))
         assert {r["status"] for r in result.runs} == {"completed"}
+
+
+def test_dcgan_d_width_sizes_d_alone_and_the_default_builds_todays_networks():
+    torch.manual_seed(0)
+    g, d = build_models("dcgan", {"width": 8}, (1, 16, 16), 4, "none")
+    torch.manual_seed(0)
+    same_g, same_d = build_models("dcgan", {"width": 8, "d_width": 8}, (1, 16, 16), 4, "none")
+    assert all(torch.equal(a, b) for a, b in zip([*g.state_dict().values(), *d.state_dict().values()],
+                                                 [*same_g.state_dict().values(), *same_d.state_dict().values()]))
+    small_g, small_d = build_models("dcgan", {"width": 8, "d_width": 2}, (1, 16, 16), 4, "none")
+    assert small_d.net[0].out_channels == 2 and small_g.state_dict().keys() == g.state_dict().keys()
+    assert small_d(torch.zeros(3, 1, 16, 16)).shape == (3, 1)
+    with pytest.raises(GanbenchError, match="dcgan d_width must be a positive integer, got 0"):
+        build_models("dcgan", {"d_width": 0}, (1, 16, 16), 4, "none")

@@ -53,11 +53,14 @@ class Discriminator(nn.Module):
 
 
 @ARCHITECTURES.register("dcgan")
-def dcgan(sample_shape: tuple[int, ...], z_dim: int, width: int = 32) -> tuple[nn.Module, nn.Module]:
-    """``width``: channels of D's first layer and of G's last hidden layer (DCGAN used 64 or 128)."""
+def dcgan(sample_shape: tuple[int, ...], z_dim: int, width: int = 32, d_width: int | None = None
+          ) -> tuple[nn.Module, nn.Module]:
+    """``width``: channels of G's last hidden layer and of D's first layer (DCGAN used 64 or 128); ``d_width``:
+    D's instead, to make D stronger or weaker than G (PacGAN's crippled D, a D that overfits)."""
     if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] not in SIZES:
         raise GanbenchError(f"dcgan needs square images of {', '.join(map(str, SIZES))} px; got shape {sample_shape}")
-    if not isinstance(width, int) or width < 1:
-        raise GanbenchError(f"dcgan width must be a positive integer, got {width!r}")
+    for name, value in (("width", width), ("d_width", width if d_width is None else d_width)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise GanbenchError(f"dcgan {name} must be a positive integer, got {value!r}")
     channels, size = sample_shape[0], sample_shape[1]
-    return Generator(z_dim, channels, size, width), Discriminator(channels, size, width)
+    return Generator(z_dim, channels, size, width), Discriminator(channels, size, width if d_width is None else d_width)
