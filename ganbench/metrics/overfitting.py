@@ -62,8 +62,9 @@ class DHeldOut(Collector):
             values["d_overfit_rt"] = record.d_real_out.sign().mean()
         if record.step % self.every:
             return values
+        whole = len(self.train_real) // getattr(record.d, "pack", 1) * getattr(record.d, "pack", 1)  # PacGAN's packs
         with eval_mode(record.d) as d, torch.no_grad():
-            train_out, held_out = d(self.train_real).flatten(), d(self.held_out).flatten()
+            train_out, held_out = d(self.train_real[:whole]).flatten(), d(self.held_out[:whole]).flatten()
         train, held = train_out.mean(), held_out.mean()
         gap, margin = train - held, train - record.d_fake_out.mean()
         pairs = train_out[:, None] - held_out[None, :]  # the Mann-Whitney AUC: scale-free, unlike r_v's ratio

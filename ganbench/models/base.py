@@ -65,3 +65,25 @@ def build_models(name: str, params: dict[str, Any], sample_shape: tuple[int, ...
     if spectral == "both":
         apply_spectral_norm(g)
     return g, d
+
+
+class Packed(nn.Module):
+    """PacGAN's discriminator (Lin et al. 2018): ``d``, built for samples ``pack`` times as wide along their first
+    axis, judges ``pack`` consecutive samples at once, concatenated along it (an image's channels, a point's
+    coordinates). A batch of B x pack samples that are all real or all generated gives B packs of that kind."""
+
+    def __init__(self, d: nn.Module, pack: int) -> None:
+        super().__init__()
+        self.d, self.pack = d, pack
+
+    def forward(self, x: Tensor) -> Tensor:  # (B * pack, C, ...) -> (B, 1)
+        n = x.shape[0]
+        if n % self.pack:
+            raise GanbenchError(f"a packed D judges packs of {self.pack} samples; got a batch of {n}")
+        return self.d(x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:]))
+
+
+def packed_d(architecture: Any, sample_shape: tuple[int, ...], z_dim: int, spectral: str, pack: int) -> Packed:
+    """The ``architecture``'s D for ``pack`` samples side by side (its G, built alongside, is dropped)."""
+    wide = (pack * sample_shape[0], *sample_shape[1:])
+    return Packed(build_models(architecture.name, architecture.params, wide, z_dim, spectral)[1], pack)

@@ -47,11 +47,14 @@ class Regularizer:
 
 
 def _input_grad(d: nn.Module, x: Tensor, batch_dims: int) -> Tensor:
-    """dD/dx for each sample, (*batch, ...) -> (*batch, features), kept in the graph so the penalty can be
-    backpropagated. Samples (and ensemble members) are independent, so the gradient of the sum is per sample."""
+    """dD/dx for each input D judges, (*batch, ...) -> (*batch / pack, pack x features), kept in the graph so the
+    penalty can be backpropagated: per sample, or per pack of a PacGAN D (``d.pack`` samples in one input).
+    Inputs (and ensemble members) are independent, so the gradient of the sum is per input."""
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
-    return grad.flatten(batch_dims)
+    grad = grad.flatten(batch_dims)
+    pack = getattr(d, "pack", 1)
+    return grad if pack == 1 else grad.reshape(*grad.shape[:-2], -1, pack * grad.shape[-1])
 
 
 @REGULARIZERS.register("gradient_penalty")

@@ -52,6 +52,7 @@ class Recipe:
     augment: tuple[str, ...] = ()  # DiffAugment policies (color, translation, cutout) on everything D sees
     augment_p: float = 1.0  # probability each is applied to a sample (1: DiffAugment)
     ada_target: float | None = None  # ADA: p adapts so that E[sign(D(real))] approaches this (0.6 in the paper)
+    pack: int = 1  # PacGAN: D judges this many samples at once, all real or all generated (Lin et al. 2018)
     description: str = ""
 
     def regularizers(self) -> tuple[str, ...]:
@@ -179,6 +180,7 @@ AXES = {
     "augment": "a list of " + ", ".join(AUGMENT_POLICIES),
     "augment_p": "[0, 1]",
     "ada_target": "off | (0, 0.99], e.g. 0.6 (needs augment)",
+    "pack": "PacGAN's m >= 1: D judges m samples at once (1: one, as without packing)",
 }
 
 
@@ -234,7 +236,7 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = _spectral_norm(value, at)
         elif key == "label_smoothing":
             changes[key] = _label_smoothing(value, at)
-        elif key == "n_critic":
+        elif key in ("n_critic", "pack"):
             changes[key] = v.integer(value, at, minimum=1)
         elif key in ("d_lr", "g_lr"):
             changes[key] = v.number(value, at, positive=True)

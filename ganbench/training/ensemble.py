@@ -60,6 +60,7 @@ class Stacked(nn.Module):
         self._param_slots = [_slot(template, name) for name in self.param_names]
         self._buffer_slots = [_slot(template, name) for name in self.buffer_names]
         self.members = list(members)
+        self.pack = getattr(first, "pack", 1)  # a PacGAN D's samples per input, as the penalties read it
         for k, member in enumerate(members):
             for name, stacked in zip(self.param_names, self.stacked):
                 _set_tensor(member, name, stacked.detach()[k], parameter=True)

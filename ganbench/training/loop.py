@@ -38,7 +38,7 @@ from ganbench.metrics import (
     make_collectors,
     step_values,
 )
-from ganbench.models import build_models
+from ganbench.models import build_models, packed_d
 from ganbench.models.base import eval_mode
 from ganbench.recipes.augment import AdaptiveP, augment
 from ganbench.recipes.objectives import Objective
@@ -77,22 +77,25 @@ class Run:
     def evaluated_g(self) -> nn.Module:
         return self.g if self.g_ema is None else self.g_ema.module
 
-    def real_batch(self) -> Tensor:  # (B, *sample_shape) from the data stream
-        return self.dataset.sample(self.spec.train.batch_size, self.streams.data).to(self.device)
+    @property
+    def draws(self) -> int:
+        """Samples per batch: ``batch_size`` packs of ``pack`` samples (PacGAN; one sample each without packing)."""
+        return self.spec.train.batch_size * self.spec.recipe.pack
 
-    def latents(self) -> Tensor:  # (B, z_dim) from the latent stream
-        cfg = self.spec.train
-        return torch.randn(cfg.batch_size, cfg.z_dim, generator=self.streams.latent).to(self.device)
+    def real_batch(self) -> Tensor:  # (draws, *sample_shape) from the data stream
+        return self.dataset.sample(self.draws, self.streams.data).to(self.device)
 
-    def noise(self) -> Tensor:  # (B, *sample_shape) N(0, 1) from the data stream, for instance noise
-        return torch.randn(self.spec.train.batch_size, *self.dataset.sample_shape, generator=self.streams.data
-                           ).to(self.device)
+    def latents(self) -> Tensor:  # (draws, z_dim) from the latent stream
+        return torch.randn(self.draws, self.spec.train.z_dim, generator=self.streams.latent).to(self.device)
 
-    def uniform(self, *shape: int) -> Tensor:  # (B, *shape) U(0, 1) from the data stream, for penalties that sample
-        return torch.rand(self.spec.train.batch_size, *shape, generator=self.streams.data).to(self.device)
+    def noise(self) -> Tensor:  # (draws, *sample_shape) N(0, 1) from the data stream, for instance noise
+        return torch.randn(self.draws, *self.dataset.sample_shape, generator=self.streams.data).to(self.device)
 
-    def augment_uniform(self, *shape: int) -> Tensor:  # (B, *shape) U(0, 1) from the augmentation stream
-        return torch.rand(self.spec.train.batch_size, *shape, generator=self.streams.augment).to(self.device)
+    def uniform(self, *shape: int) -> Tensor:  # (draws, *shape) U(0, 1) from the data stream, for penalties that sample
+        return torch.rand(self.draws, *shape, generator=self.streams.data).to(self.device)
+
+    def augment_uniform(self, *shape: int) -> Tensor:  # (draws, *shape) U(0, 1) from the augmentation stream
+        return torch.rand(self.draws, *shape, generator=self.streams.augment).to(self.device)
 
 
 @dataclass
@@ -146,6 +149,8 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
         torch.manual_seed(streams.init)
         g, d = build_models(spec.architecture.name, spec.architecture.params, dataset.sample_shape,
                             spec.train.z_dim, recipe.spectral_norm)
+        if recipe.pack > 1:  # D for m samples side by side, initialized after today's G and D
+            d = packed_d(spec.architecture, dataset.sample_shape, spec.train.z_dim, recipe.spectral_norm, recipe.pack)
     g, d = g.to(device), d.to(device)
     objective = recipe.build_objective()
     n = spec.train.eval_samples

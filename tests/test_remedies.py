@@ -1,0 +1,97 @@
+"""The classic mode-collapse remedies, each against its definition: PacGAN's packed D (Lin et al. 2018)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ganbench.execution.runner import run_suite
+from ganbench.models import Packed
+from ganbench.spec.suite import parse_suite
+from ganbench.training.loop import SingleTrainer, build_run
+from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
+
+PAC3 = {"name": "pac3", "base": "nonsaturating", "pack": 3}
+
+
+class Spy(nn.Module):
+    """A D that records every input it judges and scores each by its mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.detach().clone())
+        return self.scale * x.flatten(1).mean(dim=1, keepdim=True)
+
+
+def test_pack_1_is_the_unpacked_run():
+    plain, packed = (parse_suite(tiny_suite(variants=[v])).expand()[0] for v in
+                     ("nonsaturating", {"name": "nonsaturating", "base": "nonsaturating", "pack": 1}))
+    assert plain.run_id == packed.run_id  # pack 1 is left out of the id: the same run, the same bytes
+    run = build_run(plain, torch.device("cpu"))
+    assert not isinstance(run.d, Packed) and run.draws == TINY_TRAIN["batch_size"]
+
+
+def test_a_packed_d_judges_consecutive_samples_side_by_side():
+    spy = Spy()
+    x = torch.arange(6 * 2 * 4 * 4, dtype=torch.float32).reshape(6, 2, 4, 4)  # six 2-channel images
+    out = Packed(spy, 3)(x)
+    (seen,) = spy.seen
+    assert out.shape == (2, 1) and seen.shape == (2, 6, 4, 4)  # two packs of three, channels side by side
+    assert torch.equal(seen[1, 2:4], x[4]) and torch.equal(seen[0, :2], x[0])
+    with pytest.raises(Exception, match="packs of 3 samples; got a batch of 4"):
+        Packed(spy, 3)(x[:4])
+
+
+def test_a_packed_d_never_mixes_real_and_generated_samples_in_one_pack():
+    """G emits 100 everywhere, the ring's reals lie within 2.1 of the origin: every pack D is shown in a step is
+    all one or all the other, B packs of m samples each."""
+    spec = parse_suite(tiny_suite(variants=[PAC3])).expand()[0]
+    run = build_run(spec, torch.device("cpu"))
+    assert isinstance(run.d, Packed) and run.d.d.net[0].in_features == 6 and run.draws == 3 * 32
+    spy = Spy()
+    run.d = Packed(spy, 3)
+    with torch.no_grad():
+        for p in run.g.parameters():
+            p.zero_()
+        run.g.net[-1].bias.fill_(100.0)
+    SingleTrainer([run]).step(log=True, input_grad=True)
+    assert len(spy.seen) >= 3  # D on reals, on fakes, and in G's step
+    kinds = set()
+    for packs in spy.seen:
+        assert packs.shape == (32, 6)
+        generated = packs == 100.0
+        assert (generated.all(dim=1) | (packs.abs() < 50).all(dim=1)).all()
+        kinds.add(bool(generated.any()))
+    assert kinds == {True, False}
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_packed_runs_resume_identically(tmp_path, ensemble):
+    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}], seeds=2,
+                                   train={**TINY_TRAIN, "ensemble": ensemble}))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=StopAt(20))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        assert a["status"] == "completed"
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
+            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+
+
+def test_a_gradient_penalty_on_a_packed_d_takes_the_norm_over_each_pack():
+    """D(pack) = w . pack: its input gradient is w for every pack, so WGAN-GP's (||grad|| - 1)^2 is (||w|| - 1)^2,
+    with ||w|| over all m x 2 coordinates -- not the per-sample norms of w's halves."""
+    from ganbench.recipes.regularizers import make_regularizer
+
+    linear = nn.Linear(6, 1, bias=False)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor([[1.0, 2.0, 0.0, 2.0, 0.0, 0.0]]))  # ||w|| = 3
+    real, fake = torch.randn(12, 2), torch.randn(12, 2)
+    gp = make_regularizer("gradient_penalty", 1.0).penalty(Packed(linear, 3), real, fake, lambda: torch.rand(12))
+    assert float(gp.detach()) == pytest.approx((3.0 - 1.0) ** 2)
