@@ -1,4 +1,5 @@
-"""The classic mode-collapse remedies, each against its definition: PacGAN's packed D (Lin et al. 2018)."""
+"""The classic mode-collapse remedies, each against its definition: PacGAN's packed D (Lin et al. 2018), the
+minibatch standard deviation feature (Karras et al. 2018)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import torch
 from torch import nn
 
 from ganbench.execution.runner import run_suite
-from ganbench.models import Packed
+from ganbench.models import MinibatchStd, Packed, build_models
 from ganbench.spec.suite import parse_suite
 from ganbench.training.loop import SingleTrainer, build_run
 from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
 
 PAC3 = {"name": "pac3", "base": "nonsaturating", "pack": 3}
+MBSTD = {"name": "mbstd", "base": "nonsaturating", "minibatch_std": 4}
 
 
 class Spy(nn.Module):
@@ -72,7 +74,7 @@ def test_a_packed_d_never_mixes_real_and_generated_samples_in_one_pack():
 
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_packed_runs_resume_identically(tmp_path, ensemble):
-    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}], seeds=2,
+    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}, MBSTD], seeds=2,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
     whole = run_suite(suite, out=tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
@@ -95,3 +97,38 @@ def test_a_gradient_penalty_on_a_packed_d_takes_the_norm_over_each_pack():
     real, fake = torch.randn(12, 2), torch.randn(12, 2)
     gp = make_regularizer("gradient_penalty", 1.0).penalty(Packed(linear, 3), real, fake, lambda: torch.rand(12))
     assert float(gp.detach()) == pytest.approx((3.0 - 1.0) ** 2)
+
+
+def test_the_minibatch_std_feature_is_its_formula():
+    """Groups of 4 over a batch of 8: samples i and i + 2, i + 4, i + 6 form group i mod 2; each feature's
+    population std over its group, averaged over the features, is appended to every sample of the group."""
+    x = torch.randn(8, 5)
+    out = MinibatchStd(4)(x)
+    assert out.shape == (8, 6) and torch.equal(out[:, :5], x)
+    for i in range(8):
+        group = x[i % 2::2]
+        expected = ((group - group.mean(0)).pow(2).mean(0) + 1e-8).sqrt().mean()
+        assert float(out[i, 5]) == pytest.approx(float(expected), rel=1e-6)
+    same = MinibatchStd(4)(torch.ones(8, 5))
+    assert torch.allclose(same[:, 5], torch.full((8,), 1e-4))  # no variety: sqrt(eps)
+
+
+@pytest.mark.parametrize("arch, shape", [({"name": "mlp", "width": 16, "depth": 2}, (2,)),
+                                         ({"name": "dcgan", "width": 8}, (1, 16, 16)),
+                                         ({"name": "resnet", "width": 8}, (1, 16, 16)),
+                                         ({"name": "maxout", "d_width": 8, "g_width": 8}, (2,))])
+def test_minibatch_std_widens_the_head_of_each_discriminator_by_one_input(arch, shape):
+    name, params = arch["name"], {k: v for k, v in arch.items() if k != "name"}
+    torch.manual_seed(0)
+    g, plain = build_models(name, params, shape, 4, "d")
+    torch.manual_seed(0)
+    same_g, d = build_models(name, params, shape, 4, "d", minibatch_std=4)
+    assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), same_g.state_dict().values()))
+    (feature,) = [m for m in d.modules() if isinstance(m, MinibatchStd)]
+    seen = []
+    feature.register_forward_hook(lambda m, i, o: seen.append((i[0], o)))
+    assert d(torch.randn(8, *shape)).shape == (8, 1)
+    features, widened = seen[0]
+    assert widened.shape == (8, features.shape[1] + 1) and torch.equal(widened, MinibatchStd(4)(features))
+    heads = [m for m in plain.modules() if isinstance(m, nn.Linear)]
+    assert features.shape[1] == heads[-1].in_features  # the head's own input: D's final features

@@ -54,12 +54,16 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
 
 
 def build_models(name: str, params: dict[str, Any], sample_shape: tuple[int, ...], z_dim: int,
-                 spectral: str) -> tuple[nn.Module, nn.Module]:
+                 spectral: str, minibatch_std: int = 0) -> tuple[nn.Module, nn.Module]:
+    """The architecture's G and D; ``minibatch_std``: D's head also reads the batch's spread, in groups of that
+    many samples (0: it does not); ``spectral``: which networks are spectrally normalized (none, d, both)."""
     builder = ARCHITECTURES.get(name, "architecture")
     try:
         g, d = builder(sample_shape=sample_shape, z_dim=z_dim, **params)
     except TypeError as exc:
         raise GanbenchError(f"bad parameters for architecture {name!r}: {exc}") from None
+    if minibatch_std:
+        add_minibatch_std(d, minibatch_std, name)
     if spectral in ("d", "both"):
         apply_spectral_norm(d)
     if spectral == "both":
@@ -83,7 +87,41 @@ class Packed(nn.Module):
         return self.d(x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:]))
 
 
-def packed_d(architecture: Any, sample_shape: tuple[int, ...], z_dim: int, spectral: str, pack: int) -> Packed:
+def packed_d(architecture: Any, sample_shape: tuple[int, ...], z_dim: int, spectral: str, pack: int,
+             minibatch_std: int = 0) -> Packed:
     """The ``architecture``'s D for ``pack`` samples side by side (its G, built alongside, is dropped)."""
     wide = (pack * sample_shape[0], *sample_shape[1:])
-    return Packed(build_models(architecture.name, architecture.params, wide, z_dim, spectral)[1], pack)
+    return Packed(build_models(architecture.name, architecture.params, wide, z_dim, spectral, minibatch_std)[1], pack)
+
+
+class MinibatchStd(nn.Module):
+    """The minibatch standard deviation feature (Karras et al. 2018, section 3; groups as in StyleGAN's code):
+    the batch is split into groups of ``group`` samples (sample i joins group i mod B/group), each feature's
+    standard deviation over its group is averaged over the features, and that one number is appended to each
+    sample's features. D can then see a batch with too little variety."""
+
+    def __init__(self, group: int) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: Tensor) -> Tensor:  # (B, F) -> (B, F + 1)
+        n = x.shape[0]
+        group = min(self.group, n)
+        if n % group:
+            raise GanbenchError(f"minibatch_std groups of {group} samples do not divide a batch of {n}")
+        y = x.reshape(group, n // group, x.shape[1])
+        spread = (y - y.mean(dim=0)).pow(2).mean(dim=0).add(1e-8).sqrt().mean(dim=1)  # (B / group,)
+        return torch.cat([x, spread.repeat(group)[:, None]], dim=1)
+
+
+def add_minibatch_std(d: nn.Module, group: int, name: str) -> None:
+    """Give ``d``'s head -- its last linear layer, which maps D's final features to its output -- the minibatch
+    standard deviation of those features as one more input (a fresh layer one input wider)."""
+    heads = [(n, m) for n, m in d.named_modules() if isinstance(m, nn.Linear)]
+    if not heads:
+        raise GanbenchError(f"minibatch_std appends a feature to D's last linear layer; architecture {name!r} "
+                            "has none")
+    path, head = heads[-1]
+    owner = d.get_submodule(path.rpartition(".")[0]) if "." in path else d
+    wider = nn.Linear(head.in_features + 1, head.out_features, bias=head.bias is not None)
+    owner._modules[path.rpartition(".")[2]] = nn.Sequential(MinibatchStd(group), wider)

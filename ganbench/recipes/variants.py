@@ -53,6 +53,7 @@ class Recipe:
     augment_p: float = 1.0  # probability each is applied to a sample (1: DiffAugment)
     ada_target: float | None = None  # ADA: p adapts so that E[sign(D(real))] approaches this (0.6 in the paper)
     pack: int = 1  # PacGAN: D judges this many samples at once, all real or all generated (Lin et al. 2018)
+    minibatch_std: int = 0  # D's head also reads the batch's spread in groups of this many (Karras et al. 2018)
     description: str = ""
 
     def regularizers(self) -> tuple[str, ...]:
@@ -181,6 +182,7 @@ AXES = {
     "augment_p": "[0, 1]",
     "ada_target": "off | (0, 0.99], e.g. 0.6 (needs augment)",
     "pack": "PacGAN's m >= 1: D judges m samples at once (1: one, as without packing)",
+    "minibatch_std": "off | true (groups of 4) | a group size >= 2: D reads the batch's standard deviation",
 }
 
 
@@ -238,6 +240,8 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = _label_smoothing(value, at)
         elif key in ("n_critic", "pack"):
             changes[key] = v.integer(value, at, minimum=1)
+        elif key == "minibatch_std":
+            changes[key] = 4 if value is True else 0 if value in (False, None, 0) else v.integer(value, at, minimum=2)
         elif key in ("d_lr", "g_lr"):
             changes[key] = v.number(value, at, positive=True)
         elif key == "optimizer":

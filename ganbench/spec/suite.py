@@ -93,7 +93,7 @@ ADDED_LATER = {"train": {"ensemble": False, "threads": 1, "keep_best": None},
                "recipe": {"instance_noise": 0.0, "lr_schedule": "constant", "lr_decay_start": 0.0, "g_ema": None,
                           "g_ema_start": 0, "augment": (), "augment_p": 1.0, "ada_target": None,
                           "g_ema_rampup": None, "regularizer_schedule": "constant", "regularizer_weight_end": 0.0,
-                          "pack": 1}}
+                          "pack": 1, "minibatch_std": 0}}
 
 
 def result_fields(spec: RunSpec) -> dict[str, Any]:
@@ -382,6 +382,9 @@ def _check_components(suite: Suite) -> None:
                     raise GanbenchError(f"variant {name!r}: the {penalty} regularizer works on images, and "
                                         f"datasets[{i}] {component.name!r} has samples of shape "
                                         f"{dataset.sample_shape}")
+            if recipe.minibatch_std and suite.train.batch_size % recipe.minibatch_std:
+                raise GanbenchError(f"variant {name!r}: minibatch_std groups of {recipe.minibatch_std} samples must "
+                                    f"divide train.batch_size ({suite.train.batch_size})")
             if recipe.augment and len(dataset.sample_shape) != 3:
                 raise GanbenchError(f"variant {name!r}: augment ({', '.join(recipe.augment)}) works on images, and "
                                     f"datasets[{i}] {component.name!r} has samples of shape {dataset.sample_shape}")

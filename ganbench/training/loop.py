@@ -148,9 +148,10 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     with torch.random.fork_rng(devices=[]):  # module initializers draw from the global RNG
         torch.manual_seed(streams.init)
         g, d = build_models(spec.architecture.name, spec.architecture.params, dataset.sample_shape,
-                            spec.train.z_dim, recipe.spectral_norm)
+                            spec.train.z_dim, recipe.spectral_norm, recipe.minibatch_std)
         if recipe.pack > 1:  # D for m samples side by side, initialized after today's G and D
-            d = packed_d(spec.architecture, dataset.sample_shape, spec.train.z_dim, recipe.spectral_norm, recipe.pack)
+            d = packed_d(spec.architecture, dataset.sample_shape, spec.train.z_dim, recipe.spectral_norm, recipe.pack,
+                         recipe.minibatch_std)
     g, d = g.to(device), d.to(device)
     objective = recipe.build_objective()
     n = spec.train.eval_samples
