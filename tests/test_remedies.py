@@ -1,5 +1,5 @@
 """The classic mode-collapse remedies, each against its definition: PacGAN's packed D (Lin et al. 2018), the
-minibatch standard deviation feature (Karras et al. 2018)."""
+minibatch standard deviation feature (Karras et al. 2018), feature matching (Salimans et al. 2016)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
 
 PAC3 = {"name": "pac3", "base": "nonsaturating", "pack": 3}
 MBSTD = {"name": "mbstd", "base": "nonsaturating", "minibatch_std": 4}
+FM = {"name": "fm", "base": "nonsaturating", "feature_matching": True}
 
 
 class Spy(nn.Module):
@@ -74,7 +75,8 @@ def test_a_packed_d_never_mixes_real_and_generated_samples_in_one_pack():
 
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_packed_runs_resume_identically(tmp_path, ensemble):
-    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}, MBSTD], seeds=2,
+    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}, MBSTD, FM],
+                                   seeds=2,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
     whole = run_suite(suite, out=tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
@@ -132,3 +134,19 @@ def test_minibatch_std_widens_the_head_of_each_discriminator_by_one_input(arch, 
     assert widened.shape == (8, features.shape[1] + 1) and torch.equal(widened, MinibatchStd(4)(features))
     heads = [m for m in plain.modules() if isinstance(m, nn.Linear)]
     assert features.shape[1] == heads[-1].in_features  # the head's own input: D's final features
+
+
+@pytest.mark.parametrize("extra", [{}, {"minibatch_std": 4}])
+def test_feature_matching_is_its_formula_on_a_fixed_batch(extra):
+    """G's loss is ||mean f(real) - mean f(G(z))||^2 with f everything of the MLP D but its head: the features the
+    head takes (with the minibatch std feature, f still stops before it)."""
+    spec = parse_suite(tiny_suite(variants=[{**FM, **extra}])).expand()[0]
+    run = build_run(spec, torch.device("cpu"))
+    z = torch.randn(32, 4, generator=torch.Generator().manual_seed(5))
+    before = run.streams.state()
+    loss = SingleTrainer([run]).feature_matching(z)
+    run.streams.load_state(before)
+    features = run.d.net[:-1]
+    expected = (features(run.real_batch()).mean(0) - features(run.g(z)).mean(0)).pow(2).sum()
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    assert run.d(torch.zeros(8, 2)).shape == (8, 1)  # untapped, D is D

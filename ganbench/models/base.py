@@ -54,9 +54,10 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
 
 
 def build_models(name: str, params: dict[str, Any], sample_shape: tuple[int, ...], z_dim: int,
-                 spectral: str, minibatch_std: int = 0) -> tuple[nn.Module, nn.Module]:
+                 spectral: str, minibatch_std: int = 0, tap: bool = False) -> tuple[nn.Module, nn.Module]:
     """The architecture's G and D; ``minibatch_std``: D's head also reads the batch's spread, in groups of that
-    many samples (0: it does not); ``spectral``: which networks are spectrally normalized (none, d, both)."""
+    many samples (0: it does not); ``tap``: ``final_features`` can read D's final features (feature matching);
+    ``spectral``: which networks are spectrally normalized (none, d, both)."""
     builder = ARCHITECTURES.get(name, "architecture")
     try:
         g, d = builder(sample_shape=sample_shape, z_dim=z_dim, **params)
@@ -64,6 +65,8 @@ def build_models(name: str, params: dict[str, Any], sample_shape: tuple[int, ...
         raise GanbenchError(f"bad parameters for architecture {name!r}: {exc}") from None
     if minibatch_std:
         add_minibatch_std(d, minibatch_std, name)
+    if tap:
+        add_tap(d, name)
     if spectral in ("d", "both"):
         apply_spectral_norm(d)
     if spectral == "both":
@@ -88,10 +91,11 @@ class Packed(nn.Module):
 
 
 def packed_d(architecture: Any, sample_shape: tuple[int, ...], z_dim: int, spectral: str, pack: int,
-             minibatch_std: int = 0) -> Packed:
+             minibatch_std: int = 0, tap: bool = False) -> Packed:
     """The ``architecture``'s D for ``pack`` samples side by side (its G, built alongside, is dropped)."""
     wide = (pack * sample_shape[0], *sample_shape[1:])
-    return Packed(build_models(architecture.name, architecture.params, wide, z_dim, spectral, minibatch_std)[1], pack)
+    _, d = build_models(architecture.name, architecture.params, wide, z_dim, spectral, minibatch_std, tap)
+    return Packed(d, pack)
 
 
 class MinibatchStd(nn.Module):
@@ -114,14 +118,67 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, spread.repeat(group)[:, None]], dim=1)
 
 
-def add_minibatch_std(d: nn.Module, group: int, name: str) -> None:
-    """Give ``d``'s head -- its last linear layer, which maps D's final features to its output -- the minibatch
-    standard deviation of those features as one more input (a fresh layer one input wider)."""
+def _head(d: nn.Module, what: str, name: str) -> tuple[nn.Module, str, nn.Linear]:
+    """D's head -- its last linear layer, which maps D's final features to its output: (its owner, its name
+    there, the layer)."""
     heads = [(n, m) for n, m in d.named_modules() if isinstance(m, nn.Linear)]
     if not heads:
-        raise GanbenchError(f"minibatch_std appends a feature to D's last linear layer; architecture {name!r} "
+        raise GanbenchError(f"{what} reads the features that D's last linear layer takes; architecture {name!r} "
                             "has none")
     path, head = heads[-1]
     owner = d.get_submodule(path.rpartition(".")[0]) if "." in path else d
+    return owner, path.rpartition(".")[2], head
+
+
+def add_minibatch_std(d: nn.Module, group: int, name: str) -> None:
+    """Give ``d``'s head the minibatch standard deviation of its input features as one more input (a fresh
+    layer one input wider)."""
+    owner, leaf, head = _head(d, "minibatch_std", name)
     wider = nn.Linear(head.in_features + 1, head.out_features, bias=head.bias is not None)
-    owner._modules[path.rpartition(".")[2]] = nn.Sequential(MinibatchStd(group), wider)
+    owner._modules[leaf] = nn.Sequential(MinibatchStd(group), wider)
+
+
+class Tap(nn.Module):
+    """D's head, which hands back its input -- D's final features -- instead of D's output while ``tapped``."""
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head, self.tapped = head, False
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x if self.tapped else self.head(x)
+
+
+def add_tap(d: nn.Module, name: str) -> None:
+    """Let ``final_features`` read ``d``'s final features (feature matching): its head (with the minibatch std
+    feature, if any: that is computed from these features) goes inside a Tap."""
+    owner, leaf, _ = _head(d, "feature_matching", name)
+    if isinstance(owner, nn.Sequential) and isinstance(owner[0], MinibatchStd):  # the head minibatch_std made
+        owner, leaf = _owner_of(d, owner)
+    owner._modules[leaf] = Tap(owner._modules[leaf])
+
+
+def _owner_of(root: nn.Module, module: nn.Module) -> tuple[nn.Module, str]:
+    for parent in root.modules():
+        for leaf, child in parent._modules.items():
+            if child is module:
+                return parent, leaf
+    raise ValueError("not a submodule")
+
+
+@contextlib.contextmanager
+def final_features(d: nn.Module) -> Iterator[nn.Module]:
+    """``d`` returning its final features (B, F) -- its head's input -- for the block: D's taps, and those of
+    a seed ensemble's template, which its stacked forward calls."""
+    modules = [*d.modules(), *(m for t in getattr(d, "_template", ()) for m in t.modules())]
+    taps = [m for m in modules if isinstance(m, Tap)]
+    if not taps:
+        raise GanbenchError("feature matching reads D's final features: this D has no tap (build it with "
+                            "feature_matching)")
+    for tap in taps:
+        tap.tapped = True
+    try:
+        yield d
+    finally:
+        for tap in taps:
+            tap.tapped = False

@@ -54,6 +54,7 @@ class Recipe:
     ada_target: float | None = None  # ADA: p adapts so that E[sign(D(real))] approaches this (0.6 in the paper)
     pack: int = 1  # PacGAN: D judges this many samples at once, all real or all generated (Lin et al. 2018)
     minibatch_std: int = 0  # D's head also reads the batch's spread in groups of this many (Karras et al. 2018)
+    feature_matching: bool = False  # G matches the mean of D's final features on real data (Salimans et al. 2016)
     description: str = ""
 
     def regularizers(self) -> tuple[str, ...]:
@@ -183,6 +184,8 @@ AXES = {
     "ada_target": "off | (0, 0.99], e.g. 0.6 (needs augment)",
     "pack": "PacGAN's m >= 1: D judges m samples at once (1: one, as without packing)",
     "minibatch_std": "off | true (groups of 4) | a group size >= 2: D reads the batch's standard deviation",
+    "feature_matching": "false | true: G's loss is the distance between D's mean final features on real and "
+                        "generated batches",
 }
 
 
@@ -240,6 +243,8 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = _label_smoothing(value, at)
         elif key in ("n_critic", "pack"):
             changes[key] = v.integer(value, at, minimum=1)
+        elif key == "feature_matching":
+            changes[key] = v.boolean(value, at)
         elif key == "minibatch_std":
             changes[key] = 4 if value is True else 0 if value in (False, None, 0) else v.integer(value, at, minimum=2)
         elif key in ("d_lr", "g_lr"):

@@ -39,7 +39,7 @@ from ganbench.metrics import (
     step_values,
 )
 from ganbench.models import build_models, packed_d
-from ganbench.models.base import eval_mode
+from ganbench.models.base import eval_mode, final_features
 from ganbench.recipes.augment import AdaptiveP, augment
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.regularizers import Regularizer, make_regularizer
@@ -148,10 +148,10 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     with torch.random.fork_rng(devices=[]):  # module initializers draw from the global RNG
         torch.manual_seed(streams.init)
         g, d = build_models(spec.architecture.name, spec.architecture.params, dataset.sample_shape,
-                            spec.train.z_dim, recipe.spectral_norm, recipe.minibatch_std)
+                            spec.train.z_dim, recipe.spectral_norm, recipe.minibatch_std, recipe.feature_matching)
         if recipe.pack > 1:  # D for m samples side by side, initialized after today's G and D
             d = packed_d(spec.architecture, dataset.sample_shape, spec.train.z_dim, recipe.spectral_norm, recipe.pack,
-                         recipe.minibatch_std)
+                         recipe.minibatch_std, recipe.feature_matching)
     g, d = g.to(device), d.to(device)
     objective = recipe.build_objective()
     n = spec.train.eval_samples
@@ -306,15 +306,27 @@ class Trainer(ABC):
         z = self.draw(Run.latents)
         self.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
         real_out = None
-        if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
-            with torch.no_grad():
-                real_out = self.d(self.augmented(self.noisy(self.draw(Run.real_batch))))
-        loss = self.g_loss(real_out, self.d(self.augmented(self.noisy(self.g(z)))))
+        if self.members[0].spec.recipe.feature_matching:
+            loss = self.feature_matching(z)
+        else:
+            if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
+                with torch.no_grad():
+                    real_out = self.d(self.augmented(self.noisy(self.draw(Run.real_batch))))
+            loss = self.g_loss(real_out, self.d(self.augmented(self.noisy(self.g(z)))))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))
         self.opt_g.step()
         self.d.requires_grad_(True)
         return loss.detach()
+
+    def feature_matching(self, z: Tensor) -> Tensor:
+        """Salimans et al. (2016), eq. in section 3.1: G's loss ||E f(x) - E f(G(z))||^2, f being D's final
+        features (its head's input), the real mean a constant for G; one loss per member."""
+        with final_features(self.d) as features:
+            with torch.no_grad():
+                real = features(self.augmented(self.noisy(self.draw(Run.real_batch))))
+            fake = features(self.augmented(self.noisy(self.g(z))))
+        return (real.mean(dim=-2) - fake.mean(dim=-2)).pow(2).sum(dim=-1)
 
     def step(self, log: bool, input_grad: bool) -> StepOutput:
         """On ``log`` steps every member's ``d``/``g`` hold the gradients of their last update (.grad), for the
