@@ -1,5 +1,6 @@
 """The classic mode-collapse remedies, each against its definition: PacGAN's packed D (Lin et al. 2018), the
-minibatch standard deviation feature (Karras et al. 2018), feature matching (Salimans et al. 2016)."""
+minibatch standard deviation feature (Karras et al. 2018), feature matching (Salimans et al. 2016), unrolled D
+(Metz et al. 2017)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
 PAC3 = {"name": "pac3", "base": "nonsaturating", "pack": 3}
 MBSTD = {"name": "mbstd", "base": "nonsaturating", "minibatch_std": 4}
 FM = {"name": "fm", "base": "nonsaturating", "feature_matching": True}
+UNROLL = {"name": "unrolled", "base": "nonsaturating", "unroll": 3}
 
 
 class Spy(nn.Module):
@@ -75,7 +77,7 @@ def test_a_packed_d_never_mixes_real_and_generated_samples_in_one_pack():
 
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_packed_runs_resume_identically(tmp_path, ensemble):
-    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}, MBSTD, FM],
+    suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}, MBSTD, FM, UNROLL],
                                    seeds=2,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
     whole = run_suite(suite, out=tmp_path / "whole")
@@ -150,3 +152,65 @@ def test_feature_matching_is_its_formula_on_a_fixed_batch(extra):
     expected = (features(run.real_batch()).mean(0) - features(run.g(z)).mean(0)).pow(2).sum()
     assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
     assert run.d(torch.zeros(8, 2)).shape == (8, 1)  # untapped, D is D
+
+
+def _adam(p, g, m, v, step, lr, b1, b2, eps=1e-8):
+    m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+    return p - lr * (m / (1 - b1**step)) / (torch.sqrt(v / (1 - b2**step)) + eps), m, v
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_the_unrolled_g_gradient_is_a_hand_written_unroll(optimizer):
+    """D(x) = w.x + b, the non-saturating loss, k = 3 updates by D's optimizer (from its state after one real D
+    step) on one batch, written out by hand; G's gradient through them matches ganbench's to 1e-6."""
+    import torch.nn.functional as F
+
+    variant = {**UNROLL, "optimizer": optimizer}
+    spec = parse_suite(tiny_suite(variants=[variant], architecture={"name": "mlp", "width": 4, "depth": 0})
+                       ).expand()[0]
+    run = build_run(spec, torch.device("cpu"))
+    trainer = SingleTrainer([run])
+    trainer.d_step(False)  # D's optimizer now has a state to start the unroll from
+    z, before = run.latents(), run.streams.state()
+    run.d.requires_grad_(False)
+    trainer.unrolled_g_loss(z, 3).backward()
+    got = [p.grad.clone() for p in run.g.parameters()]
+
+    run.streams.load_state(before)
+    real = run.real_batch()
+    for p in run.g.parameters():
+        p.grad = None
+    fake = run.g(z)
+    linear = run.d.net[0]
+    w, b = linear.weight.detach().requires_grad_(True), linear.bias.detach().requires_grad_(True)
+    group = trainer.opt_d.param_groups[0]
+    state = [trainer.opt_d.state[linear.weight], trainer.opt_d.state[linear.bias]]
+    moments = [(s.get("exp_avg"), s.get("exp_avg_sq")) for s in state]
+    step = float(state[0]["step"]) if optimizer == "adam" else 0
+    for _ in range(3):
+        loss = F.softplus(-(real @ w.T + b)).mean() + F.softplus(fake @ w.T + b).mean()
+        gw, gb = torch.autograd.grad(loss, (w, b), create_graph=True)
+        if optimizer == "sgd":
+            w, b = w - group["lr"] * gw, b - group["lr"] * gb
+            continue
+        step += 1
+        (w, mw, vw), (b, mb, vb) = (_adam(p, g, m, v, step, group["lr"], *group["betas"])
+                                    for p, g, (m, v) in zip((w, b), (gw, gb), moments))
+        moments = [(mw, vw), (mb, vb)]
+    F.softplus(-(fake @ w.T + b)).mean().backward()
+    want = [p.grad for p in run.g.parameters()]
+    assert all(torch.allclose(a, e, rtol=1e-6, atol=1e-7) for a, e in zip(got, want))
+    plain = torch.autograd.grad(F.softplus(-run.d(run.g(z))).mean(), next(run.g.parameters()))[0]
+    assert not torch.allclose(got[0], plain)  # the unroll changed G's gradient
+
+
+def test_unroll_0_is_the_plain_run_and_it_does_not_move_d():
+    plain, zero = (parse_suite(tiny_suite(variants=[v])).expand()[0].run_id
+                   for v in ("nonsaturating", {**UNROLL, "name": "nonsaturating", "unroll": 0}))
+    assert plain == zero
+    run = build_run(parse_suite(tiny_suite(variants=[UNROLL])).expand()[0], torch.device("cpu"))
+    trainer = SingleTrainer([run])
+    trainer.d_step(False)
+    d = {k: t.clone() for k, t in run.d.state_dict().items()}
+    trainer.g_step()
+    assert all(torch.equal(d[k], t) for k, t in run.d.state_dict().items())

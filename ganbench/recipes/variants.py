@@ -55,6 +55,7 @@ class Recipe:
     pack: int = 1  # PacGAN: D judges this many samples at once, all real or all generated (Lin et al. 2018)
     minibatch_std: int = 0  # D's head also reads the batch's spread in groups of this many (Karras et al. 2018)
     feature_matching: bool = False  # G matches the mean of D's final features on real data (Salimans et al. 2016)
+    unroll: int = 0  # G's loss against D after this many more of its updates, through them (Metz et al. 2017)
     description: str = ""
 
     def regularizers(self) -> tuple[str, ...]:
@@ -186,6 +187,7 @@ AXES = {
     "minibatch_std": "off | true (groups of 4) | a group size >= 2: D reads the batch's standard deviation",
     "feature_matching": "false | true: G's loss is the distance between D's mean final features on real and "
                         "generated batches",
+    "unroll": "k >= 0: G's loss against D unrolled k updates ahead, with the gradient through them (0: none)",
 }
 
 
@@ -243,6 +245,8 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = _label_smoothing(value, at)
         elif key in ("n_critic", "pack"):
             changes[key] = v.integer(value, at, minimum=1)
+        elif key == "unroll":
+            changes[key] = v.integer(value, at, minimum=0)
         elif key == "feature_matching":
             changes[key] = v.boolean(value, at)
         elif key == "minibatch_std":
@@ -330,6 +334,8 @@ def _check_consistent(recipe: Recipe, where: str) -> None:
     if recipe.regularizer_schedule != "constant" and not [n for n in recipe.regularizers() if n != "weight_clip"]:
         raise GanbenchError(f"{where}.regularizer_schedule decays penalty weights: give a penalty in regularizer "
                             "(weight_clip's bound is not a penalty)")
+    if recipe.unroll and recipe.feature_matching:
+        raise GanbenchError(f"{where}: unroll and feature_matching each replace G's loss; choose one")
     if recipe.ada_target is not None and not recipe.augment:
         raise GanbenchError(f"{where}.ada_target adapts the probability of an augmentation: give augment too")
     if recipe.ada_target is not None and not _objective(recipe).decides_at_zero:

@@ -93,7 +93,8 @@ ADDED_LATER = {"train": {"ensemble": False, "threads": 1, "keep_best": None},
                "recipe": {"instance_noise": 0.0, "lr_schedule": "constant", "lr_decay_start": 0.0, "g_ema": None,
                           "g_ema_start": 0, "augment": (), "augment_p": 1.0, "ada_target": None,
                           "g_ema_rampup": None, "regularizer_schedule": "constant", "regularizer_weight_end": 0.0,
-                          "pack": 1, "minibatch_std": 0, "feature_matching": False}}
+                          "pack": 1, "minibatch_std": 0, "feature_matching": False,
+                          "unroll": 0}}
 
 
 def result_fields(spec: RunSpec) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from ganbench.data import Dataset, make_dataset
 from ganbench.data.pictures import render_samples
@@ -44,6 +45,7 @@ from ganbench.recipes.augment import AdaptiveP, augment
 from ganbench.recipes.objectives import Objective
 from ganbench.recipes.regularizers import Regularizer, make_regularizer
 from ganbench.recipes.schedules import lr_factor, weight_factor
+from ganbench.recipes.unroll import unrolled_params
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import RunSpec
 from ganbench.training.ema import GeneratorEMA
@@ -306,8 +308,11 @@ class Trainer(ABC):
         z = self.draw(Run.latents)
         self.d.requires_grad_(False)  # G's step needs no D weight gradients; D's .grad keeps its last step's values
         real_out = None
-        if self.members[0].spec.recipe.feature_matching:
+        recipe = self.members[0].spec.recipe
+        if recipe.feature_matching:
             loss = self.feature_matching(z)
+        elif recipe.unroll:
+            loss = self.unrolled_g_loss(z, recipe.unroll)
         else:
             if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
                 with torch.no_grad():
@@ -327,6 +332,15 @@ class Trainer(ABC):
                 real = features(self.augmented(self.noisy(self.draw(Run.real_batch))))
             fake = features(self.augmented(self.noisy(self.g(z))))
         return (real.mean(dim=-2) - fake.mean(dim=-2)).pow(2).sum(dim=-1)
+
+    def unrolled_g_loss(self, z: Tensor, k: int) -> Tensor:
+        """G's loss against D after ``k`` of its optimizer's updates on one real batch and G(z), differentiated
+        through them (Metz et al. 2017; ganbench.recipes.unroll)."""
+        real = self.augmented(self.noisy(self.draw(Run.real_batch)))
+        fake = self.augmented(self.noisy(self.g(z)))
+        ahead = unrolled_params(self.d, self.opt_d, k, real, fake, self.d_loss)
+        d = lambda x: functional_call(self.d, ahead, (x,))  # noqa: E731
+        return self.g_loss(d(real) if self.objective.g_needs_real else None, d(fake))
 
     def step(self, log: bool, input_grad: bool) -> StepOutput:
         """On ``log`` steps every member's ``d``/``g`` hold the gradients of their last update (.grad), for the
