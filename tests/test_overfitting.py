@@ -144,14 +144,15 @@ def test_memorization_also_fires_on_samples_that_hug_the_training_set_as_a_whole
     assert run_detectors(_stream(**rows), only=["memorization"]) == []
 
 
-def test_d_overfitting_fires_where_the_running_median_of_rv_crosses():
-    rv = {50 * i: (0.05 if i <= 20 else 0.6) for i in range(1, 41)}
-    rv[1300] = 0.0  # one low reading inside the rise: the median of 20 crosses one reading later
-    events = run_detectors(_stream(d_overfit_rv=rv, d_overfit_gap={s: 2 * v for s, v in rv.items()}),
+def test_d_overfitting_fires_where_the_running_median_of_the_auc_crosses():
+    auc = {50 * i: (0.5 if i <= 20 else 0.7) for i in range(1, 41)}
+    auc[1300] = 0.4  # one low reading inside the rise: the median of 20 crosses one reading later
+    events = run_detectors(_stream(d_overfit_auc=auc, d_overfit_gap={s: 2 * v for s, v in auc.items()}),
                            only=["d_overfitting"])
     assert [(e.kind, e.step) for e in events] == [("d_overfitting", 1550)]  # 10 of its 20 readings high
-    assert events[0].evidence["window"] == [600, 1550] and events[0].evidence["d_overfit_rv_median"] == 0.325
-    assert run_detectors(_stream(d_overfit_rv={50 * i: 0.09 for i in range(1, 60)}), only=["d_overfitting"]) == []
+    assert events[0].evidence["window"] == [600, 1550] and events[0].evidence["d_overfit_auc_median"] == 0.6
+    assert run_detectors(_stream(d_overfit_auc={50 * i: 0.59 for i in range(1, 60)}), only=["d_overfitting"]) == []
+    assert run_detectors(_stream(d_overfit_rv={50 * i: 0.9 for i in range(1, 60)}), only=["d_overfitting"]) == []
 
 
 def test_past_best_names_the_best_snapshot_and_ignores_noise_near_zero():
