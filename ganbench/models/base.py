@@ -63,10 +63,8 @@ def build_models(name: str, params: dict[str, Any], sample_shape: tuple[int, ...
         g, d = builder(sample_shape=sample_shape, z_dim=z_dim, **params)
     except TypeError as exc:
         raise GanbenchError(f"bad parameters for architecture {name!r}: {exc}") from None
-    if minibatch_std:
-        add_minibatch_std(d, minibatch_std, name)
-    if tap:
-        add_tap(d, name)
+    if minibatch_std or tap:
+        _rehead(d, minibatch_std, tap, name)
     if spectral in ("d", "both"):
         apply_spectral_norm(d)
     if spectral == "both":
@@ -118,26 +116,6 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, spread.repeat(group)[:, None]], dim=1)
 
 
-def _head(d: nn.Module, what: str, name: str) -> tuple[nn.Module, str, nn.Linear]:
-    """D's head -- its last linear layer, which maps D's final features to its output: (its owner, its name
-    there, the layer)."""
-    heads = [(n, m) for n, m in d.named_modules() if isinstance(m, nn.Linear)]
-    if not heads:
-        raise GanbenchError(f"{what} reads the features that D's last linear layer takes; architecture {name!r} "
-                            "has none")
-    path, head = heads[-1]
-    owner = d.get_submodule(path.rpartition(".")[0]) if "." in path else d
-    return owner, path.rpartition(".")[2], head
-
-
-def add_minibatch_std(d: nn.Module, group: int, name: str) -> None:
-    """Give ``d``'s head the minibatch standard deviation of its input features as one more input (a fresh
-    layer one input wider)."""
-    owner, leaf, head = _head(d, "minibatch_std", name)
-    wider = nn.Linear(head.in_features + 1, head.out_features, bias=head.bias is not None)
-    owner._modules[leaf] = nn.Sequential(MinibatchStd(group), wider)
-
-
 class Tap(nn.Module):
     """D's head, which hands back its input -- D's final features -- instead of D's output while ``tapped``."""
 
@@ -149,21 +127,21 @@ class Tap(nn.Module):
         return x if self.tapped else self.head(x)
 
 
-def add_tap(d: nn.Module, name: str) -> None:
-    """Let ``final_features`` read ``d``'s final features (feature matching): its head (with the minibatch std
-    feature, if any: that is computed from these features) goes inside a Tap."""
-    owner, leaf, _ = _head(d, "feature_matching", name)
-    if isinstance(owner, nn.Sequential) and isinstance(owner[0], MinibatchStd):  # the head minibatch_std made
-        owner, leaf = _owner_of(d, owner)
-    owner._modules[leaf] = Tap(owner._modules[leaf])
-
-
-def _owner_of(root: nn.Module, module: nn.Module) -> tuple[nn.Module, str]:
-    for parent in root.modules():
-        for leaf, child in parent._modules.items():
-            if child is module:
-                return parent, leaf
-    raise ValueError("not a submodule")
+def _rehead(d: nn.Module, minibatch_std: int, tap: bool, name: str) -> None:
+    """Replace D's head -- its last linear layer, which maps D's final features to its output: with
+    ``minibatch_std``, by one a single input wider that also reads those features' spread over the batch (a fresh
+    layer); with ``tap``, inside a Tap that ``final_features`` can open (feature matching)."""
+    heads = [(n, m) for n, m in d.named_modules() if isinstance(m, nn.Linear)]
+    if not heads:
+        raise GanbenchError(f"{'minibatch_std' if minibatch_std else 'feature_matching'} reads the features that "
+                            f"D's last linear layer takes; architecture {name!r} has none")
+    path, head = heads[-1]
+    owner_path, _, leaf = path.rpartition(".")
+    owner = d.get_submodule(owner_path) if owner_path else d
+    if minibatch_std:
+        wider = nn.Linear(head.in_features + 1, head.out_features, bias=head.bias is not None)
+        head = nn.Sequential(MinibatchStd(minibatch_std), wider)
+    owner._modules[leaf] = Tap(head) if tap else head
 
 
 @contextlib.contextmanager
