@@ -33,12 +33,19 @@ class Spy(nn.Module):
         return self.scale * x.flatten(1).mean(dim=1, keepdim=True)
 
 
-def test_pack_1_is_the_unpacked_run():
-    plain, packed = (parse_suite(tiny_suite(variants=[v])).expand()[0] for v in
-                     ("nonsaturating", {"name": "nonsaturating", "base": "nonsaturating", "pack": 1}))
-    assert plain.run_id == packed.run_id  # pack 1 is left out of the id: the same run, the same bytes
-    run = build_run(plain, torch.device("cpu"))
-    assert not isinstance(run.d, Packed) and run.draws == TINY_TRAIN["batch_size"]
+@pytest.mark.parametrize("axis", [{"pack": 1}, {"unroll": 0}, {"minibatch_std": False},
+                                  {"feature_matching": False}])
+def test_each_remedy_off_is_todays_run(axis):
+    """Off, each remedy leaves the run id, the networks and a training step exactly as they were."""
+    plain, off = (parse_suite(tiny_suite(variants=[v])).expand()[0] for v in
+                  ("nonsaturating", {"name": "nonsaturating", "base": "nonsaturating", **axis}))
+    assert plain.run_id == off.run_id  # left out of the id at its default: the same run, the same bytes
+    runs = [build_run(spec, torch.device("cpu")) for spec in (plain, off)]
+    assert not isinstance(runs[1].d, Packed) and runs[1].draws == TINY_TRAIN["batch_size"]
+    states = [{**r.g.state_dict(), **{f"d.{k}": t for k, t in r.d.state_dict().items()}} for r in runs]
+    assert states[0].keys() == states[1].keys() and all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    steps = [SingleTrainer([r]).step(log=True, input_grad=True) for r in runs]
+    assert torch.equal(steps[0].loss_d, steps[1].loss_d) and torch.equal(steps[0].loss_g, steps[1].loss_g)
 
 
 def test_a_packed_d_judges_consecutive_samples_side_by_side():
