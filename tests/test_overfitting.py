@@ -309,3 +309,29 @@ def test_the_report_names_the_kept_metric_else_past_bests_else_the_primary():
     assert best_metric(SimpleNamespace(configs=keep("precision", "precision")), final, catalog) == ("precision", True)
     assert best_metric(SimpleNamespace(configs=keep("precision", None)), final, catalog) == ("fid", False)
     assert best_metric(SimpleNamespace(configs={}), final.drop(columns="fid"), catalog)[1] is False
+
+
+def test_a_resumed_run_drops_a_best_snapshot_from_the_steps_it_trains_again(tmp_path):
+    from ganbench.results.store import RunStore
+
+    store = RunStore(tmp_path, "s")
+    for step, kept in ((30, False), (20, True)):
+        store.save_checkpoint("r", {"step": step, "g": {}}, "best.pt")
+        store.forget_best_after("r", 20)
+        assert (store.run_dir("r") / "best.pt").exists() == kept
+
+
+def test_keep_best_through_an_interruption_keeps_the_same_snapshot(tmp_path):
+    from ganbench.execution.runner import run_suite
+    from ganbench.results.store import RunStore
+    from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
+
+    suite = parse_suite(tiny_suite(variants=["hinge"], train={**TINY_TRAIN, "steps": 60, "eval_every": 10,
+                                                              "keep_best": "fid"}))
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=StopAt(30))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    (run,) = whole.runs
+    a, b = (RunStore.at(r.root).load_checkpoint(run["id"], "best.pt") for r in (whole, resumed))
+    assert a["step"] == b["step"] and all(torch.equal(a["g"][k], b["g"][k]) for k in a["g"])

@@ -505,6 +505,13 @@ class RunStore:
 
         return torch.load(path, map_location="cpu", weights_only=True)  # tensors only: never unpickles code
 
+    def forget_best_after(self, run_id: str, step: int) -> None:
+        """A run resumed from ``step`` trains the steps after it again: a best.pt written in them is dropped,
+        so the run keeps the best of what it now trains (the same G where training is deterministic)."""
+        best = self.load_checkpoint(run_id, "best.pt")
+        if best is not None and int(best["step"]) > step:
+            (self.run_dir(run_id) / "best.pt").unlink()
+
     def pack_run(self, run_id: str) -> dict[str, bytes]:
         """Every file of a run, by path inside its directory: what travels to and from a node that cannot see
         this store (a Ray task's scratch directory)."""

@@ -580,6 +580,8 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
     start, states = _resume_step(store, specs)
     if states:
         trainer.restore(states)
+        for spec in specs:
+            store.forget_best_after(spec.run_id, start)
     ensemble = [s.run_id for s in specs] if specs[0].train.ensemble else None
     members = []
     for k, run in enumerate(trainer.members):
