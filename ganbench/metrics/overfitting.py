@@ -62,7 +62,8 @@ class DHeldOut(Collector):
             values["d_overfit_rt"] = record.d_real_out.sign().mean()
         if record.step % self.every:
             return values
-        whole = len(self.train_real) // getattr(record.d, "pack", 1) * getattr(record.d, "pack", 1)  # PacGAN's packs
+        pack = getattr(record.d, "pack", 1)  # a PacGAN D judges whole packs
+        whole = len(self.train_real) // pack * pack
         with eval_mode(record.d) as d, torch.no_grad():
             train_out, held_out = d(self.train_real[:whole]).flatten(), d(self.held_out[:whole]).flatten()
         train, held = train_out.mean(), held_out.mean()

@@ -277,8 +277,13 @@ def _train(value: Any) -> TrainConfig:
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     v.check_keys(value, names, "train")
     flags = {f.name for f in dataclasses.fields(TrainConfig) if f.type == "bool"}
-    parse = lambda k, x: (v.boolean(x, f"train.{k}") if k in flags  # noqa: E731
-                          else v.string(x, f"train.{k}") if k == "keep_best" else v.integer(x, f"train.{k}", minimum=1))
+    def parse(key: str, x: Any) -> Any:  # flags are booleans, keep_best a metric's name, the rest counts >= 1
+        if key in flags:
+            return v.boolean(x, f"train.{key}")
+        if key == "keep_best":
+            return v.string(x, f"train.{key}")
+        return v.integer(x, f"train.{key}", minimum=1)
+
     return TrainConfig(**{k: parse(k, x) for k, x in value.items()})
 
 

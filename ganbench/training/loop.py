@@ -418,28 +418,20 @@ class _Member:
         began = time.perf_counter()
         values, png = _evaluate(self.run, step)
         self.run.eval_seconds += time.perf_counter() - began
-        earlier = self._earlier(self.run.spec.train.keep_best, step)
         self.recorder.write(step, values)
         self.recorder.sample(step, png)
-        self._keep_if_best(step, values, earlier)
+        if self.run.spec.train.keep_best:
+            self._keep_if_best(step, values.get(self.run.spec.train.keep_best, math.nan))
 
-    def _earlier(self, metric: str | None, step: int) -> list[float] | None:
-        """The values ``metric`` had at the evaluations before ``step`` (kept rows of a resumed run included)."""
-        if metric is None:
-            return None
-        rows = self.recorder.writer.frame()
-        return rows.value[(rows.name == metric) & (rows.step < step)].tolist()
-
-    def _keep_if_best(self, step: int, values: dict[str, float], earlier: list[float] | None) -> None:
+    def _keep_if_best(self, step: int, value: float) -> None:
         """``train.keep_best``: the evaluated G's weights go to best.pt when this evaluation is strictly better
-        than every earlier one (the first best wins a tie; NaN never wins)."""
+        than every earlier one, kept rows of a resumed run included (the first best wins a tie; NaN never wins)."""
         metric = self.run.spec.train.keep_best
-        value = values.get(metric, math.nan) if metric else math.nan
-        if earlier is None or math.isnan(value):
-            return
+        rows = self.recorder.writer.frame()
+        earlier = rows.value[(rows.name == metric) & (rows.step < step)]
         info = next(m for c in self.run.collectors for m in c.metrics if m.name == metric)
         sign = 1.0 if info.higher_is_better else -1.0
-        if any(sign * x >= sign * value for x in earlier):  # NaN compares false: it never blocks
+        if math.isnan(value) or any(sign * x >= sign * value for x in earlier):  # NaN compares false: never blocks
             return
         g = {name: t.detach().clone() for name, t in self.run.evaluated_g.state_dict().items()}
         self.recorder.keep_best({"step": step, "metric": metric, "value": value, "g": g,
