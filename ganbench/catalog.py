@@ -23,7 +23,7 @@ OBJECTIVES = Registry("objective", _builtins(
 REGULARIZERS = Registry("regularizer", _builtins(
     "ganbench.recipes.regularizers", "gradient_penalty", "dragan", "r1", "r2", "lecam", "bcr", "weight_clip"))
 DATASETS = Registry("dataset", {
-    **_builtins("ganbench.data.toy", "ring", "grid"),
+    **_builtins("ganbench.data.toy", "ring", "grid", "overlapping_gaussians"),
     **_builtins("ganbench.data.dirac", "dirac"),
     **_builtins("ganbench.data.images", "digits", "stacked_digits", "mnist", "stacked_mnist", "fashion_mnist",
                 "cifar10", "image_folder")})
@@ -40,12 +40,13 @@ COLLECTORS = Registry("collector", {
     **_builtins("ganbench.metrics.manifold", "precision_recall", "density_coverage"),
     **_builtins("ganbench.metrics.inception", "inception_score"),
     **_builtins("ganbench.metrics.modes", "mode_coverage"),
+    **_builtins("ganbench.metrics.conditional", "conditional"),
     **_builtins("ganbench.metrics.orbit", "dirac"),
     **_builtins("ganbench.metrics.overfitting", "d_heldout", "memorization")})
 DETECTORS = Registry("detector", _builtins(
     "ganbench.diagnostics.detectors", "d_overpowering", "mode_collapse", "divergence", "generator_stalled",
     "far_from_data", "d_pinned", "g_no_gradient", "oscillation", "nonconvergence", "d_overfitting", "memorization",
-    "past_best"))
+    "past_best", "label_ignored", "class_collapse", "class_diversity"))
 EXECUTORS = Registry("executor", _builtins("ganbench.execution.executors", "sequential", "processes", "ray"))
 LOGGERS = Registry("logger", _builtins("ganbench.training.loggers", "tensorboard", "wandb", "mlflow"))
 

@@ -27,6 +27,22 @@ class StopAt(ProgressReporter):
             raise KeyboardInterrupt
 
 
+def resumed_identically(suite, tmp_path, at: int = 20):
+    """Train ``suite`` whole, and again interrupted at step ``at`` then resumed; assert every run completed and
+    its metrics.csv is byte-identical between the two, and return the whole suite's result."""
+    from ganbench.execution.runner import run_suite
+
+    whole = run_suite(suite, out=tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out=tmp_path / "cut", reporter=StopAt(at))
+    resumed = run_suite(suite, out=tmp_path / "cut")
+    for a, b in zip(whole.runs, resumed.runs):
+        assert a["status"] == "completed"
+        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
+            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+    return whole
+
+
 def tiny_suite(**overrides) -> dict:
     doc = {"name": "tiny", "datasets": ["ring"], "architecture": dict(TINY_ARCH), "variants": ["nonsaturating"],
            "seeds": 1, "train": dict(TINY_TRAIN), "device": "cpu"}

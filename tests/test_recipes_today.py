@@ -17,7 +17,7 @@ from ganbench.recipes.regularizers import make_regularizer
 from ganbench.recipes.schedules import lr_factor, weight_factor
 from ganbench.spec.suite import parse_suite
 from ganbench.training.ema import GeneratorEMA
-from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
+from tests.conftest import TINY_TRAIN, resumed_identically, tiny_suite
 
 
 def test_schedules_follow_their_formulas():
@@ -29,25 +29,12 @@ def test_schedules_follow_their_formulas():
     assert [lr_factor("linear", t, steps, start=0.5) for t in (5, 6, 7, 10)] == pytest.approx([1.0, 1.0, 0.8, 0.2])
 
 
-def _resumed_identically(suite, tmp_path):
-    """Train ``suite`` whole, and again interrupted at step 20 then resumed; assert every run's metrics.csv is
-    byte-identical between the two, and return the whole suite's result."""
-    whole = run_suite(suite, out=tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "cut", reporter=StopAt(20))
-    resumed = run_suite(suite, out=tmp_path / "cut")
-    for a, b in zip(whole.runs, resumed.runs):
-        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
-            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
-    return whole
-
-
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_the_learning_rate_at_each_step_is_the_schedules_through_a_resume(tmp_path, ensemble):
     variant = {"name": "decayed", "base": "nonsaturating", "lr_schedule": "linear", "d_lr": 1e-3, "g_lr": 2e-3}
     suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
-    whole = _resumed_identically(suite, tmp_path)
+    whole = resumed_identically(suite, tmp_path)
     for a in whole.runs:
         rows = (whole.root / "runs" / a["id"] / "metrics.csv").read_text().splitlines()
         lr_g = {int(r.split(",")[0]): float(r.split(",")[2]) for r in rows if ",lr_g," in r}
@@ -97,7 +84,7 @@ def test_evaluation_measures_the_ema_and_a_resume_restores_it(tmp_path, ensemble
     variant = {"name": "averaged", "base": "nonsaturating", "g_ema": 0.9, "g_ema_start": 5, "g_ema_rampup": 0.5}
     suite = parse_suite(tiny_suite(variants=[variant, "nonsaturating"], seeds=2 if ensemble else 1,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
-    whole = _resumed_identically(suite, tmp_path)
+    whole = resumed_identically(suite, tmp_path)
     by_variant = {r["variant"]: r["id"] for r in whole.runs if r["seed"] == 0}
     config = json.loads((whole.root / "runs" / by_variant["averaged"] / "config.json").read_text())
     assert config["evaluated_g"].startswith("EMA of G (decay 0.9")
@@ -170,7 +157,7 @@ def test_a_decayed_penalty_weight_follows_its_schedule_through_a_resume(tmp_path
     assert weight_factor("cosine", 6, 10, 0.1) == pytest.approx(0.1 + 0.9 * 0.5)
     assert weight_factor("linear", 10, 10, 0.1) == pytest.approx(0.1 + 0.9 * 0.1)
     suite = parse_suite(tiny_suite(variants=["r3gan"], seeds=2, train={**TINY_TRAIN, "ensemble": True}))
-    whole = _resumed_identically(suite, tmp_path)
+    whole = resumed_identically(suite, tmp_path)
     rows = (whole.root / "runs" / whole.runs[0]["id"] / "metrics.csv").read_text().splitlines()
     scale = {int(r.split(",")[0]): float(r.split(",")[2]) for r in rows if ",penalty_scale," in r}
     assert scale and all(value == pytest.approx(weight_factor("cosine", t, 40, 0.1)) for t, value in scale.items())
@@ -198,7 +185,7 @@ def test_a_resumed_lecam_run_restores_its_anchors(tmp_path, ensemble):
     variant = {"name": "lecam", "base": "nonsaturating", "regularizer": "lecam", "regularizer_weight": 0.3}
     suite = parse_suite(tiny_suite(variants=[variant], seeds=2 if ensemble else 1,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
-    whole = _resumed_identically(suite, tmp_path)
+    whole = resumed_identically(suite, tmp_path)
     for a in whole.runs:
         state = torch.load(whole.root / "runs" / a["id"] / "checkpoint.pt", weights_only=True)
         assert state["regularizer"]["real"].shape == ()
@@ -266,7 +253,7 @@ def test_ada_in_an_ensemble_logs_p_and_resumes_identically(tmp_path):
     variant = {"name": "ada", "base": "nonsaturating", "augment": ["translation"], "ada_target": 0.6}
     suite = parse_suite(tiny_suite(datasets=[{"name": "digits", "size": 16}], architecture={"name": "dcgan",
                                    "width": 8}, variants=[variant], seeds=2, train=train))
-    whole = _resumed_identically(suite, tmp_path)
+    whole = resumed_identically(suite, tmp_path)
     for a in whole.runs:
         assert ",augment_p," in (whole.root / "runs" / a["id"] / "metrics.csv").read_text()
 
@@ -309,4 +296,4 @@ def test_the_other_axes_resume_identically_in_an_ensemble(tmp_path, variant, ima
     train = {**TINY_TRAIN, "steps": 40, "batch_size": 8, "eval_samples": 64, "ensemble": True}
     extra = {"datasets": [{"name": "digits", "size": 16}], "architecture": {"name": "dcgan", "width": 8}} if images \
         else {}
-    _resumed_identically(parse_suite(tiny_suite(variants=[variant], seeds=2, train=train, **extra)), tmp_path)
+    resumed_identically(parse_suite(tiny_suite(variants=[variant], seeds=2, train=train, **extra)), tmp_path)

@@ -8,11 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from ganbench.execution.runner import run_suite
 from ganbench.models import MinibatchStd, Packed, build_models
 from ganbench.spec.suite import parse_suite
 from ganbench.training.loop import SingleTrainer, build_run
-from tests.conftest import TINY_TRAIN, StopAt, tiny_suite
+from tests.conftest import TINY_TRAIN, resumed_identically, tiny_suite
 
 PAC3 = {"name": "pac3", "base": "nonsaturating", "pack": 3}
 MBSTD = {"name": "mbstd", "base": "nonsaturating", "minibatch_std": 4}
@@ -87,14 +86,7 @@ def test_packed_runs_resume_identically(tmp_path, ensemble):
     suite = parse_suite(tiny_suite(variants=[PAC3, {**PAC3, "name": "pac3-gp", "base": "wgan-gp"}, MBSTD, FM, UNROLL],
                                    seeds=2,
                                    train={**TINY_TRAIN, "ensemble": ensemble}))
-    whole = run_suite(suite, out=tmp_path / "whole")
-    with pytest.raises(KeyboardInterrupt):
-        run_suite(suite, out=tmp_path / "cut", reporter=StopAt(20))
-    resumed = run_suite(suite, out=tmp_path / "cut")
-    for a, b in zip(whole.runs, resumed.runs):
-        assert a["status"] == "completed"
-        assert (resumed.root / "runs" / b["id"] / "metrics.csv").read_bytes() == (
-            whole.root / "runs" / a["id"] / "metrics.csv").read_bytes()
+    resumed_identically(suite, tmp_path)
 
 
 def test_a_gradient_penalty_on_a_packed_d_takes_the_norm_over_each_pack():

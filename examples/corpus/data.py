@@ -11,9 +11,15 @@ from torch import nn
 
 
 def ring(n: int = 10_000) -> torch.Tensor:
+    return ring_labeled(n)[0]
+
+
+def ring_labeled(n: int = 10_000) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ring's points and the mode each was drawn from (its class, for a conditional GAN)."""
     gen = torch.Generator().manual_seed(1234)
-    angles = torch.randint(8, (n,), generator=gen) * (2 * math.pi / 8)
-    return 2.0 * torch.stack([angles.cos(), angles.sin()], 1) + 0.1 * torch.randn(n, 2, generator=gen)
+    modes = torch.randint(8, (n,), generator=gen)
+    angles = modes * (2 * math.pi / 8)
+    return 2.0 * torch.stack([angles.cos(), angles.sin()], 1) + 0.1 * torch.randn(n, 2, generator=gen), modes
 
 
 def digits28() -> torch.Tensor:

@@ -55,6 +55,21 @@ class Dataset(ABC):
         member of it (N,) bool. Only datasets with ``num_modes`` implement it."""
         raise GanbenchError(f"{type(self).__name__} has no known modes")
 
+    num_classes: int | None = None  # K, where each sample has a class label a conditional GAN can take
+
+    def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """n real training samples and their class labels (n,) int64: the samples ``sample`` draws with the same
+        generator state (one draw, read with its labels)."""
+        raise GanbenchError(f"{type(self).__name__} has no class labels for a conditional GAN to take")
+
+    def reference_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``reference``'s n samples with their class labels (n,)."""
+        raise GanbenchError(f"{type(self).__name__} has no class labels for a conditional GAN to take")
+
+    def label_prior(self) -> Tensor:
+        """(K,) the share of each class among the training samples: what a generator's labels are drawn from."""
+        raise GanbenchError(f"{type(self).__name__} has no class labels for a conditional GAN to take")
+
     has_class_logits = False  # whether class_logits exists (classes, or Inception weights)
 
     def class_logits(self, device: torch.device) -> tuple[torch.nn.Module, str]:

@@ -98,6 +98,7 @@ class ImageDataset(Dataset):
         self.inception_weights = inception_weights
         self.sample_shape = tuple(self.images.shape[1:])
         self.num_modes = classes if classes >= 2 else None
+        self.num_classes = self.num_modes  # a conditional GAN's labels are the classes (stacked sets have none)
         self._classifier = None
         self._placed: dict[torch.device, Classifier] = {}
         self._manifolds: dict[torch.device, tuple[Tensor, Tensor, Tensor]] = {}
@@ -112,11 +113,31 @@ class ImageDataset(Dataset):
     def reference(self, n: int, generator: torch.Generator) -> Tensor:
         return self._draw(n, generator, None)
 
-    def _draw(self, n: int, generator: torch.Generator, pool: Tensor | None, images: Tensor | None = None) -> Tensor:
+    def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self._draw(n, generator, self.pool, labeled=True)
+
+    def reference_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self._draw(n, generator, None, labeled=True)
+
+    def label_prior(self) -> Tensor:
+        labels = self.labels if self.pool is None else self.labels[self.pool]
+        counts = torch.bincount(labels, minlength=self.classes).double()
+        return counts / counts.sum()
+
+    def _draw(self, n: int, generator: torch.Generator, pool: Tensor | None, images: Tensor | None = None,
+              labeled: bool = False):
+        """n images (and with ``labeled``, their labels) drawn uniformly from ``images`` (default: the training
+        images), or from the indices ``pool`` of them."""
+        if labeled and self.per_sample != 1:
+            raise GanbenchError(f"{type(self).__name__} stacks {self.per_sample} images a sample: it has no class "
+                                "labels for a conditional GAN (use the one-channel set)")
         images = self.images if images is None else images
         shape = (n,) if self.per_sample == 1 else (n, self.per_sample)
         idx = torch.randint(len(images) if pool is None else len(pool), shape, generator=generator)
-        drawn = images[idx if pool is None else pool[idx]]
+        idx = idx if pool is None else pool[idx]
+        drawn = images[idx]
+        if labeled:
+            return drawn, self.labels[idx]
         return drawn if self.per_sample == 1 else drawn.squeeze(2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
 
     has_held_out = True
@@ -280,6 +301,7 @@ class StackedChannels(ImageDataset):
             raise GanbenchError(f"confidence must be in [0, 1), got {confidence!r}")
         self.sample_shape = (3, *self.sample_shape[1:])
         self.num_modes = self.classes ** 3
+        self.num_classes = None
         self.confidence = float(confidence)
 
     per_sample = 3

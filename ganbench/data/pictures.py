@@ -24,9 +24,12 @@ _COVER = 1.0 - (1.0 - POINT_ALPHA) ** np.arange(64, dtype=np.float32)[:, None]  
 _SHADES = (255.0 * (1.0 - _COVER) + SAMPLE_RGB * _COVER).round().astype(np.uint8)  # (64, 3): n hits -> RGB
 
 
-def render_samples(samples: Tensor, dataset: Dataset, title: str) -> bytes:
-    """PNG bytes of ``samples`` (N, *sample_shape)."""
+def render_samples(samples: Tensor, dataset: Dataset, title: str, labels: Tensor | None = None) -> bytes:
+    """PNG bytes of ``samples`` (N, *sample_shape); images of a conditional G, with the ``labels`` (N,) they were
+    drawn for, in one row per class."""
     samples = samples.detach().float().cpu()
+    if labels is not None and samples.dim() == 4:
+        return _grid(rows_by_class(samples, labels.cpu()), title)
     if samples.dim() == 2 and samples.shape[1] == 1:  # 1-D data (the Dirac-GAN): points on the x axis
         samples = torch.cat([samples, torch.zeros_like(samples)], dim=1)
     if samples.dim() == 2 and samples.shape[1] == 2:
@@ -100,8 +103,22 @@ def image_grid(images: Tensor, columns: int = 8, padding: int = 2) -> np.ndarray
     return (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
 
 
+CLASS_ROWS = 16  # classes shown, a row each
+
+
+def rows_by_class(images: Tensor, labels: Tensor, columns: int = 8) -> Tensor:
+    """The first ``columns`` images of each class in turn (up to CLASS_ROWS classes), for a grid of that many
+    columns: row c holds class c."""
+    rows = []
+    for c in labels.unique().tolist()[:CLASS_ROWS]:
+        own = images[labels == c][:columns]
+        blank = torch.ones(columns - len(own), *images.shape[1:])  # white, where a class has fewer samples
+        rows.append(torch.cat([own, blank]))
+    return torch.cat(rows)
+
+
 def _grid(images: Tensor, title: str) -> bytes:
-    """An 8 x 8 grid, each image scaled up to about 48 px."""
+    """A grid 8 images wide, each image scaled up to about 48 px."""
     picture = Image.fromarray(image_grid(images))
     scale = max(1, 48 // images.shape[-1])
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)

@@ -22,13 +22,21 @@ class GaussianMixture2D(Dataset):
             raise GanbenchError(f"dataset std must be > 0, got {std}")
         self.modes = modes.to(torch.float32)  # (K, 2)
         self.mode_std = float(std)
-        self.num_modes = len(modes)
+        self.num_modes = self.num_classes = len(modes)  # each mode is a class: "which mode" is the label
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.sample_labeled(n, generator)[0]
+
+    def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         idx = torch.randint(len(self.modes), (n,), generator=generator)
         noise = torch.randn(n, 2, generator=generator)
-        return self.modes[idx] + self.mode_std * noise  # (n, 2)
+        return self.modes[idx] + self.mode_std * noise, idx  # (n, 2), (n,)
 
+    def reference_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self.sample_labeled(n, generator)
+
+    def label_prior(self) -> Tensor:
+        return torch.full((len(self.modes),), 1.0 / len(self.modes))
 
     def assign_modes(self, samples: Tensor, quality_std: float = 3.0) -> tuple[Tensor, Tensor]:
         """Nearest centre; high quality within ``quality_std`` standard deviations of it (VEEGAN, PacGAN)."""
@@ -58,3 +66,49 @@ class Grid(GaussianMixture2D):
         ticks = torch.linspace(-extent, extent, side, dtype=torch.float64) if side > 1 else torch.zeros(1)
         xs, ys = torch.meshgrid(ticks, ticks, indexing="ij")
         super().__init__(torch.stack([xs.flatten(), ys.flatten()], dim=1), std)
+
+
+@DATASETS.register("overlapping_gaussians")
+class OverlappingGaussians(Dataset):
+    """A 1-D mixture whose components overlap, each component a class: TAC-GAN's synthetic set (Gong et al.
+    2019), means 0, 3, 6 and standard deviations 1, 2, 3, equally likely. A sample's class is the component most
+    likely to have drawn it (the Bayes classifier), so even the real data's label fidelity is below 1; it is a
+    high-quality member of that class within ``quality_std`` of its mean."""
+
+    sample_shape = (1,)
+    default_architecture = {"name": "mlp", "width": 32, "depth": 2}
+
+    def __init__(self, means: list[float] = (0.0, 3.0, 6.0), stds: list[float] = (1.0, 2.0, 3.0),
+                 quality_std: float = 3.0) -> None:
+        means, stds = list(means), list(stds)
+        if len(means) != len(stds) or len(means) < 2:
+            raise GanbenchError(f"overlapping_gaussians needs as many means as stds, at least 2; got {means!r} and "
+                                f"{stds!r}")
+        if any(not isinstance(s, (int, float)) or s <= 0 for s in stds):
+            raise GanbenchError(f"overlapping_gaussians stds must be > 0, got {stds!r}")
+        self.means = torch.tensor(means, dtype=torch.float64)
+        self.stds = torch.tensor(stds, dtype=torch.float64)
+        self.num_modes = self.num_classes = len(means)
+        self.quality_std = float(quality_std)
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.sample_labeled(n, generator)[0]
+
+    def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        idx = torch.randint(len(self.means), (n,), generator=generator)
+        noise = torch.randn(n, 1, generator=generator, dtype=torch.float64)
+        return (self.means[idx, None] + self.stds[idx, None] * noise).float(), idx
+
+    def reference_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self.sample_labeled(n, generator)
+
+    def label_prior(self) -> Tensor:
+        return torch.full((len(self.means),), 1.0 / len(self.means))
+
+    def assign_modes(self, samples: Tensor) -> tuple[Tensor, Tensor]:
+        """The most likely component of each sample, and whether it lies within ``quality_std`` of its mean."""
+        x = samples.flatten(1)[:, :1].double().cpu()
+        z = (x - self.means) / self.stds  # (N, K)
+        likely = (-0.5 * z.square() - self.stds.log()).argmax(dim=1)
+        near = z.abs().gather(1, likely[:, None]).squeeze(1) <= self.quality_std
+        return likely, torch.isfinite(x).all(dim=1) & near

@@ -471,3 +471,106 @@ class PastBest:
         return [Event("past_best", int(began), {
             "metric": self.metric, "best_step": int(best_step), "best": _r(best), "final": _r(values.iloc[-1]),
             "first": _r(first), "worse_than": _r(bar)})]
+
+
+@DETECTORS.register("label_ignored")
+@dataclass(frozen=True)
+class LabelIgnored:
+    """A conditional G whose samples do not follow their label: ``label_dependence`` (0 at chance, 1 when every
+    G(z, y) is of class y; the ``conditional`` collector) at or below ``dependence`` at an evaluation where G draws
+    data -- ``sample_quality`` (the share of samples that are good members of some class) at least ``quality``, or
+    ``sliced_wasserstein_rel`` at most ``near`` (closer to the data than far_from_data's bound) -- and at or below
+    it at the ``patience`` - 1 evaluations after. The event begins there. A G that draws no data yet follows no
+    label for that reason, so it must have drawn data once; after that, quality may swing: a G asked for other
+    labels than D judges is pushed from class to class (suites with labels shuffled for G: quality 0.99, 0.02,
+    0.11, 0.998 at successive evaluations), or blurs over every class (a loop's shuffled labels: quality 0.05 to
+    0.23, sliced_wasserstein_rel 0.34 to 0.68)."""
+
+    events: ClassVar = (EventKind("label_ignored", "a conditional G's samples do not depend on the label asked for",
+                                  collapse=True),)
+    dependence: float = 0.2
+    quality: float = 0.2
+    near: float = 0.75
+    patience: int = 3
+
+    def detect(self, stream: Stream) -> list[Event]:
+        dependence = _evaluations(stream, "label_dependence")
+        quality = _values(stream, "sample_quality").reindex(dependence.index)
+        distance = _values(stream, "sliced_wasserstein_rel").reindex(dependence.index)
+        draws_data = ((quality >= self.quality) | (distance <= self.near)).to_numpy()
+        low = (dependence <= self.dependence).to_numpy()
+        for i, step in enumerate(dependence.index):
+            if draws_data[i] and i + self.patience <= len(low) and low[i:i + self.patience].all():
+                return [Event("label_ignored", int(step), {
+                    "label_dependence": _r(dependence.iloc[i]), "label_fidelity": _r(_values(
+                        stream, "label_fidelity").get(step, math.nan)), "sample_quality": _r(quality.iloc[i]),
+                    "sliced_wasserstein_rel": _r(distance.iloc[i]), "label_dependence_final": _r(dependence.iloc[-1]),
+                    "window": [int(step), int(dependence.index[i + self.patience - 1])]})]
+        return []
+
+
+def _per_class(stream: Stream, prefix: str) -> pd.DataFrame:
+    """A per-class family (``class_recall/<c>``) as evaluations x classes, one evaluation per period."""
+    import pandas as pd
+
+    columns = {int(name.rpartition("/")[2]): _evaluations(stream, name) for name in stream
+               if name.startswith(prefix + "/")}
+    return pd.DataFrame(columns).sort_index(axis=1) if columns else pd.DataFrame()
+
+
+@DETECTORS.register("class_collapse")
+@dataclass(frozen=True)
+class ClassCollapse:
+    """One class of a conditional G collapsed while the others hold: its ``class_recall/<c>`` (the variety of
+    G(z, c) against class c's real samples) at or below ``drop`` x the median recall of the other classes, that
+    median being at least ``hold``, for ``patience`` evaluations in a row. The evidence names the class; the
+    first class to collapse gives the event (the others are listed)."""
+
+    events: ClassVar = (EventKind("class_collapse", "one class of a conditional G lost its variety while the "
+                                                    "others kept theirs", collapse=True),)
+    drop: float = 0.5
+    hold: float = 0.5
+    patience: int = 3
+
+    def detect(self, stream: Stream) -> list[Event]:
+        recall = _per_class(stream, "class_recall")
+        if recall.shape[1] < 2:
+            return []
+        found = []
+        for c in recall.columns:
+            others = recall.drop(columns=c).median(axis=1)
+            for start, end in streaks((recall[c] <= self.drop * others) & (others >= self.hold), self.patience):
+                found.append((int(start), int(c), int(end), float(recall[c].loc[start]), float(others.loc[start])))
+                break
+        if not found:
+            return []
+        start, c, end, own, others = min(found)
+        return [Event("class_collapse", start, {
+            "class": c, "class_recall": _r(own), "others_median_recall": _r(others), "window": [start, end],
+            "classes_collapsed": sorted(f[1] for f in found)})]
+
+
+@DETECTORS.register("class_diversity")
+@dataclass(frozen=True)
+class ClassDiversity:
+    """AC-GAN's bias (Gong et al. 2019, TAC-GAN): samples easy to classify with too little variety within their
+    class -- ``class_spread_ratio`` (generated over real variance within a class, averaged) at or below ``spread``
+    while ``label_fidelity`` is at least ``fidelity``, or at least the real samples' own (``label_fidelity_real``,
+    below 1 where classes overlap), for ``patience`` evaluations in a row."""
+
+    events: ClassVar = (EventKind("class_diversity", "a conditional G's samples follow their label with less "
+                                                     "variety within each class than the data has"),)
+    spread: float = 0.5
+    fidelity: float = 0.9
+    patience: int = 3
+
+    def detect(self, stream: Stream) -> list[Event]:
+        spread = _evaluations(stream, "class_spread_ratio")
+        fidelity = _values(stream, "label_fidelity").reindex(spread.index)
+        real = _values(stream, "label_fidelity_real").reindex(spread.index)
+        high = (fidelity >= self.fidelity) | (fidelity >= real)
+        for start, end in streaks((spread <= self.spread) & high, self.patience):
+            return [Event("class_diversity", int(start), {
+                "class_spread_ratio": _r(spread.loc[start]), "label_fidelity": _r(fidelity.loc[start]),
+                "class_spread_ratio_final": _r(spread.iloc[-1]), "window": [int(start), int(end)]})]
+        return []

@@ -50,7 +50,8 @@ SEEN, INCONCLUSIVE = "seen, not significant", "inconclusive"
 UNDECIDED = (SEEN, INCONCLUSIVE)
 POLICIES = ("pass", "warn", "fail")
 DEFAULT_EVENT_RATE = 0.1  # where no calibration measured a kind's null rate (and the verdict says it is assumed)
-DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned", "g_no_gradient")
+DEFAULT_FAIL_ON = ("mode_collapse", "d_overpowering", "divergence", "generator_stalled", "d_pinned", "g_no_gradient",
+                   "label_ignored", "class_collapse")
 RULE_KEYS = ("fail_on", "hard", "allow", "event_rate", "null_rates", "thresholds", "regression", "alpha", "strict",
              "inconclusive", "require_learning")
 

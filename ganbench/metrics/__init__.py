@@ -1,7 +1,7 @@
 """Metric collectors: a cheap ``on_step(record)`` hook, called on logging steps only, and ``evaluate(ctx)``
 called every ``eval_every`` steps on the fixed evaluation batch."""
 
-from ganbench.metrics import distances, fid, modes, orbit, training  # noqa: F401  (register the built-in collectors)
+from ganbench.metrics import conditional, distances, fid, modes, orbit, training  # noqa: F401  (register the built-in collectors)
 from ganbench.metrics.base import (
     COLLECTORS,
     Collector,

@@ -40,12 +40,15 @@ class EvalContext:
     dataset: Dataset
     real_key: str = ""  # identifies ``real`` (dataset, its parameters, seed, N): equal keys, equal samples
     shared: dict[Any, Any] = field(default_factory=dict)  # work collectors share within one evaluation
+    fake_labels: Tensor | None = None  # (N,) the class each sample was generated for (conditional runs)
+    real_labels: Tensor | None = None  # (N,) the real samples' classes (conditional runs)
 
 
 class Collector:
     """Returns named scalars. ``on_step`` values may be 0-dim tensors: the trainer syncs them all at once."""
 
     needs_input_grad = False  # ask the trainer for dD/dx on logging steps
+    calls_networks = False  # on_step calls D or G itself, as an unconditional network (not on a conditional run)
     metrics: tuple[MetricInfo, ...] = ()  # every metric this collector logs, with its meaning and direction
 
     def __init__(self, dataset: Dataset, objective: Objective, device: torch.device) -> None:
@@ -99,7 +102,8 @@ def collectors_config(collectors: list[Collector]) -> dict[str, Any]:
     return {"collectors": settings, "metrics": {m.name: m.to_json() for c in collectors for m in c.metrics}}
 
 
-def default_collectors(dataset: Dataset) -> tuple[str, ...]:
+def default_collectors(dataset: Dataset, conditional: bool = False) -> tuple[str, ...]:
+    """What a run measures unless its suite names collectors; ``conditional``: per class too."""
     names = ["losses", "d_outputs", "grad_norms", "param_norms", "fid", "sliced_wasserstein"]
     if len(dataset.sample_shape) == 3:  # images: what StudioGAN reports beside FID
         names += ["kid", "precision_recall", "density_coverage"]
@@ -107,12 +111,14 @@ def default_collectors(dataset: Dataset) -> tuple[str, ...]:
             names.append("inception_score")
     if dataset.num_modes is not None:
         names.append("mode_coverage")
+    if conditional:
+        names.append("conditional")
     return tuple(names)
 
 
 def make_collectors(names: tuple[str, ...] | None, dataset: Dataset, objective: Objective,
-                    device: torch.device) -> list[Collector]:
-    names = default_collectors(dataset) if names is None else names
+                    device: torch.device, conditional: bool = False) -> list[Collector]:
+    names = default_collectors(dataset, conditional) if names is None else names
     return [COLLECTORS.get(n, "collectors")(dataset, objective, device) for n in names]
 
 

@@ -32,6 +32,8 @@ class DHeldOut(Collector):
     where the objective's decision lies at 0. The fixed batches are read every ``every`` steps with D in eval
     mode and without gradients: the run trains exactly as without this collector."""
 
+    calls_networks = True
+
     batch = 256
     every = 50  # G steps between readings of the fixed batches (two forward passes of D)
     metrics = (MetricInfo("d_real_train", "mean raw D output on a fixed batch of training reals"),

@@ -165,6 +165,8 @@ class GConditioning(Collector):
     log of the condition number (largest over smallest singular value): it grows when G maps some latent
     directions to nearly nothing, which Odena et al. found to precede poor runs."""
 
+    calls_networks = True
+
     every = 250
     latents = 4
     metrics = (MetricInfo("g_jacobian_log_condition", "mean log condition number of dG/dz over fixed latents",

@@ -54,17 +54,34 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
 
 
 def build_models(name: str, params: dict[str, Any], sample_shape: tuple[int, ...], z_dim: int,
-                 spectral: str, minibatch_std: int = 0, tap: bool = False) -> tuple[nn.Module, nn.Module]:
+                 spectral: str, minibatch_std: int = 0, tap: bool = False, conditioning: str = "none",
+                 classes: int = 0, conditional_bn: bool = False) -> tuple[nn.Module, nn.Module]:
     """The architecture's G and D; ``minibatch_std``: D's head also reads the batch's spread, in groups of that
     many samples (0: it does not); ``tap``: ``final_features`` can read D's final features (feature matching);
-    ``spectral``: which networks are spectrally normalized (none, d, both)."""
+    ``conditioning``: G(z, y) and D(x, y) on ``classes`` classes by that method (models.conditional), G's batch
+    norms conditional with ``conditional_bn``; ``spectral``: which networks are spectrally normalized (none, d,
+    both)."""
     builder = ARCHITECTURES.get(name, "architecture")
-    try:
-        g, d = builder(sample_shape=sample_shape, z_dim=z_dim, **params)
-    except TypeError as exc:
-        raise GanbenchError(f"bad parameters for architecture {name!r}: {exc}") from None
+
+    def build(shape: tuple[int, ...], latent: int) -> tuple[nn.Module, nn.Module]:
+        try:
+            return builder(sample_shape=shape, z_dim=latent, **params)
+        except TypeError as exc:
+            raise GanbenchError(f"bad parameters for architecture {name!r}: {exc}") from None
+
+    if conditioning == "none":
+        g, d = build(sample_shape, z_dim)
+    else:  # G for z with the one-hot code beside it, D for x with it beside it (concat): two builds
+        from ganbench.models.conditional import condition_d, condition_g
+
+        g, _ = build(sample_shape, z_dim if conditional_bn else z_dim + classes)
+        wide = conditioning == "concat"
+        _, d = build((sample_shape[0] + classes, *sample_shape[1:]) if wide else sample_shape, z_dim)
+        g = condition_g(g, classes, conditional_bn)
     if minibatch_std or tap:
         _rehead(d, minibatch_std, tap, name)
+    if conditioning != "none":
+        d = condition_d(d, conditioning, classes, name)
     if spectral in ("d", "both"):
         apply_spectral_norm(d)
     if spectral == "both":
@@ -127,17 +144,23 @@ class Tap(nn.Module):
         return x if self.tapped else self.head(x)
 
 
+def head_slot(d: nn.Module, what: str, name: str) -> tuple[nn.Module, str, nn.Linear]:
+    """D's head -- its last linear layer, which maps D's final features to its output -- with the module that
+    holds it and its name there, for ``what`` to replace it."""
+    heads = [(n, m) for n, m in d.named_modules() if isinstance(m, nn.Linear)]
+    if not heads:
+        raise GanbenchError(f"{what} reads the features that D's last linear layer takes; architecture {name!r} "
+                            "has none")
+    path, head = heads[-1]
+    owner_path, _, leaf = path.rpartition(".")
+    return (d.get_submodule(owner_path) if owner_path else d), leaf, head
+
+
 def _rehead(d: nn.Module, minibatch_std: int, tap: bool, name: str) -> None:
     """Replace D's head -- its last linear layer, which maps D's final features to its output: with
     ``minibatch_std``, by one a single input wider that also reads those features' spread over the batch (a fresh
     layer); with ``tap``, inside a Tap that ``final_features`` can open (feature matching)."""
-    heads = [(n, m) for n, m in d.named_modules() if isinstance(m, nn.Linear)]
-    if not heads:
-        raise GanbenchError(f"{'minibatch_std' if minibatch_std else 'feature_matching'} reads the features that "
-                            f"D's last linear layer takes; architecture {name!r} has none")
-    path, head = heads[-1]
-    owner_path, _, leaf = path.rpartition(".")
-    owner = d.get_submodule(owner_path) if owner_path else d
+    owner, leaf, head = head_slot(d, "minibatch_std" if minibatch_std else "feature_matching", name)
     if minibatch_std:
         wider = nn.Linear(head.in_features + 1, head.out_features, bias=head.bias is not None)
         head = nn.Sequential(MinibatchStd(minibatch_std), wider)

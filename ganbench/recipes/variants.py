@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SPECTRAL_NORM = ("none", "d", "both")
+G_LABELS = ("true", "shuffled", "zeroed")
+CONDITIONING = ("none", "concat", "projection", "acgan")  # how G and D read the class (models.conditional)
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # DiffAugment's (recipes.augment.OPS)
 
 
@@ -56,7 +58,17 @@ class Recipe:
     minibatch_std: int = 0  # D's head also reads the batch's spread in groups of this many (Karras et al. 2018)
     feature_matching: bool = False  # G matches the mean of D's final features on real data (Salimans et al. 2016)
     unroll: int = 0  # G's loss against D after this many more of its updates, through them (Metz et al. 2017)
+    conditioning: str = "none"  # none | concat | projection | acgan: G(z, y) and D(x, y) (models.conditional)
+    conditional_bn: bool = False  # G's batch norms take a per-class gain and bias instead of concatenating y
+    ac_weight: float = 1.0  # acgan: the weight of the class cross-entropy terms in D's and G's losses
+    # a fault to inject (calibration): G trains on labels shuffled within the batch, or all zero, while D judges
+    # its samples as of the classes asked for; evaluation always asks G for the even evaluation labels
+    g_labels: str = "true"
     description: str = ""
+
+    @property
+    def conditional(self) -> bool:
+        return self.conditioning != "none"
 
     def regularizers(self) -> tuple[str, ...]:
         """The regularizers' names, none, one or several alike."""
@@ -188,6 +200,10 @@ AXES = {
     "feature_matching": "false | true: G's loss is the distance between D's mean final features on real and "
                         "generated batches",
     "unroll": "k >= 0: G's loss against D unrolled k updates ahead, with the gradient through them (0: none)",
+    "conditioning": "none | concat | projection | acgan: a class-conditional G(z, y) and D(x, y)",
+    "conditional_bn": "false | true: G's batch norms take a gain and bias per class (instead of concatenation)",
+    "ac_weight": "> 0: acgan's weight of the class cross-entropy in D's and G's losses (1 in the paper)",
+    "g_labels": "true | shuffled | zeroed: a fault to inject, G trained on labels other than D's (calibration)",
 }
 
 
@@ -247,8 +263,14 @@ def compose(base: Recipe, overrides: dict[str, Any], where: str) -> Recipe:
             changes[key] = v.integer(value, at, minimum=1)
         elif key == "unroll":
             changes[key] = v.integer(value, at, minimum=0)
-        elif key == "feature_matching":
+        elif key in ("feature_matching", "conditional_bn"):
             changes[key] = v.boolean(value, at)
+        elif key == "conditioning":
+            changes[key] = "none" if value in (None, False) else v.choice(value, at, CONDITIONING)
+        elif key == "g_labels":
+            changes[key] = v.choice(value, at, G_LABELS)
+        elif key == "ac_weight":
+            changes[key] = v.number(value, at, positive=True)
         elif key == "minibatch_std":
             changes[key] = 4 if value is True else 0 if value in (False, None, 0) else v.integer(value, at, minimum=2)
         elif key in ("d_lr", "g_lr"):
@@ -334,6 +356,17 @@ def _check_consistent(recipe: Recipe, where: str) -> None:
     if recipe.regularizer_schedule != "constant" and not [n for n in recipe.regularizers() if n != "weight_clip"]:
         raise GanbenchError(f"{where}.regularizer_schedule decays penalty weights: give a penalty in regularizer "
                             "(weight_clip's bound is not a penalty)")
+    if recipe.conditional_bn and not recipe.conditional:
+        raise GanbenchError(f"{where}.conditional_bn conditions G on the class label: give conditioning too")
+    if recipe.g_labels != "true" and not recipe.conditional:
+        raise GanbenchError(f"{where}.g_labels replaces the labels a conditional G trains on: give conditioning too")
+    if recipe.ac_weight != 1.0 and recipe.conditioning != "acgan":
+        raise GanbenchError(f"{where}.ac_weight weighs an auxiliary classifier's loss: give conditioning: acgan")
+    if recipe.conditional:
+        for axis, off in (("pack", 1), ("unroll", 0), ("feature_matching", False)):
+            if getattr(recipe, axis) != off:
+                raise GanbenchError(f"{where}: conditioning does not combine with {axis} yet (a packed, unrolled or "
+                                    "feature-matching D would need the labels of every sample it reads)")
     if recipe.unroll and recipe.feature_matching:
         raise GanbenchError(f"{where}: unroll and feature_matching each replace G's loss; choose one")
     if recipe.ada_target is not None and not recipe.augment:

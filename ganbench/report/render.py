@@ -285,6 +285,20 @@ def _cell_section(report: Report, final: pd.DataFrame, catalog: Catalog) -> None
         report.table(shown[["variant", "dataset", "n", "mean", "median", "iqm", "95% CI (IQM)"]])
 
 
+def _class_section(report: Report, results: Results) -> None:
+    """Conditional runs: a row per variant, dataset and class at the final evaluation."""
+    rows = tables.per_class(results)
+    if rows.empty:
+        return
+    report.heading("Per class (conditional runs)")
+    report.text("Each class's generated samples against its real ones at the final evaluation, median over seeds: "
+                "FID, recall (variety) and precision (fidelity), k = 3. A class far below the others lost its "
+                "variety; samples per class: the evaluation samples over the classes.", "note")
+    shown = rows.assign(**{c: rows[c].map(fmt) for c in ("fid", "recall", "precision") if c in rows})
+    report.table(shown[["variant", "dataset", "class", "seeds", *[c for c in ("fid", "recall", "precision")
+                                                                   if c in rows]]])
+
+
 def _sweep_section(report: Report, results: Results, final: pd.DataFrame, colours: dict) -> None:
     """A swept suite: each variant's best trial and its settings, every trial's score, expected-max curves."""
     from ganbench.evidence.selection import trial_scores
@@ -513,6 +527,9 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
                     "seeds only.", "summary")
     rank = tables.ranking(final, rates, catalog, rules.alpha)
     report.text(tables.headline(rank), "summary")
+    conditional = tables.conditional_summary(results)  # the class a conditional event named, up front
+    if conditional:
+        report.text(conditional, "summary")
     _reproduction_section(report, results, rules.alpha)
     order = _ranking_section(report, final, rank, catalog, rules.alpha)
     _caveats(report, final)
@@ -540,6 +557,7 @@ def build_report(results: Results, baseline: Results | None = None) -> Report:
                  "Final evaluation: each dot is one seed.")
     report.image("modes", plots.mode_histograms(results), "Per-mode histogram at the final evaluation.")
     _cell_section(report, final, catalog)
+    _class_section(report, results)
     _best_section(report, results, final, catalog)
     _events_section(report, rates)
     report.image("events", plots.event_timeline(results, colours), "When each event began (one mark per seed).")

@@ -363,3 +363,40 @@ def best_snapshots(results: Results, final: pd.DataFrame, metric: str, higher_is
                      "final": stats.summarize(frame[metric].to_numpy(dtype=float)),
                      "ended past best": f"{sum(r in past for r in ids)} of {len(ids)}"})
     return pd.DataFrame(rows)
+
+
+CONDITIONAL_EVENTS = ("label_ignored", "class_collapse", "class_diversity")
+
+
+def per_class(results: Results) -> pd.DataFrame:
+    """Conditional runs at their final evaluation, one row per variant, dataset and class: the median over seeds
+    of the class's FID, recall and precision, and the seeds."""
+    family = results.metrics[results.metrics.name.str.match(r"class_(fid|recall|precision)/\d+$")]
+    if family.empty:
+        return pd.DataFrame()
+    last = family.sort_values("step").groupby(["run_id", "name"], observed=True).tail(1)
+    parts = last.name.str.extract(r"class_(?P<what>\w+)/(?P<cls>\d+)")
+    last = last.assign(what=parts.what.values, cls=parts.cls.astype(int).values)
+    table = last.pivot_table(index=["variant", "dataset", "cls"], columns="what", values="value", aggfunc="median")
+    seeds = last.groupby(["variant", "dataset", "cls"]).run_id.nunique().rename("seeds")
+    return table.join(seeds).reset_index().rename(columns={"cls": "class"})
+
+
+def conditional_summary(results: Results) -> str:
+    """One sentence on the conditional events: which variant ignored its labels, which class collapsed where."""
+    events = results.events[results.events.kind.isin(CONDITIONAL_EVENTS)]
+    if events.empty:
+        return ""
+    seeds = results.runs.groupby(["variant", "dataset"]).size()
+    said = []
+    for (variant, dataset, kind), frame in events.groupby(["variant", "dataset", "kind"], sort=True):
+        n = f"{frame.seed.nunique()} of {seeds.loc[(variant, dataset)]} seeds"
+        if kind == "label_ignored":
+            said.append(f"{variant} on {dataset} ignored its labels in {n}")
+        elif kind == "class_collapse":
+            classes = sorted({int(e["class"]) for e in frame.evidence if isinstance(e, dict) and "class" in e})
+            named = ", ".join(str(c) for c in classes)
+            said.append(f"{variant} on {dataset} lost class {named}'s variety in {n}")
+        else:
+            said.append(f"{variant} on {dataset} followed its labels with too little variety within a class in {n}")
+    return "Per class: " + "; ".join(said) + "."

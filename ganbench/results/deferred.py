@@ -167,17 +167,20 @@ def measure_run(store: RunStore, run_id: str) -> None:
         collectors = make_collectors(tuple(setup["collectors"]), dataset, objective_named(setup["objective"]), cpu)
         gen = torch.Generator()
         gen.set_state(setup["reference_state"])
-        real = dataset.reference(setup["samples"], gen)
+        labels = setup.get("labels")  # a conditional loop's evaluation labels; its reals then come with theirs
+        real, real_labels = (dataset.reference_labeled(setup["samples"], gen) if labels is not None
+                             else (dataset.reference(setup["samples"], gen), None))
         logged = store.read_metrics(run_id)
         rows, pictures = [], []
         for path in saved:
             step, fake = _step_of(path), torch.from_numpy(np.load(path, allow_pickle=False))
             with torch.no_grad():
-                values = evaluation_values(collectors, EvalContext(step, fake, real, dataset, setup["eval_key"]))
+                values = evaluation_values(collectors, EvalContext(step, fake, real, dataset, setup["eval_key"],
+                                                                   fake_labels=labels, real_labels=real_labels))
             # a measurement killed after writing its rows and before removing the batches: keep the rows once
             if logged is None or not ((logged.step == step) & logged.name.isin(list(values))).any():
                 rows.append((step, values))
-            pictures.append((step, render_samples(fake, dataset, f"{setup['title']} · step {step}")))
+            pictures.append((step, render_samples(fake, dataset, f"{setup['title']} · step {step}", labels)))
         store.append_metrics(run_id, rows)
         for step, png in pictures:
             store.write_sample_image(run_id, step, png)

@@ -94,7 +94,8 @@ ADDED_LATER = {"train": {"ensemble": False, "threads": 1, "keep_best": None},
                           "g_ema_start": 0, "augment": (), "augment_p": 1.0, "ada_target": None,
                           "g_ema_rampup": None, "regularizer_schedule": "constant", "regularizer_weight_end": 0.0,
                           "pack": 1, "minibatch_std": 0, "feature_matching": False,
-                          "unroll": 0}}
+                          "unroll": 0, "conditioning": "none", "conditional_bn": False, "ac_weight": 1.0,
+                          "g_labels": "true"}}
 
 
 def result_fields(spec: RunSpec) -> dict[str, Any]:
@@ -391,15 +392,25 @@ def _check_components(suite: Suite) -> None:
             if recipe.minibatch_std and suite.train.batch_size % recipe.minibatch_std:
                 raise GanbenchError(f"variant {name!r}: minibatch_std groups of {recipe.minibatch_std} samples must "
                                     f"divide train.batch_size ({suite.train.batch_size})")
+            if recipe.conditional and not dataset.num_classes:
+                raise GanbenchError(f"variant {name!r}: conditioning {recipe.conditioning} trains on class labels, and "
+                                    f"datasets[{i}] {component.name!r} has none (labeled: ring, grid, digits, "
+                                    "mnist, fashion_mnist, cifar10, image_folder with class subfolders)")
             if recipe.augment and len(dataset.sample_shape) != 3:
                 raise GanbenchError(f"variant {name!r}: augment ({', '.join(recipe.augment)}) works on images, and "
                                     f"datasets[{i}] {component.name!r} has samples of shape {dataset.sample_shape}")
+        conditional = [name for name, recipe in suite.variants if recipe.conditional]
         for name in suite.collectors or ():
+            collector = COLLECTORS.get(name, "collectors")
             try:
-                COLLECTORS.get(name, "collectors").check(dataset)
+                collector.check(dataset)
             except GanbenchError as exc:
                 raise GanbenchError(f"collectors: {exc} (datasets[{i}] {component.name!r})") from None
-        _check_keep_best(suite.train.keep_best, suite.collectors or default_collectors(dataset), i, component.name)
+            if conditional and collector.calls_networks:
+                raise GanbenchError(f"collectors: {name} calls D or G without class labels, and variant "
+                                    f"{conditional[0]!r} is conditional: leave {name} out of this suite")
+        _check_keep_best(suite.train.keep_best, suite.collectors or default_collectors(dataset, bool(conditional)), i,
+                         component.name)
 
 
 def _check_keep_best(metric: str | None, collectors: tuple[str, ...], i: int, dataset: str) -> None:

@@ -70,7 +70,7 @@ class Stacked(nn.Module):
     def stacked_buffers(self) -> list[Tensor]:
         return [getattr(self, f"buffer_{i}") for i in range(len(self.buffer_names))]
 
-    def _member_forward(self, params: list[Tensor], buffers: list[Tensor], x: Tensor) -> Tensor:
+    def _member_forward(self, params: list[Tensor], buffers: list[Tensor], *inputs: Tensor) -> Tensor:
         # Put this member's tensors into the template's slots, call it, put the meta tensors back. The same as
         # functional_call, which also checks tied weights and strictness on every call: that bookkeeping was
         # 19-25% of the quick suite's D forward + backward on CPU at K = 1-16.
@@ -82,17 +82,18 @@ class Stacked(nn.Module):
                 owner._parameters[leaf] = tensor
             for (owner, leaf), tensor in zip(self._buffer_slots, buffers):
                 owner._buffers[leaf] = tensor
-            return template(x)
+            return template(*inputs)
         finally:
             for (owner, leaf), tensor in zip(self._param_slots, meta):
                 owner._parameters[leaf] = tensor
             for (owner, leaf), tensor in zip(self._buffer_slots, meta_buffers):
                 owner._buffers[leaf] = tensor
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, *inputs: Tensor) -> Tensor:  # x, or a conditional network's (x, y): each (K, B, ...)
         # BatchNorm running statistics and spectral norm's power-iteration vectors update the stacked buffers
         # in place, member by member; "different" randomness would let dropout-like layers differ per member.
-        return torch.vmap(self._member_forward, randomness="different")(list(self.stacked), self.stacked_buffers(), x)
+        return torch.vmap(self._member_forward, randomness="different")(list(self.stacked), self.stacked_buffers(),
+                                                                        *inputs)
 
     def link_grads(self) -> None:
         """Point every member parameter's .grad at its slice of the stacked gradient (for the collectors)."""

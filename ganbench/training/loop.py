@@ -74,6 +74,10 @@ class Run:
     eval_real_key: str  # what determines eval_real: the dataset with its parameters, the seed and N
     eval_seconds: float = 0.0  # wall time spent evaluating (reported in status.json, never in metrics)
     g_ema: GeneratorEMA | None = None  # the averaged G that evaluation measures, when the recipe keeps one
+    # conditional runs: the evaluation labels (N,), the fixed real samples' labels (N,), the last real batch's
+    eval_y: Tensor | None = None
+    eval_real_y: Tensor | None = None
+    batch_labels: Tensor | None = None
 
     @property
     def evaluated_g(self) -> nn.Module:
@@ -85,7 +89,18 @@ class Run:
         return self.spec.train.batch_size * self.spec.recipe.pack
 
     def real_batch(self) -> Tensor:  # (draws, *sample_shape) from the data stream
-        return self.dataset.sample(self.draws, self.streams.data).to(self.device)
+        if self.eval_y is None:
+            return self.dataset.sample(self.draws, self.streams.data).to(self.device)
+        x, y = self.dataset.sample_labeled(self.draws, self.streams.data)  # the same draw, read with its labels
+        self.batch_labels = y.to(self.device)
+        return x.to(self.device)
+
+    def real_labels(self) -> Tensor:  # (draws,) the labels of the last real batch
+        return self.batch_labels
+
+    def labels(self) -> Tensor:  # (draws,) class labels for G from the latent stream, as the data has its classes
+        return torch.multinomial(self.dataset.label_prior(), self.draws, replacement=True,
+                                 generator=self.streams.latent).to(self.device)
 
     def latents(self) -> Tensor:  # (draws, z_dim) from the latent stream
         return torch.randn(self.draws, self.spec.train.z_dim, generator=self.streams.latent).to(self.device)
@@ -150,7 +165,8 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     with torch.random.fork_rng(devices=[]):  # module initializers draw from the global RNG
         torch.manual_seed(streams.init)
         g, d = build_models(spec.architecture.name, spec.architecture.params, dataset.sample_shape,
-                            spec.train.z_dim, recipe.spectral_norm, recipe.minibatch_std, recipe.feature_matching)
+                            spec.train.z_dim, recipe.spectral_norm, recipe.minibatch_std, recipe.feature_matching,
+                            recipe.conditioning, dataset.num_classes or 0, recipe.conditional_bn)
         if recipe.pack > 1:  # D for m samples side by side, initialized after today's G and D
             d = packed_d(spec.architecture, dataset.sample_shape, spec.train.z_dim, recipe.spectral_norm, recipe.pack,
                          recipe.minibatch_std, recipe.feature_matching)
@@ -158,13 +174,18 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     objective = recipe.build_objective()
     n = spec.train.eval_samples
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
-    eval_real = dataset.reference(n, streams.eval).to(device)
+    eval_y = eval_real_y = None
+    if recipe.conditional:  # every class evenly in the evaluation labels; the same real samples, with theirs
+        eval_y = (torch.arange(n) % dataset.num_classes).to(device)
+        eval_real, eval_real_y = (t.to(device) for t in dataset.reference_labeled(n, streams.eval))
+    else:
+        eval_real = dataset.reference(n, streams.eval).to(device)
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
     # the average starts from G's own initial weights, before an ensemble stacks them
     ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start, recipe.g_ema_rampup) if recipe.g_ema is not None else None
+    collectors = make_collectors(spec.collectors, dataset, objective, device, recipe.conditional)
     return Run(spec, device, dataset, g, d, objective, make_regularizer(recipe.regularizer, recipe.regularizer_weight),
-               make_collectors(spec.collectors, dataset, objective, device), streams, eval_z, eval_real, real_key,
-               g_ema=ema)
+               collectors, streams, eval_z, eval_real, real_key, g_ema=ema, eval_y=eval_y, eval_real_y=eval_real_y)
 
 
 class Trainer(ABC):
@@ -227,6 +248,46 @@ class Trainer(ABC):
         sigma = self.members[0].spec.recipe.instance_noise
         return x + sigma * self.draw(Run.noise) if sigma else x
 
+    @property
+    def conditional(self) -> bool:
+        return self.members[0].spec.recipe.conditional
+
+    def generate(self, z: Tensor, y: Tensor | None) -> Tensor:
+        """G(z), or G(z, y) for a conditional run (with the injected fault ``g_labels``, other labels than y)."""
+        if y is None:
+            return self.g(z)
+        fault = self.members[0].spec.recipe.g_labels
+        if fault == "zeroed":
+            y = torch.zeros_like(y)
+        elif fault == "shuffled":  # a permutation within each member's batch, from its latent stream
+            order = self.draw(lambda run: torch.randperm(run.draws, generator=run.streams.latent).to(run.device))
+            y = y.gather(-1, order)
+        return self.g(z, y)
+
+    def judge(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's raw output (*batch, 1) on ``x`` (with labels ``y`` for a conditional run), and an AC-GAN D's class
+        logits (*batch, K) (None for every other D)."""
+        if y is None:
+            return self.d(x), None
+        out = self.d(x, y)
+        return (out[..., :1], out[..., 1:]) if self.members[0].spec.recipe.conditioning == "acgan" else (out, None)
+
+    def judged_as(self, y: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """D's raw output on inputs with the labels ``y`` bound, as the penalties call D: D(x), or D(x, y)."""
+        if y is None:
+            return self.d
+        judge = lambda x: self.judge(x, y)[0]  # noqa: E731
+        judge.pack = getattr(self.d, "pack", 1)
+        return judge
+
+    def class_loss(self, logits: Tensor | None, y: Tensor | None) -> Tensor | float:
+        """AC-GAN's term: ``ac_weight`` x the cross-entropy of the class logits (*batch, K) against ``y``, one
+        value per member (0 for every other D)."""
+        if logits is None:
+            return 0.0
+        ce = torch.nn.functional.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none")
+        return self.members[0].spec.recipe.ac_weight * ce.view(y.shape).mean(dim=-1)
+
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:  # one loss per member
         return self.objective.d_loss(real_out, fake_out)
 
@@ -277,18 +338,19 @@ class Trainer(ABC):
 
     def d_step(self, input_grad: bool) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor] | None]:
         real, z = self.draw(Run.real_batch), self.draw(Run.latents)
+        y = self.draw(Run.real_labels) if self.conditional else None  # G draws fakes of the real batch's classes
         with torch.no_grad():
-            fake = self.g(z).detach()  # a vmapped view of a stacked parameter keeps requires_grad even here
+            fake = self.generate(z, y).detach()  # a vmapped view of a stacked parameter keeps requires_grad even here
         real, fake = self.augmented(self.noisy(real)), self.augmented(self.noisy(fake))
         real.requires_grad_(input_grad)
         fake.requires_grad_(input_grad)
-        real_out, fake_out = self.d(real), self.d(fake)  # (*batch, 1) each
+        (real_out, real_logits), (fake_out, fake_logits) = self.judge(real, y), self.judge(fake, y)  # (*batch, 1)
         if self.ada is not None:
             self.ada.observe(real_out)
-        loss = self.d_loss(real_out, fake_out)
+        loss = self.d_loss(real_out, fake_out) + self.class_loss(real_logits, y) + self.class_loss(fake_logits, y)
         uniform = lambda *shape: self.draw(lambda run: run.uniform(*shape))  # noqa: E731
         scale = self.scheduled.get("penalty_scale", 1.0)
-        penalty = self.regularizer.penalty(self.d, real, fake, uniform, self.batch_dims)
+        penalty = self.regularizer.penalty(self.judged_as(y), real, fake, uniform, self.batch_dims)
         if penalty is not None:
             loss = loss + scale * penalty
         on_outputs = self.regularizer.output_penalty(real_out, fake_out, self.batch_dims)
@@ -314,10 +376,13 @@ class Trainer(ABC):
         elif recipe.unroll:
             loss = self.unrolled_g_loss(z, recipe.unroll)
         else:
+            y = self.draw(Run.labels) if self.conditional else None
             if self.objective.g_needs_real:  # relativistic: D on real data, a constant as far as G is concerned
                 with torch.no_grad():
-                    real_out = self.d(self.augmented(self.noisy(self.draw(Run.real_batch))))
-            loss = self.g_loss(real_out, self.d(self.augmented(self.noisy(self.g(z)))))
+                    real = self.augmented(self.noisy(self.draw(Run.real_batch)))
+                    real_out = self.judge(real, self.draw(Run.real_labels) if self.conditional else None)[0]
+            fake_out, fake_logits = self.judge(self.augmented(self.noisy(self.generate(z, y))), y)
+            loss = self.g_loss(real_out, fake_out) + self.class_loss(fake_logits, y)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))
         self.opt_g.step()
@@ -384,11 +449,12 @@ class SingleTrainer(Trainer):
 @torch.no_grad()
 def _evaluate(run: Run, step: int) -> tuple[dict[str, float], bytes]:
     with eval_mode(run.evaluated_g) as g:
-        fake = g(run.eval_z)  # (N, *sample_shape)
+        fake = g(run.eval_z) if run.eval_y is None else g(run.eval_z, run.eval_y)  # (N, *sample_shape)
     values = evaluation_values(run.collectors, EvalContext(step, fake, run.eval_real, run.dataset,
-                                                           run.eval_real_key))
+                                                           run.eval_real_key, fake_labels=run.eval_y,
+                                                           real_labels=run.eval_real_y))
     title = f"{run.spec.variant} · {run.spec.dataset.name} · seed {run.spec.seed} · step {step}"
-    return values, render_samples(fake, run.dataset, title)
+    return values, render_samples(fake, run.dataset, title, run.eval_y)
 
 
 @dataclass

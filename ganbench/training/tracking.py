@@ -135,14 +135,16 @@ class Tracker:
                  detectors: dict[str, dict[str, float]] | None = None, log_every: int = 10, eval_every: int = 250,
                  stop_on: tuple[str, ...] = ("divergence",), loggers: tuple[str, ...] = (),
                  check: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-                 steps: int | None = None, evaluation: str = "auto") -> None:
+                 steps: int | None = None, evaluation: str = "auto", classes: int | None = None,
+                 eval_labels: Tensor | None = None) -> None:
         self.g, self.d = g, d
         self.evaluated = g if g_ema is None else g_ema  # what evaluation measures: the loop's own EMA of G if any
         self.device = next(g.parameters()).device
         with self._observing():  # building collectors and data may draw from the global RNG
             self.dataset, dataset_name, dataset_params = _dataset(data, modes, mode_std, features)
             self.objective = objective_named(objective)
-            collectors = default_collectors(self.dataset) if collectors is None else tuple(collectors)
+            conditional = classes is not None or eval_labels is not None  # G(z, y), measured per class
+            collectors = default_collectors(self.dataset, conditional) if collectors is None else tuple(collectors)
             self.collectors = make_collectors(collectors, self.dataset, self.objective, self.device)
             self.detectors, self.stop_on = dict(detectors or {}), tuple(stop_on)
             DETECTORS.get("divergence")(**self.detectors.get("divergence", {}))  # unknown thresholds fail here
@@ -157,12 +159,18 @@ class Tracker:
                 eval_latents = _latents(z_dim, z_shape, eval_samples, streams.eval)
             self.eval_z = eval_latents.to(self.device)
             reference_state = streams.eval.get_state()  # what a deferred measurement draws the real samples from
-            self.eval_real = self.dataset.reference(len(self.eval_z), streams.eval).to(self.device)
+            self.eval_y = self.eval_real_y = None
+            if conditional:
+                self.eval_y = _eval_labels(classes, eval_labels, self.dataset, len(self.eval_z)).to(self.device)
+                real, real_y = self.dataset.reference_labeled(len(self.eval_z), streams.eval)
+                self.eval_real, self.eval_real_y = real.to(self.device), real_y.to(self.device)
+            else:
+                self.eval_real = self.dataset.reference(len(self.eval_z), streams.eval).to(self.device)
             self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)],
                                        sort_keys=True, default=str)
             spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
                     "seed": seed, "objective": objective, "log_every": log_every, "eval_every": eval_every,
-                    "config": config or {}}
+                    "config": config or {}, **({"classes": self.dataset.num_classes} if conditional else {})}
             self.run_id = make_run_id(safe_name(variant, "variant"), safe_name(dataset_name, "data"), seed, spec)
             self.entry = {"id": self.run_id, "variant": variant, "dataset": dataset_name, "seed": seed}
             self.store = RunStore(out, safe_name(suite, "suite"))
@@ -183,14 +191,16 @@ class Tracker:
             # deferred on a CPU: G captured as a program a reader can run at the first evaluation, from which on an
             # evaluation saves G's weights (the tensors the program reads, these names) instead of drawing its samples.
             # None: not tried yet; False: G is no such program
-            self._program_state: list[str] | bool | None = None if self.device.type == "cpu" else False
+            self._program_state: list[str] | bool | None = (
+                None if self.device.type == "cpu" and not conditional else False)  # a program of G(z) alone
             self._deferred = self.store.deferred_dir(self.run_id)
             if self.evaluation == "deferred":
                 save_setup(self._deferred, {
                     "dataset": {"name": dataset_name, "params": dataset_params}, "collectors": list(collectors),
                     "objective": objective, "samples": len(self.eval_z), "reference_state": reference_state,
                     "eval_key": self.eval_key, "title": f"{variant} · {dataset_name}",
-                    "latents": self.eval_z.cpu(), "chunk": EVAL_CHUNK, "arithmetic": arithmetic})
+                    "latents": self.eval_z.cpu(), "chunk": EVAL_CHUNK, "arithmetic": arithmetic,
+                    **({"labels": self.eval_y.cpu()} if conditional else {})})
 
     def _prepare(self, spec: dict[str, Any], check: dict[str, Any] | None, measurement: dict[str, Any],
                  loggers: tuple[str, ...]) -> tuple[RunRecorder, dict[str, Any]]:
@@ -221,22 +231,23 @@ class Tracker:
             self._d_grads = [None if p.grad is None else p.grad.detach().clone() for p in self.d.parameters()]
 
     def log(self, step: int, *, loss_d: Tensor | float, loss_g: Tensor | float, real_out: Tensor, fake_out: Tensor,
-            real: Tensor | None = None, fake: Tensor | None = None) -> None:
+            real: Tensor | None = None, fake: Tensor | None = None, labels: Tensor | None = None) -> None:
         """Call once per G step, after it, with ``step`` the number of G updates so far (a loop that updates G on
         every n-th batch counts G updates, not batches). ``real_out`` / ``fake_out``: D's outputs (B, 1) on the
         real and generated batch of its last D step (logits or scores; probabilities where D ends in a sigmoid,
         see ``d_outputs``); ``real`` / ``fake``: a batch of each, to measure ||dD/dx|| on their first 16 samples
-        (one extra D pass on logging steps)."""
+        (one extra D pass on logging steps); a conditional loop's D reads them with ``labels`` (B,), the
+        classes both batches were judged as (without them, ||dD/dx|| is not measured)."""
         if self.status != "running":
             return
         try:  # not the context manager: this runs on every step, and a try costs nothing
-            self._log(step, _number(loss_d), _number(loss_g), real_out, fake_out, real, fake)
+            self._log(step, _number(loss_d), _number(loss_g), real_out, fake_out, real, fake, labels)
         except BaseException as error:
             self._record_end(error)
             raise
 
     def _log(self, step: int, loss_d: float, loss_g: float, real_out: Tensor, fake_out: Tensor,
-             real: Tensor | None, fake: Tensor | None) -> None:
+             real: Tensor | None, fake: Tensor | None, labels: Tensor | None = None) -> None:
         self._open(step)
         self.step = step
         # most steps end here: two numbers checked, nothing drawn, no tensor made (a step of a small loop takes
@@ -252,7 +263,7 @@ class Tracker:
             with self._observing():
                 if logging:
                     real_out, fake_out = self._as_logits(real_out), self._as_logits(fake_out)
-                    self._write(step, self._collect(step, losses, real_out, fake_out, real, fake))
+                    self._write(step, self._collect(step, losses, real_out, fake_out, real, fake, labels))
                 if evaluating:
                     self._evaluate(step)
 
@@ -272,13 +283,15 @@ class Tracker:
         return out
 
     def _collect(self, step: int, losses: tuple[float, float], real_out: Tensor, fake_out: Tensor,
-                 real: Tensor | None, fake: Tensor | None) -> dict[str, float]:
+                 real: Tensor | None, fake: Tensor | None, labels: Tensor | None = None) -> dict[str, float]:
         grads = (None, None)
-        if real is not None and fake is not None and any(c.needs_input_grad for c in self.collectors):
+        readable = self.eval_y is None or labels is not None  # a conditional D needs the batches' labels
+        if real is not None and fake is not None and readable and any(c.needs_input_grad for c in self.collectors):
             buffers = [b.detach().clone() for b in self.d.buffers()]  # BatchNorm statistics, spectral-norm u
             x = [b[:INPUT_GRAD_SAMPLES].detach().requires_grad_(True) for b in (real, fake)]
+            judge = self.d if labels is None else (lambda v: self.d(v, labels[:INPUT_GRAD_SAMPLES]))
             with torch.enable_grad():
-                g_real, g_fake = torch.autograd.grad([self.d(x[0]).sum(), self.d(x[1]).sum()], x)
+                g_real, g_fake = torch.autograd.grad([judge(x[0]).sum(), judge(x[1]).sum()], x)
             with torch.no_grad():
                 for b, saved_b in zip(self.d.buffers(), buffers):
                     b.copy_(saved_b)
@@ -346,16 +359,20 @@ class Tracker:
     def _samples(self, latents: Tensor) -> Tensor:
         """The evaluated G's samples on ``latents``, in eval mode, in chunks of EVAL_CHUNK."""
         with eval_mode(self.evaluated) as g, torch.no_grad():
-            return torch.cat([g(z) for z in latents.split(EVAL_CHUNK)])
+            if self.eval_y is None:
+                return torch.cat([g(z) for z in latents.split(EVAL_CHUNK)])
+            labels = self.eval_y[:len(latents)].split(EVAL_CHUNK)
+            return torch.cat([g(z, y) for z, y in zip(latents.split(EVAL_CHUNK), labels)])
 
     def _measure(self, step: int, fake: Tensor) -> tuple[dict[str, float], bytes]:
         """The evaluation metrics and the sample picture: a pure function of G's samples (no global RNG), so it
         may run on the evaluation thread."""
         with torch.no_grad():  # grad mode is per thread
             values = evaluation_values(self.collectors, EvalContext(step, fake, self.eval_real, self.dataset,
-                                                                    self.eval_key))
+                                                                    self.eval_key, fake_labels=self.eval_y,
+                                                                    real_labels=self.eval_real_y))
         title = f"{self.entry['variant']} · {self.entry['dataset']} · step {step}"
-        return values, render_samples(fake, self.dataset, title)
+        return values, render_samples(fake, self.dataset, title, self.eval_y)
 
     def _record(self, step: int, values: dict[str, float], png: bytes) -> dict[str, float]:
         self.recorder.write(step, values)
@@ -480,6 +497,25 @@ def _latents(z_dim: int | None, z_shape: tuple[int, ...] | None, n: int, generat
     if z_dim is not None and math.prod(z_shape) != z_dim:
         raise GanbenchError(f"z_shape {z_shape} holds {math.prod(z_shape)} numbers, z_dim says {z_dim}")
     return torch.randn(n, math.prod(z_shape), generator=generator).view(n, *z_shape)
+
+
+def _eval_labels(classes: int | None, eval_labels: Tensor | None, dataset: Dataset, n: int) -> Tensor:
+    """A conditional loop's ``n`` evaluation labels: ``eval_labels`` as given, or every class of ``classes`` in
+    turn (0, 1, ..., K - 1, 0, ...: each class evenly, as ``ganbench run`` asks)."""
+    if not dataset.num_classes:
+        raise GanbenchError(f"classes / eval_labels: a conditional loop is measured per class, and the data "
+                            f"{type(dataset).__name__} has no class labels (use ring, grid, digits, mnist, ...)")
+    if classes is not None and classes != dataset.num_classes:
+        raise GanbenchError(f"classes={classes}, but the data has {dataset.num_classes} classes")
+    if eval_labels is not None:
+        labels = torch.as_tensor(eval_labels).long().flatten()
+        if labels.numel() and (labels.min() < 0 or labels.max() >= dataset.num_classes):
+            raise GanbenchError(f"eval_labels must be classes 0 to {dataset.num_classes - 1}")
+        if len(labels) != n:
+            raise GanbenchError(f"eval_labels holds {len(labels)} labels for {n} evaluation latents: give one label "
+                                "per latent")
+        return labels
+    return torch.arange(n) % dataset.num_classes
 
 
 def _number(value: Tensor | float) -> float:

@@ -1,0 +1,116 @@
+"""What a class-conditional generator does per class, on the fixed evaluation samples: G(z_i, y_i) with the
+evaluation labels y_i spread evenly over the K classes, against the fixed real samples and their classes.
+
+- ``intra_fid`` (Miyato & Koyama 2018): the mean over classes of the Fréchet distance between the class's
+  generated and real samples, in FID's feature space; ``class_fid/<c>`` each. With N evaluation samples a class
+  has N / K of each (the config states it): a per-class FID on a few hundred samples is biased upwards, and
+  compares only between runs with the same N and K.
+- ``label_fidelity``: the share of G(z, y) the dataset's own mode assignment (nearest centre on 2-D mixtures,
+  the domain classifier on images) puts in class y; ``label_fidelity_real``, the same of the real samples with
+  their labels (below 1 where classes overlap: a G above it made its classes more separable than the data's);
+  ``label_dependence`` rescales it so that 0 is what a generator that ignores y scores (1/K, the evaluation
+  labels being even) and 1 is every sample in its class.
+- ``class_recall/<c>`` and ``class_precision/<c>``: improved precision and recall (Kynkäänniemi et al. 2019,
+  k = 3) of class c's generated samples against class c's real ones: the class's variety and fidelity apart.
+- ``class_spread_ratio``: the mean over classes of the generated samples' total variance over the real ones'
+  (1 matches the data's variety within a class; AC-GAN's bias drives it down while label fidelity stays high).
+- ``sample_quality``: the share of samples that are high-quality members of some class, whatever their label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganbench.errors import GanbenchError
+from ganbench.meta import MetricInfo
+from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
+from ganbench.metrics.fid import fake_features, feature_extractor, frechet_distance, gaussian
+from ganbench.metrics.manifold import manifold_metrics
+
+PER_CLASS = ("class_fid", "class_recall", "class_precision")
+
+
+def intra_fid(real: Tensor, real_y: Tensor, fake: Tensor, fake_y: Tensor, classes: int) -> tuple[float, list[float]]:
+    """The mean over classes of FID(fake of class c, real of class c), and each class's, from features (N, F)."""
+    per_class = [frechet_distance(*gaussian(fake[fake_y == c]), *gaussian(real[real_y == c])) for c in range(classes)]
+    return sum(per_class) / classes, per_class
+
+
+def label_dependence(fidelity: float, classes: int) -> float:
+    """Label fidelity rescaled: 0 at chance (1/K: what a generator ignoring y scores on even labels), 1 at all."""
+    chance = 1.0 / classes
+    return (fidelity - chance) / (1.0 - chance)
+
+
+@COLLECTORS.register("conditional")
+class Conditional(Collector):
+    """Per-class metrics of a conditional run (module docstring); nothing on an unconditional one."""
+
+    k = 3
+    metrics = (
+        MetricInfo("intra_fid", "mean over classes of the FID between a class's generated and real samples", False,
+                   None, True),
+        MetricInfo("label_fidelity", "share of G(z, y) that the dataset's classes put in class y", True, None, True),
+        MetricInfo("label_fidelity_real", "label fidelity of the real evaluation samples with their own labels (1 "
+                                          "where classes do not overlap)", None, None, True),
+        MetricInfo("label_dependence", "label fidelity rescaled: 0 = G ignores y (chance, 1/K), 1 = always class y",
+                   True, None, True),
+        MetricInfo("class_spread_ratio", "mean over classes of generated over real total variance (1: the data's "
+                                         "variety within a class)", None, None, True),
+        MetricInfo("sample_quality", "share of generated samples that are high-quality members of some class", True,
+                   None, True),
+        MetricInfo("class_fid/*", "FID between this class's generated and real samples", False, None, True),
+        MetricInfo("class_recall/*", "recall of this class's generated samples against its real ones (variety)",
+                   True, None, True),
+        MetricInfo("class_precision/*", "precision of this class's generated samples against its real ones "
+                                        "(fidelity)", True, None, True))
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.check(self.dataset)
+        self.features, self.feature_space = feature_extractor(self.dataset, self.device)
+        self._real: Tensor | None = None
+        self._real_fidelity: float | None = None
+
+    @staticmethod
+    def check(dataset) -> None:
+        if not dataset.num_classes:
+            raise GanbenchError(f"the conditional collector measures per class; {type(dataset).__name__} has no "
+                                "class labels")
+
+    @torch.no_grad()
+    def evaluate(self, ctx: EvalContext) -> dict[str, float]:
+        if ctx.fake_labels is None:
+            return {}
+        k = self.dataset.num_classes
+        names = ["intra_fid", "label_fidelity", "label_dependence", "class_spread_ratio", "sample_quality"]
+        if not torch.isfinite(ctx.fake).all():
+            return dict.fromkeys(names, float("nan"))
+        if self._real is None:
+            self._real = self.features(ctx.real).double()
+            assigned = self.dataset.assign_modes(ctx.real)[0].to(ctx.real_labels.device)
+            self._real_fidelity = float((assigned == ctx.real_labels).double().mean())
+        real, real_y = self._real, ctx.real_labels
+        fake, fake_y = fake_features(ctx, self.features, self.feature_space).double(), ctx.fake_labels
+        mean_fid, per_class = intra_fid(real, real_y, fake, fake_y, k)
+        assigned, good = self.dataset.assign_modes(ctx.fake)
+        fidelity = float((assigned.to(fake_y.device) == fake_y).double().mean())
+        values = {"intra_fid": mean_fid, "label_fidelity": fidelity, "label_fidelity_real": self._real_fidelity,
+                  "label_dependence": label_dependence(fidelity, k),
+                  "sample_quality": float(good.double().mean())}
+        spreads = []
+        for c in range(k):
+            own_real, own_fake = real[real_y == c], fake[fake_y == c]
+            pr = manifold_metrics(own_real, own_fake, self.k)
+            values.update({f"class_fid/{c}": per_class[c], f"class_recall/{c}": pr["recall"],
+                           f"class_precision/{c}": pr["precision"]})
+            spreads.append(float(own_fake.var(dim=0).sum() / own_real.var(dim=0).sum()))
+        values["class_spread_ratio"] = sum(spreads) / k
+        return values
+
+    def describe(self) -> dict[str, Any]:
+        return {"conditional": {"feature_space": self.feature_space, "classes": self.dataset.num_classes, "k": self.k,
+                                "samples_per_class": "evaluation samples / classes (even labels)"}}
