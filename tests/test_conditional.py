@@ -28,10 +28,12 @@ CONCAT = {"name": "cgan", "base": "nonsaturating", "conditioning": "concat"}
 PROJECTION = {"name": "cgan-pd", "base": "hinge", "conditioning": "projection", "spectral_norm": "d"}
 ACGAN = {"name": "acgan", "base": "nonsaturating", "conditioning": "acgan", "ac_weight": 0.5}
 CONCAT_GP = {"name": "cgan-gp", "base": "wgan-gp", "conditioning": "concat"}
+TACGAN = {"name": "tacgan", "base": "nonsaturating", "conditioning": "tacgan"}
 CBN = {"name": "cbn", "base": "nonsaturating", "conditioning": "projection", "conditional_bn": True}
 DIGITS = {"datasets": [{"name": "digits", "size": 16}], "architecture": {"name": "dcgan", "width": 8},
           "train": {**TINY_TRAIN, "steps": 20, "eval_every": 10, "checkpoint_every": 10, "z_dim": 8}}
-METHODS = [(CONCAT, {}), (PROJECTION, {}), (ACGAN, {}), (CONCAT_GP, {}), (CBN, DIGITS), (CONCAT, DIGITS)]
+METHODS = [(CONCAT, {}), (PROJECTION, {}), (ACGAN, {}), (TACGAN, {}), (CONCAT_GP, {}), (CBN, DIGITS),
+           (CONCAT, DIGITS)]
 
 
 # --- data with classes ---------------------------------------------------------------------------------------
@@ -42,6 +44,19 @@ def test_the_ring_labels_each_sample_with_its_mode():
     assert torch.equal(x, ring.sample(500, torch.Generator().manual_seed(3)))  # the same draw, read with labels
     assert torch.equal(ring.assign_modes(x)[0], y) and ring.num_classes == 8
     assert torch.allclose(ring.label_prior(), torch.full((8,), 1 / 8))
+
+
+def test_a_ring_with_a_class_cut_trains_without_it_and_is_evaluated_on_every_class():
+    cut = make_dataset("ring", {"weights": [1, 1, 1, 0, 1, 1, 1, 1]})
+    _, y = cut.sample_labeled(4000, torch.Generator().manual_seed(0))
+    assert 3 not in y.tolist() and cut.label_prior()[3] == 0
+    _, y = cut.reference_labeled(4000, torch.Generator().manual_seed(0))
+    assert (torch.bincount(y, minlength=8) > 400).all()  # evaluation reads every mode evenly
+    even = make_dataset("ring", {})
+    assert torch.equal(even.reference(100, torch.Generator().manual_seed(1)),
+                       even.sample(100, torch.Generator().manual_seed(1)))
+    with pytest.raises(GanbenchError, match="one per mode"):
+        make_dataset("ring", {"weights": [1, 2]})
 
 
 def test_digits_labels_are_the_drawn_images_classes():
@@ -114,9 +129,27 @@ def test_the_auxiliary_classifier_outputs_realness_then_class_logits():
 def test_the_acgan_losses_add_the_weighted_class_cross_entropy():
     spec = parse_suite(tiny_suite(variants=[ACGAN])).expand()[0]
     trainer = SingleTrainer([build_run(spec, torch.device("cpu"))])
-    logits, y = torch.randn(8, 8), torch.randint(8, (8,))
-    assert trainer.class_loss(logits, y).item() == pytest.approx(0.5 * F.cross_entropy(logits, y).item(), rel=1e-6)
-    assert trainer.class_loss(None, y) == 0.0
+    real, fake, y = torch.randn(8, 8), torch.randn(8, 8), torch.randint(8, (8,))
+    ce = lambda logits: 0.5 * F.cross_entropy(logits, y).item()  # noqa: E731 -- ac_weight 0.5
+    assert [t.item() for t in trainer.d_class_terms(real, fake, y)] == pytest.approx([ce(real), ce(fake)], rel=1e-6)
+    assert trainer.g_class_loss(fake, y).item() == pytest.approx(ce(fake), rel=1e-6)
+    assert trainer.d_class_terms(None, None, y) == () and trainer.g_class_loss(None, y) == 0.0
+
+
+def test_the_tacgan_twin_learns_generated_classes_and_g_plays_against_it():
+    """Gong et al. (2019): D's classifier learns real samples' classes, its twin generated ones'; G is classified
+    as y by the first and defeats the second (minus the twin's cross-entropy)."""
+    spec = parse_suite(tiny_suite(variants=[TACGAN])).expand()[0]
+    run = build_run(spec, torch.device("cpu"))
+    head = run.d.inner.net[-1]
+    assert isinstance(head, Auxiliary) and head.twin is not None
+    assert run.d(torch.randn(5, 2), torch.zeros(5, dtype=torch.long)).shape == (5, 1 + 2 * 8)
+    trainer = SingleTrainer([run])
+    real, fake, y = torch.randn(8, 16), torch.randn(8, 16), torch.randint(8, (8,))
+    ce = lambda logits: F.cross_entropy(logits, y).item()  # noqa: E731
+    terms = [t.item() for t in trainer.d_class_terms(real, fake, y)]
+    assert terms == pytest.approx([ce(real[:, :8]), ce(fake[:, 8:])], rel=1e-6)
+    assert trainer.g_class_loss(fake, y).item() == pytest.approx(ce(fake[:, :8]) - ce(fake[:, 8:]), abs=1e-5)
 
 
 def test_conditional_batch_norm_is_a_plain_norm_with_a_gain_and_bias_per_class():
@@ -193,8 +226,8 @@ def test_members_of_a_conditional_ensemble_follow_their_separate_runs(tmp_path, 
 
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_conditional_runs_resume_identically(tmp_path, ensemble):
-    suite = parse_suite(tiny_suite(variants=[CONCAT, PROJECTION, ACGAN, {**CONCAT, "name": "shuffled",
-                                                                         "g_labels": "shuffled"}],
+    suite = parse_suite(tiny_suite(variants=[CONCAT, PROJECTION, ACGAN, TACGAN, {**CONCAT, "name": "shuffled",
+                                                                                 "g_labels": "shuffled"}],
                                    seeds=2, train={**TINY_TRAIN, "ensemble": ensemble}))
     resumed_identically(suite, tmp_path)
 
@@ -220,7 +253,7 @@ def test_a_generator_trained_on_shuffled_labels_sees_other_labels_than_d():
 @pytest.mark.parametrize("variant, message", [
     ({**CONCAT, "pack": 2}, "does not combine with pack"),
     ({"name": "x", "base": "nonsaturating", "conditional_bn": True}, "give conditioning too"),
-    ({"name": "x", "base": "nonsaturating", "ac_weight": 2.0}, "conditioning: acgan"),
+    ({"name": "x", "base": "nonsaturating", "ac_weight": 2.0}, "conditioning: acgan or tacgan"),
     ({"name": "x", "base": "nonsaturating", "g_labels": "zeroed"}, "give conditioning too"),
     ({**CONCAT, "conditioning": "film"}, "conditioning"),
 ])
@@ -305,9 +338,11 @@ def test_a_generator_that_ignores_y_trips_label_ignored_and_a_healthy_one_does_n
 
 def test_class_collapse_names_the_class_whose_recall_fell_while_the_others_held():
     rows = {f"class_recall/{c}": [0.9] * 5 for c in range(8)}
-    rows["class_recall/5"] = [0.9, 0.8, 0.1, 0.05, 0.05]
+    rows["class_recall/5"] = [0.9, 0.1, 0.05, 0.05, 0.05]
     ((kind, step, evidence),) = _kinds(rows)
-    assert kind == "class_collapse" and step == 300 and evidence["class"] == 5
+    assert kind == "class_collapse" and step == 200 and evidence["class"] == 5
+    rows["class_recall/5"] = [0.9, 0.1, 0.05, 0.05, 0.8]  # lagged three evaluations and caught up
+    assert _kinds(rows) == []
     everything = {f"class_recall/{c}": [0.9, 0.3, 0.1, 0.1, 0.1] for c in range(8)}  # all fell: no one class
     assert _kinds(everything) == []
 

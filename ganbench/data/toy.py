@@ -16,27 +16,40 @@ class GaussianMixture2D(Dataset):
     sample_shape = (2,)
     tuning = "2d"
     default_architecture = {"name": "mlp", "width": 128, "depth": 3}
+    weights: Tensor | None = None  # (K,) each mode's share of the training samples; None: even
 
-    def __init__(self, modes: Tensor, std: float) -> None:
+    def __init__(self, modes: Tensor, std: float, weights: list[float] | None = None) -> None:
         if std <= 0:
             raise GanbenchError(f"dataset std must be > 0, got {std}")
         self.modes = modes.to(torch.float32)  # (K, 2)
         self.mode_std = float(std)
         self.num_modes = self.num_classes = len(modes)  # each mode is a class: "which mode" is the label
+        self.weights = None if weights is None else _weights(weights, len(modes))
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return self.sample_labeled(n, generator)[0]
 
     def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        idx = torch.randint(len(self.modes), (n,), generator=generator)
+        if self.weights is None:  # uniform, as drawn before weights existed: the same numbers
+            idx = torch.randint(len(self.modes), (n,), generator=generator)
+        else:
+            idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         noise = torch.randn(n, 2, generator=generator)
         return self.modes[idx] + self.mode_std * noise, idx  # (n, 2), (n,)
 
+    def reference(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.sample(n, generator) if self.weights is None else self.reference_labeled(n, generator)[0]
+
     def reference_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        return self.sample_labeled(n, generator)
+        """Evaluation reads every mode evenly, whatever share of the training samples a mode has (``weights``)."""
+        if self.weights is None:
+            return self.sample_labeled(n, generator)
+        idx = torch.randint(len(self.modes), (n,), generator=generator)
+        noise = torch.randn(n, 2, generator=generator)
+        return self.modes[idx] + self.mode_std * noise, idx
 
     def label_prior(self) -> Tensor:
-        return torch.full((len(self.modes),), 1.0 / len(self.modes))
+        return torch.full((len(self.modes),), 1.0 / len(self.modes)) if self.weights is None else self.weights
 
     def assign_modes(self, samples: Tensor, quality_std: float = 3.0) -> tuple[Tensor, Tensor]:
         """Nearest centre; high quality within ``quality_std`` standard deviations of it (VEEGAN, PacGAN)."""
@@ -45,27 +58,40 @@ class GaussianMixture2D(Dataset):
         return nearest, torch.isfinite(samples).all(dim=1) & (dist <= quality_std * self.mode_std)
 
 
+def _weights(weights: list[float], k: int) -> Tensor:
+    """Relative mode weights as probabilities (K,)."""
+    if not isinstance(weights, (list, tuple)) or len(weights) != k or any(
+            not isinstance(w, (int, float)) or w < 0 for w in weights) or not sum(weights) > 0:
+        raise GanbenchError(f"weights must be {k} numbers >= 0, one per mode, not all 0; got {weights!r}")
+    w = torch.tensor(weights, dtype=torch.float64)
+    return (w / w.sum()).float()
+
+
 @DATASETS.register("ring")
 class Ring(GaussianMixture2D):
-    """``modes`` Gaussians evenly spaced on a circle of ``radius``."""
+    """``modes`` Gaussians evenly spaced on a circle of ``radius``; ``weights``: each mode's relative share of the
+    training samples (default even; a 0 cuts a class's data, as a calibration injects it). Evaluation reads every
+    mode evenly."""
 
-    def __init__(self, modes: int = 8, radius: float = 2.0, std: float = 0.02) -> None:
+    def __init__(self, modes: int = 8, radius: float = 2.0, std: float = 0.02, weights: list[float] | None = None
+                 ) -> None:
         if not isinstance(modes, int) or modes < 1:
             raise GanbenchError(f"ring modes must be a positive integer, got {modes!r}")
         angles = torch.arange(modes, dtype=torch.float64) * (2 * math.pi / modes)
-        super().__init__(radius * torch.stack([angles.cos(), angles.sin()], dim=1), std)
+        super().__init__(radius * torch.stack([angles.cos(), angles.sin()], dim=1), std, weights)
 
 
 @DATASETS.register("grid")
 class Grid(GaussianMixture2D):
-    """``side`` x ``side`` Gaussians evenly spaced over [-extent, extent]^2."""
+    """``side`` x ``side`` Gaussians evenly spaced over [-extent, extent]^2; ``weights`` as the ring's."""
 
-    def __init__(self, side: int = 5, extent: float = 4.0, std: float = 0.05) -> None:
+    def __init__(self, side: int = 5, extent: float = 4.0, std: float = 0.05, weights: list[float] | None = None
+                 ) -> None:
         if not isinstance(side, int) or side < 1:
             raise GanbenchError(f"grid side must be a positive integer, got {side!r}")
         ticks = torch.linspace(-extent, extent, side, dtype=torch.float64) if side > 1 else torch.zeros(1)
         xs, ys = torch.meshgrid(ticks, ticks, indexing="ij")
-        super().__init__(torch.stack([xs.flatten(), ys.flatten()], dim=1), std)
+        super().__init__(torch.stack([xs.flatten(), ys.flatten()], dim=1), std, weights)
 
 
 @DATASETS.register("overlapping_gaussians")

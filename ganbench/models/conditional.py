@@ -6,6 +6,8 @@
   features (its head's input), psi its head; G concatenates, or uses conditional batch norm.
 - **acgan** (Odena et al. 2017): D is unconditional and also classifies: one more head maps phi(x) to K class
   logits, and D's output is [realness, logits] (B, 1 + K); the trainer adds the cross-entropy terms.
+- **tacgan** (Gong et al. 2019): AC-GAN's D with a twin classifier, K more logits (B, 1 + 2K), that learns the
+  classes of generated samples; G plays against it (the trainer's losses).
 - **conditional batch norm** in G (de Vries et al. 2017; Miyato & Koyama 2018's G): each BatchNorm of G normalizes
   without its own affine and takes a per-class gain and bias, (1 + gamma_y) and beta_y, in place of concatenation.
 
@@ -95,14 +97,17 @@ class Projection(nn.Module):
 
 
 class Auxiliary(nn.Module):
-    """AC-GAN's output layer: [head(phi), classifier(phi)], realness and K class logits (B, 1 + K)."""
+    """AC-GAN's output layer: [head(phi), classifier(phi)], realness and K class logits (B, 1 + K); with ``twin``
+    (TAC-GAN), a second classifier's K logits after them (B, 1 + 2K)."""
 
-    def __init__(self, head: nn.Module, features: int, classes: int) -> None:
+    def __init__(self, head: nn.Module, features: int, classes: int, twin: bool = False) -> None:
         super().__init__()
         self.head, self.classifier = head, nn.Linear(features, classes)
+        self.twin = nn.Linear(features, classes) if twin else None
 
     def forward(self, phi: Tensor) -> Tensor:
-        return torch.cat([self.head(phi), self.classifier(phi)], dim=1)
+        parts = [self.head(phi), self.classifier(phi)] + ([self.twin(phi)] if self.twin is not None else [])
+        return torch.cat(parts, dim=1)
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -128,13 +133,13 @@ class ConditionalBatchNorm(nn.Module):
 def condition_d(d: nn.Module, method: str, classes: int, name: str) -> ConditionalD:
     """The inner ``d`` (built for x, or for x with K more channels under ``concat``) as D(x, y)."""
     wrapped = ConditionalD(d, classes, concat=method == "concat")
-    if method in ("projection", "acgan"):
+    if method in ("projection", "acgan", "tacgan"):
         from ganbench.models.base import head_slot
 
         owner, leaf, head = head_slot(d, f"conditioning {method}", name)
         features = head.in_features
         owner._modules[leaf] = (Projection(head, features, classes, wrapped.slot) if method == "projection"
-                                else Auxiliary(head, features, classes))
+                                else Auxiliary(head, features, classes, twin=method == "tacgan"))
     return wrapped
 
 

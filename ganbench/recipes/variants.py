@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SPECTRAL_NORM = ("none", "d", "both")
 G_LABELS = ("true", "shuffled", "zeroed")
-CONDITIONING = ("none", "concat", "projection", "acgan")  # how G and D read the class (models.conditional)
+CONDITIONING = ("none", "concat", "projection", "acgan", "tacgan")  # how G and D read the class (models.conditional)
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # DiffAugment's (recipes.augment.OPS)
 
 
@@ -58,9 +58,9 @@ class Recipe:
     minibatch_std: int = 0  # D's head also reads the batch's spread in groups of this many (Karras et al. 2018)
     feature_matching: bool = False  # G matches the mean of D's final features on real data (Salimans et al. 2016)
     unroll: int = 0  # G's loss against D after this many more of its updates, through them (Metz et al. 2017)
-    conditioning: str = "none"  # none | concat | projection | acgan: G(z, y) and D(x, y) (models.conditional)
+    conditioning: str = "none"  # none | concat | projection | acgan | tacgan: G(z, y), D(x, y) (models.conditional)
     conditional_bn: bool = False  # G's batch norms take a per-class gain and bias instead of concatenating y
-    ac_weight: float = 1.0  # acgan: the weight of the class cross-entropy terms in D's and G's losses
+    ac_weight: float = 1.0  # acgan, tacgan: the weight of the class cross-entropy terms in D's and G's losses
     # a fault to inject (calibration): G trains on labels shuffled within the batch, or all zero, while D judges
     # its samples as of the classes asked for; evaluation always asks G for the even evaluation labels
     g_labels: str = "true"
@@ -200,9 +200,9 @@ AXES = {
     "feature_matching": "false | true: G's loss is the distance between D's mean final features on real and "
                         "generated batches",
     "unroll": "k >= 0: G's loss against D unrolled k updates ahead, with the gradient through them (0: none)",
-    "conditioning": "none | concat | projection | acgan: a class-conditional G(z, y) and D(x, y)",
+    "conditioning": "none | concat | projection | acgan | tacgan: a class-conditional G(z, y) and D(x, y)",
     "conditional_bn": "false | true: G's batch norms take a gain and bias per class (instead of concatenation)",
-    "ac_weight": "> 0: acgan's weight of the class cross-entropy in D's and G's losses (1 in the paper)",
+    "ac_weight": "> 0: acgan's and tacgan's weight of the class cross-entropy in D's and G's losses (1 in the papers)",
     "g_labels": "true | shuffled | zeroed: a fault to inject, G trained on labels other than D's (calibration)",
 }
 
@@ -360,8 +360,9 @@ def _check_consistent(recipe: Recipe, where: str) -> None:
         raise GanbenchError(f"{where}.conditional_bn conditions G on the class label: give conditioning too")
     if recipe.g_labels != "true" and not recipe.conditional:
         raise GanbenchError(f"{where}.g_labels replaces the labels a conditional G trains on: give conditioning too")
-    if recipe.ac_weight != 1.0 and recipe.conditioning != "acgan":
-        raise GanbenchError(f"{where}.ac_weight weighs an auxiliary classifier's loss: give conditioning: acgan")
+    if recipe.ac_weight != 1.0 and recipe.conditioning not in ("acgan", "tacgan"):
+        raise GanbenchError(f"{where}.ac_weight weighs an auxiliary classifier's loss: give conditioning: acgan or "
+                            "tacgan")
     if recipe.conditional:
         for axis, off in (("pack", 1), ("unroll", 0), ("feature_matching", False)):
             if getattr(recipe, axis) != off:

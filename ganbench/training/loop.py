@@ -266,11 +266,12 @@ class Trainer(ABC):
 
     def judge(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """D's raw output (*batch, 1) on ``x`` (with labels ``y`` for a conditional run), and an AC-GAN D's class
-        logits (*batch, K) (None for every other D)."""
+        logits (*batch, K), a TAC-GAN D's (*batch, 2K) -- its classifier's, then its twin's (None for every other D)."""
         if y is None:
             return self.d(x), None
         out = self.d(x, y)
-        return (out[..., :1], out[..., 1:]) if self.members[0].spec.recipe.conditioning == "acgan" else (out, None)
+        classifies = self.members[0].spec.recipe.conditioning in ("acgan", "tacgan")
+        return (out[..., :1], out[..., 1:]) if classifies else (out, None)
 
     def judged_as(self, y: Tensor | None) -> Callable[[Tensor], Tensor]:
         """D's raw output on inputs with the labels ``y`` bound, as the penalties call D: D(x), or D(x, y)."""
@@ -280,13 +281,32 @@ class Trainer(ABC):
         judge.pack = getattr(self.d, "pack", 1)
         return judge
 
-    def class_loss(self, logits: Tensor | None, y: Tensor | None) -> Tensor | float:
-        """AC-GAN's term: ``ac_weight`` x the cross-entropy of the class logits (*batch, K) against ``y``, one
-        value per member (0 for every other D)."""
-        if logits is None:
-            return 0.0
+    def class_loss(self, logits: Tensor, y: Tensor) -> Tensor:
+        """``ac_weight`` x the cross-entropy of class logits (*batch, K) against ``y``, one value per member."""
         ce = torch.nn.functional.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none")
         return self.members[0].spec.recipe.ac_weight * ce.view(y.shape).mean(dim=-1)
+
+    def d_class_terms(self, real: Tensor | None, fake: Tensor | None, y: Tensor | None) -> tuple[Tensor, ...]:
+        """D's classifier terms, from the logits on real and generated samples (both of classes ``y``), to add to
+        its loss one after the other. AC-GAN (Odena et al. 2017): its classifier learns the classes of both.
+        TAC-GAN (Gong et al. 2019): the classifier learns real samples' classes, the twin generated ones'. None
+        for every other D."""
+        if real is None:
+            return ()
+        k = self.members[0].dataset.num_classes
+        if real.shape[-1] == k:
+            return self.class_loss(real, y), self.class_loss(fake, y)
+        return self.class_loss(real[..., :k], y), self.class_loss(fake[..., k:], y)
+
+    def g_class_loss(self, fake: Tensor | None, y: Tensor | None) -> Tensor | float:
+        """G's classifier terms on its samples' logits: to be classified as ``y`` (AC-GAN), and with TAC-GAN also
+        to defeat the twin, which tells generated classes apart (minus its cross-entropy). 0 for every other D."""
+        if fake is None:
+            return 0.0
+        k = self.members[0].dataset.num_classes
+        if fake.shape[-1] == k:
+            return self.class_loss(fake, y)
+        return self.class_loss(fake[..., :k], y) - self.class_loss(fake[..., k:], y)
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:  # one loss per member
         return self.objective.d_loss(real_out, fake_out)
@@ -347,7 +367,9 @@ class Trainer(ABC):
         (real_out, real_logits), (fake_out, fake_logits) = self.judge(real, y), self.judge(fake, y)  # (*batch, 1)
         if self.ada is not None:
             self.ada.observe(real_out)
-        loss = self.d_loss(real_out, fake_out) + self.class_loss(real_logits, y) + self.class_loss(fake_logits, y)
+        loss = self.d_loss(real_out, fake_out)
+        for term in self.d_class_terms(real_logits, fake_logits, y):
+            loss = loss + term
         uniform = lambda *shape: self.draw(lambda run: run.uniform(*shape))  # noqa: E731
         scale = self.scheduled.get("penalty_scale", 1.0)
         penalty = self.regularizer.penalty(self.judged_as(y), real, fake, uniform, self.batch_dims)
@@ -382,7 +404,7 @@ class Trainer(ABC):
                     real = self.augmented(self.noisy(self.draw(Run.real_batch)))
                     real_out = self.judge(real, self.draw(Run.real_labels) if self.conditional else None)[0]
             fake_out, fake_logits = self.judge(self.augmented(self.noisy(self.generate(z, y))), y)
-            loss = self.g_loss(real_out, fake_out) + self.class_loss(fake_logits, y)
+            loss = self.g_loss(real_out, fake_out) + self.g_class_loss(fake_logits, y)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(torch.ones_like(loss))
         self.opt_g.step()

@@ -97,6 +97,7 @@ class OwnData(GaussianMixture2D):
             if mode_std is None:
                 raise GanbenchError("modes need mode_std: the std of each mode (high quality = within 3 of it)")
             super().__init__(torch.as_tensor(modes).flatten(1), mode_std)
+        self.num_classes = None  # its samples come without labels
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return self.real[torch.randint(len(self.real), (n,), generator=generator)]
