@@ -11,6 +11,7 @@ from torch import nn
 
 from ganbench.data import make_dataset
 from ganbench.diagnostics import run_detectors
+from ganbench.diagnostics.base import Event
 from ganbench.errors import GanbenchError
 from ganbench.execution.runner import run_suite
 from ganbench.metrics.base import EvalContext
@@ -226,8 +227,9 @@ def test_members_of_a_conditional_ensemble_follow_their_separate_runs(tmp_path, 
 
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_conditional_runs_resume_identically(tmp_path, ensemble):
-    suite = parse_suite(tiny_suite(variants=[CONCAT, PROJECTION, ACGAN, TACGAN, {**CONCAT, "name": "shuffled",
-                                                                                 "g_labels": "shuffled"}],
+    shuffled = {**CONCAT, "name": "shuffled", "g_labels": "shuffled"}
+    ema = {**PROJECTION, "name": "cgan-pd-ema", "g_ema": 0.9}  # evaluation reads the average's own label slot
+    suite = parse_suite(tiny_suite(variants=[CONCAT, PROJECTION, ACGAN, TACGAN, shuffled, ema],
                                    seeds=2, train={**TINY_TRAIN, "ensemble": ensemble}))
     resumed_identically(suite, tmp_path)
 
@@ -298,10 +300,12 @@ def test_label_fidelity_and_dependence_read_one_for_a_faithful_g_and_zero_for_on
     assert faithful["label_fidelity"] == 1.0 and faithful["label_dependence"] == 1.0
     assert faithful["sample_quality"] > 0.95 and faithful["intra_fid"] < 1e-3
     assert min(faithful[f"class_recall/{c}"] for c in range(8)) > 0.8
+    assert min(faithful[f"class_coverage/{c}"] for c in range(8)) > 0.95
     assert faithful["class_spread_ratio"] == pytest.approx(1.0, abs=0.15)
     ignoring = _evaluate_ring(torch.randint(8, (2400,), generator=torch.Generator().manual_seed(5)), y)
     assert ignoring["label_dependence"] == pytest.approx(0.0, abs=0.05) and ignoring["sample_quality"] > 0.95
     assert ignoring["intra_fid"] > 1.0  # each class's samples spread over the whole ring
+    assert all(ignoring[f"class_coverage/{c}"] == pytest.approx(1 / 8, abs=0.06) for c in range(8))
     assert label_dependence(1 / 8, 8) == 0.0 and label_dependence(1.0, 8) == 1.0
     narrow = _evaluate_ring(y, y, spread=0.3)  # every class too narrow: the AC-GAN bias's signature
     assert narrow["class_spread_ratio"] == pytest.approx(0.09, abs=0.02) and narrow["label_fidelity"] == 1.0
@@ -345,6 +349,10 @@ def test_class_collapse_names_the_class_whose_recall_fell_while_the_others_held(
     assert _kinds(rows) == []
     everything = {f"class_recall/{c}": [0.9, 0.3, 0.1, 0.1, 0.1] for c in range(8)}  # all fell: no one class
     assert _kinds(everything) == []
+    elsewhere = {**everything, **{f"class_coverage/{c}": [0.9] * 5 for c in range(8)},
+                 "class_coverage/3": [0.9, 0.0, 0.0, 0.0, 0.0]}  # class 3's samples went to other classes
+    ((kind, step, evidence),) = _kinds(elsewhere)
+    assert (kind, step, evidence["class"], evidence["measure"]) == ("class_collapse", 200, 3, "class_coverage")
 
 
 def test_class_diversity_fires_when_labels_are_followed_with_too_little_variety():
@@ -427,3 +435,31 @@ def test_a_tracked_conditional_loop_needs_labeled_data(tmp_path):
         ganbench.track(tmp_path, g=_CondG(), d=_CondD(), data=torch.randn(100, 2), z_dim=4, classes=8)
     with pytest.raises(GanbenchError, match="the data has 8 classes"):
         ganbench.track(tmp_path, g=_CondG(), d=_CondD(), data="ring", z_dim=4, classes=3)
+
+
+# --- the report -----------------------------------------------------------------------------------------------
+
+def test_the_report_has_a_row_per_class_and_names_the_collapsed_class_up_front(tmp_path):
+    from ganbench.report.render import write_report
+    from ganbench.results import load_results
+
+    done = run_suite(parse_suite(tiny_suite(variants=[CONCAT], seeds=2)), out=tmp_path)
+    results = load_results(done.root)
+    (first, *_) = results.runs.run_id
+    # the stored events of one seed say class 5 collapsed, as the detector writes them
+    results.store.write_events(first, [Event(
+        "class_collapse", 20, {"class": 5, "measure": "class_recall"})])
+    report = (write_report(done.root) / "report.md").read_text()
+    assert "Per class: cgan on ring lost class 5 in 1 of 2 seeds." in report
+    table = report.split("## Per class (conditional runs)")[1].split("\n## ")[0]
+    assert [f"| cgan | ring | {c} | 2 |" in table for c in range(8)] == [True] * 8  # a row per class, 2 seeds
+
+
+def test_image_grids_of_a_conditional_g_hold_one_class_a_row():
+    from ganbench.data.pictures import rows_by_class
+
+    images = torch.arange(30, dtype=torch.float32).view(30, 1, 1, 1).expand(30, 1, 2, 2)
+    labels = torch.arange(30) % 3
+    rows = rows_by_class(images, labels, columns=4)
+    assert rows.shape == (12, 1, 2, 2)
+    assert rows[:4, 0, 0, 0].tolist() == [0, 3, 6, 9] and rows[4:8, 0, 0, 0].tolist() == [1, 4, 7, 10]

@@ -521,35 +521,41 @@ def _per_class(stream: Stream, prefix: str) -> pd.DataFrame:
 @DETECTORS.register("class_collapse")
 @dataclass(frozen=True)
 class ClassCollapse:
-    """One class of a conditional G collapsed while the others hold: its ``class_recall/<c>`` (the variety of
-    G(z, c) against class c's real samples) at or below ``drop`` x the median recall of the other classes, that
-    median being at least ``hold``, for ``patience`` evaluations in a row. The evidence names the class; the
-    first class to collapse gives the event (the others are listed). Healthy conditional runs let a class lag for
-    three evaluations and catch up (suites/conditional.yaml: digits class 1 at recall 0.20-0.32 for steps
-    500-1000 while the others' median held 0.50-0.70, then 0.72 at the end): four in a row count."""
+    """One class of a conditional G collapsed while the others hold, by either of two measures (the evidence's
+    ``measure`` names which): its ``class_recall/<c>`` (the variety of G(z, c) against class c's real samples)
+    or its ``class_coverage/<c>`` (the share of G(z, c) that are good samples of class c) at or below ``drop`` x
+    the median of the other classes', that median being at least ``hold``, for ``patience`` evaluations in a row.
+    Coverage catches a class whose samples went to other classes when every class lacks variety (a concatenating
+    cGAN on the ring with class 3's data cut: its class recalls 0.02-0.3, class 3's coverage 0 against 1).
+    The evidence names the class; the first class to collapse gives the event (the others are listed). Healthy
+    conditional runs let a class lag for three evaluations and catch up (suites/conditional.yaml: digits class 1
+    at recall 0.20-0.32 for steps 500-1000 while the others' median held 0.50-0.70, then 0.72 at the end): four
+    in a row count."""
 
-    events: ClassVar = (EventKind("class_collapse", "one class of a conditional G lost its variety while the "
-                                                    "others kept theirs", collapse=True),)
+    events: ClassVar = (EventKind("class_collapse", "one class of a conditional G lost its variety, or its samples, "
+                                                    "while the others kept theirs", collapse=True),)
     drop: float = 0.5
     hold: float = 0.5
     patience: int = 4
 
     def detect(self, stream: Stream) -> list[Event]:
-        recall = _per_class(stream, "class_recall")
-        if recall.shape[1] < 2:
-            return []
         found = []
-        for c in recall.columns:
-            others = recall.drop(columns=c).median(axis=1)
-            for start, end in streaks((recall[c] <= self.drop * others) & (others >= self.hold), self.patience):
-                found.append((int(start), int(c), int(end), float(recall[c].loc[start]), float(others.loc[start])))
-                break
+        for measure in ("class_recall", "class_coverage"):
+            values = _per_class(stream, measure)
+            if values.shape[1] < 2:
+                continue
+            for c in values.columns:
+                others = values.drop(columns=c).median(axis=1)
+                for start, end in streaks((values[c] <= self.drop * others) & (others >= self.hold), self.patience):
+                    found.append((int(start), int(c), measure, int(end), float(values[c].loc[start]),
+                                  float(others.loc[start])))
+                    break
         if not found:
             return []
-        start, c, end, own, others = min(found)
+        start, c, measure, end, own, others = min(found)
         return [Event("class_collapse", start, {
-            "class": c, "class_recall": _r(own), "others_median_recall": _r(others), "window": [start, end],
-            "classes_collapsed": sorted(f[1] for f in found)})]
+            "class": c, "measure": measure, measure: _r(own), f"others_median_{measure}": _r(others),
+            "window": [start, end], "classes_collapsed": sorted({f[1] for f in found})})]
 
 
 @DETECTORS.register("class_diversity")

@@ -12,6 +12,8 @@ evaluation labels y_i spread evenly over the K classes, against the fixed real s
   labels being even) and 1 is every sample in its class.
 - ``class_recall/<c>`` and ``class_precision/<c>``: improved precision and recall (Kynkäänniemi et al. 2019,
   k = 3) of class c's generated samples against class c's real ones: the class's variety and fidelity apart.
+- ``class_coverage/<c>``: the share of G(z, c) that are high-quality members of class c by the dataset's own test
+  (the mode coverage collector's): 0 for a class whose samples all went to other classes.
 - ``class_spread_ratio``: the mean over classes of the generated samples' total variance over the real ones'
   (1 matches the data's variety within a class; AC-GAN's bias drives it down while label fidelity stays high).
 - ``sample_quality``: the share of samples that are high-quality members of some class, whatever their label.
@@ -29,8 +31,6 @@ from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
 from ganbench.metrics.fid import fake_features, feature_extractor, frechet_distance, gaussian
 from ganbench.metrics.manifold import manifold_metrics
-
-PER_CLASS = ("class_fid", "class_recall", "class_precision")
 
 
 def intra_fid(real: Tensor, real_y: Tensor, fake: Tensor, fake_y: Tensor, classes: int) -> tuple[float, list[float]]:
@@ -66,7 +66,9 @@ class Conditional(Collector):
         MetricInfo("class_recall/*", "recall of this class's generated samples against its real ones (variety)",
                    True, None, True),
         MetricInfo("class_precision/*", "precision of this class's generated samples against its real ones "
-                                        "(fidelity)", True, None, True))
+                                        "(fidelity)", True, None, True),
+        MetricInfo("class_coverage/*", "share of G(z, c) that are good samples of class c (what the mode coverage "
+                                       "test counts, per class)", True, None, True))
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -97,7 +99,9 @@ class Conditional(Collector):
         fake, fake_y = fake_features(ctx, self.features, self.feature_space).double(), ctx.fake_labels
         mean_fid, per_class = intra_fid(real, real_y, fake, fake_y, k)
         assigned, good = self.dataset.assign_modes(ctx.fake)
-        fidelity = float((assigned.to(fake_y.device) == fake_y).double().mean())
+        assigned, good = assigned.to(fake_y.device), good.to(fake_y.device)
+        fidelity = float((assigned == fake_y).double().mean())
+        covered = (assigned == fake_y) & good  # a good sample of the class it was asked for
         values = {"intra_fid": mean_fid, "label_fidelity": fidelity, "label_fidelity_real": self._real_fidelity,
                   "label_dependence": label_dependence(fidelity, k),
                   "sample_quality": float(good.double().mean())}
@@ -106,7 +110,8 @@ class Conditional(Collector):
             own_real, own_fake = real[real_y == c], fake[fake_y == c]
             pr = manifold_metrics(own_real, own_fake, self.k)
             values.update({f"class_fid/{c}": per_class[c], f"class_recall/{c}": pr["recall"],
-                           f"class_precision/{c}": pr["precision"]})
+                           f"class_precision/{c}": pr["precision"],
+                           f"class_coverage/{c}": float(covered[fake_y == c].double().mean())})
             spreads.append(float(own_fake.var(dim=0).sum() / own_real.var(dim=0).sum()))
         values["class_spread_ratio"] = sum(spreads) / k
         return values

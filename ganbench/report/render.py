@@ -292,11 +292,12 @@ def _class_section(report: Report, results: Results) -> None:
         return
     report.heading("Per class (conditional runs)")
     report.text("Each class's generated samples against its real ones at the final evaluation, median over seeds: "
-                "FID, recall (variety) and precision (fidelity), k = 3. A class far below the others lost its "
-                "variety; samples per class: the evaluation samples over the classes.", "note")
-    shown = rows.assign(**{c: rows[c].map(fmt) for c in ("fid", "recall", "precision") if c in rows})
-    report.table(shown[["variant", "dataset", "class", "seeds", *[c for c in ("fid", "recall", "precision")
-                                                                   if c in rows]]])
+                "FID, recall (variety) and precision (fidelity), k = 3, and coverage (the share of the class's "
+                "samples that are good samples of it). A class far below the others lost its variety or its "
+                "samples; samples per class: the evaluation samples over the classes.", "note")
+    measures = [c for c in ("fid", "recall", "precision", "coverage") if c in rows]
+    shown = rows.assign(**{c: rows[c].map(fmt) for c in measures})
+    report.table(shown[["variant", "dataset", "class", "seeds", *measures]])
 
 
 def _sweep_section(report: Report, results: Results, final: pd.DataFrame, colours: dict) -> None:

@@ -370,8 +370,8 @@ CONDITIONAL_EVENTS = ("label_ignored", "class_collapse", "class_diversity")
 
 def per_class(results: Results) -> pd.DataFrame:
     """Conditional runs at their final evaluation, one row per variant, dataset and class: the median over seeds
-    of the class's FID, recall and precision, and the seeds."""
-    family = results.metrics[results.metrics.name.str.match(r"class_(fid|recall|precision)/\d+$")]
+    of the class's FID, recall, precision and coverage, and the seeds."""
+    family = results.metrics[results.metrics.name.str.match(r"class_(fid|recall|precision|coverage)/\d+$")]
     if family.empty:
         return pd.DataFrame()
     last = family.sort_values("step").groupby(["run_id", "name"], observed=True).tail(1)
@@ -396,7 +396,7 @@ def conditional_summary(results: Results) -> str:
         elif kind == "class_collapse":
             classes = sorted({int(e["class"]) for e in frame.evidence if isinstance(e, dict) and "class" in e})
             named = ", ".join(str(c) for c in classes)
-            said.append(f"{variant} on {dataset} lost class {named}'s variety in {n}")
+            said.append(f"{variant} on {dataset} lost class {named} in {n}")
         else:
             said.append(f"{variant} on {dataset} followed its labels with too little variety within a class in {n}")
     return "Per class: " + "; ".join(said) + "."
