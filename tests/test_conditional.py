@@ -285,6 +285,27 @@ def test_intra_fid_is_the_mean_of_per_class_fids_computed_apart():
     assert per_class == pytest.approx(apart)
 
 
+def test_cas_of_a_generator_that_is_the_data_is_the_real_classifiers_and_chance_for_one_ignoring_y():
+    """Known answers of the Classifier Accuracy Score: G equal to the data (a fresh draw of it) scores what a
+    classifier fitted on real samples scores on real samples, both ways; a G that ignores y scores 1/K."""
+    from ganbench.metrics.conditional import classifier_accuracy
+
+    data = make_dataset("overlapping_gaussians", {})
+    real, real_y = data.reference_labeled(3000, torch.Generator().manual_seed(0))
+    fake, fake_y = data.reference_labeled(3000, torch.Generator().manual_seed(1))
+    held, held_y = data.reference_labeled(3000, torch.Generator().manual_seed(2))
+    collector = Conditional(data, make_objective("nonsaturating", {}), torch.device("cpu"))
+    values = collector.evaluate(EvalContext(0, fake, real, data, fake_labels=fake_y, real_labels=real_y))
+    real_on_real = classifier_accuracy(held, held_y, real, real_y, collector.cas_k)
+    assert values["cas"] == pytest.approx(real_on_real, abs=0.02)
+    assert values["cas_reverse"] == pytest.approx(real_on_real, abs=0.02)
+    assert real_on_real == pytest.approx(values["label_fidelity_real"], abs=0.03)  # near the Bayes rate
+    shuffled = fake_y[torch.randperm(3000, generator=torch.Generator().manual_seed(3))]
+    ignoring = collector.evaluate(EvalContext(0, fake, real, data, fake_labels=shuffled, real_labels=real_y))
+    assert ignoring["cas"] == pytest.approx(1 / 3, abs=0.04) and ignoring["cas_reverse"] == pytest.approx(1 / 3,
+                                                                                                         abs=0.04)
+
+
 def _evaluate_ring(fake_modes: torch.Tensor, y: torch.Tensor, spread: float = 1.0) -> dict[str, float]:
     ring = make_dataset("ring", {})
     g = torch.Generator().manual_seed(1)
@@ -302,6 +323,7 @@ def test_label_fidelity_and_dependence_read_one_for_a_faithful_g_and_zero_for_on
     assert min(faithful[f"class_recall/{c}"] for c in range(8)) > 0.8
     assert min(faithful[f"class_coverage/{c}"] for c in range(8)) > 0.95
     assert faithful["class_spread_ratio"] == pytest.approx(1.0, abs=0.15)
+    assert faithful["cas"] == 1.0 and faithful["cas_reverse"] == 1.0
     ignoring = _evaluate_ring(torch.randint(8, (2400,), generator=torch.Generator().manual_seed(5)), y)
     assert ignoring["label_dependence"] == pytest.approx(0.0, abs=0.05) and ignoring["sample_quality"] > 0.95
     assert ignoring["intra_fid"] > 1.0  # each class's samples spread over the whole ring

@@ -14,6 +14,11 @@ evaluation labels y_i spread evenly over the K classes, against the fixed real s
   k = 3) of class c's generated samples against class c's real ones: the class's variety and fidelity apart.
 - ``class_coverage/<c>``: the share of G(z, c) that are high-quality members of class c by the dataset's own test
   (the mode coverage collector's): 0 for a class whose samples all went to other classes.
+- ``cas``: the Classifier Accuracy Score (Ravuri & Vinyals 2019) -- a classifier fitted on G(z, y) with labels y,
+  its accuracy on the real samples; ``cas_reverse`` fits on the real samples and reads G(z, y) (GAN-test,
+  Shmelkov et al. 2018). Here the classifier is k-nearest neighbours (k = 25) in FID's feature space, where the
+  papers train a network on pixels: nothing to tune or train per evaluation, and the same space as the rest.
+  A G that ignores y scores 1/K on both; one that matches the data scores what the real data would.
 - ``class_spread_ratio``: the mean over classes of the generated samples' total variance over the real ones'
   (1 matches the data's variety within a class; AC-GAN's bias drives it down while label fidelity stays high).
 - ``sample_quality``: the share of samples that are high-quality members of some class, whatever their label.
@@ -39,6 +44,15 @@ def intra_fid(real: Tensor, real_y: Tensor, fake: Tensor, fake_y: Tensor, classe
     return sum(per_class) / classes, per_class
 
 
+def classifier_accuracy(train: Tensor, train_y: Tensor, test: Tensor, test_y: Tensor, k: int) -> float:
+    """The accuracy on ``test`` (N, F) of a k-nearest-neighbour classifier fitted on ``train`` (M, F): a classifier
+    with no training to tune, in whatever feature space the samples are given (scikit-learn's, Euclidean)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    model = KNeighborsClassifier(n_neighbors=min(k, len(train))).fit(train.cpu().numpy(), train_y.cpu().numpy())
+    return float((model.predict(test.cpu().numpy()) == test_y.cpu().numpy()).mean())
+
+
 def label_dependence(fidelity: float, classes: int) -> float:
     """Label fidelity rescaled: 0 at chance (1/K: what a generator ignoring y scores on even labels), 1 at all."""
     chance = 1.0 / classes
@@ -50,6 +64,7 @@ class Conditional(Collector):
     """Per-class metrics of a conditional run (module docstring); nothing on an unconditional one."""
 
     k = 3
+    cas_k = 25  # neighbours of the classifier the Classifier Accuracy Scores fit
     metrics = (
         MetricInfo("intra_fid", "mean over classes of the FID between a class's generated and real samples", False,
                    None, True),
@@ -58,6 +73,10 @@ class Conditional(Collector):
                                           "where classes do not overlap)", None, None, True),
         MetricInfo("label_dependence", "label fidelity rescaled: 0 = G ignores y (chance, 1/K), 1 = always class y",
                    True, None, True),
+        MetricInfo("cas", "Classifier Accuracy Score: accuracy on the real samples of a k-NN classifier fitted on "
+                          "G(z, y) with labels y (Ravuri & Vinyals 2019)", True, None, True),
+        MetricInfo("cas_reverse", "accuracy on G(z, y) of a k-NN classifier fitted on the real samples (GAN-test, "
+                                  "Shmelkov et al. 2018)", True, None, True),
         MetricInfo("class_spread_ratio", "mean over classes of generated over real total variance (1: the data's "
                                          "variety within a class)", None, None, True),
         MetricInfo("sample_quality", "share of generated samples that are high-quality members of some class", True,
@@ -88,7 +107,8 @@ class Conditional(Collector):
         if ctx.fake_labels is None:
             return {}
         k = self.dataset.num_classes
-        names = ["intra_fid", "label_fidelity", "label_dependence", "class_spread_ratio", "sample_quality"]
+        names = ["intra_fid", "label_fidelity", "label_dependence", "class_spread_ratio", "sample_quality", "cas",
+                 "cas_reverse"]
         if not torch.isfinite(ctx.fake).all():
             return dict.fromkeys(names, float("nan"))
         if self._real is None:
@@ -104,7 +124,9 @@ class Conditional(Collector):
         covered = (assigned == fake_y) & good  # a good sample of the class it was asked for
         values = {"intra_fid": mean_fid, "label_fidelity": fidelity, "label_fidelity_real": self._real_fidelity,
                   "label_dependence": label_dependence(fidelity, k),
-                  "sample_quality": float(good.double().mean())}
+                  "sample_quality": float(good.double().mean()),
+                  "cas": classifier_accuracy(fake, fake_y, real, real_y, self.cas_k),
+                  "cas_reverse": classifier_accuracy(real, real_y, fake, fake_y, self.cas_k)}
         spreads = []
         for c in range(k):
             own_real, own_fake = real[real_y == c], fake[fake_y == c]
@@ -118,4 +140,5 @@ class Conditional(Collector):
 
     def describe(self) -> dict[str, Any]:
         return {"conditional": {"feature_space": self.feature_space, "classes": self.dataset.num_classes, "k": self.k,
+                                "cas_classifier": f"{self.cas_k}-nearest neighbours (scikit-learn)",
                                 "samples_per_class": "evaluation samples / classes (even labels)"}}
