@@ -34,7 +34,7 @@ CBN = {"name": "cbn", "base": "nonsaturating", "conditioning": "projection", "co
 DIGITS = {"datasets": [{"name": "digits", "size": 16}], "architecture": {"name": "dcgan", "width": 8},
           "train": {**TINY_TRAIN, "steps": 20, "eval_every": 10, "checkpoint_every": 10, "z_dim": 8}}
 METHODS = [(CONCAT, {}), (PROJECTION, {}), (ACGAN, {}), (TACGAN, {}), (CONCAT_GP, {}), (CBN, DIGITS),
-           (CONCAT, DIGITS)]
+           (CONCAT, DIGITS), ({**ACGAN, "name": "acgan-da", "augment": ["translation", "cutout"]}, DIGITS)]
 
 
 # --- data with classes ---------------------------------------------------------------------------------------

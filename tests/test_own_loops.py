@@ -21,7 +21,7 @@ from ganbench.results import load_results
 sys.path.insert(0, str(Path(__file__).parent.parent / "examples"))
 
 subprocess_run = subprocess.run
-LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan")
+LOOPS = ("bce_mlp", "logits_dcgan", "wgan_gp", "hinge_sngan", "lightning_gan", "cgan_mlp")
 
 
 @pytest.mark.parametrize("name", LOOPS)
@@ -299,3 +299,19 @@ def test_an_evaluation_whose_samples_cannot_be_regenerated_is_not_measured_and_s
     for step in (40, 60, 70):
         assert f"the evaluation at step {step} of " in err
     assert "track this G with evaluation='in_loop' or 'beside'" in err
+
+
+@pytest.mark.slow
+def test_the_gate_fails_a_conditional_loop_whose_generator_gets_shuffled_labels_and_passes_the_unchanged_one(
+        tmp_path, invoke):
+    """The corpus's conditional loop (labels embedded and concatenated, BCE) at the 2 seeds `ganbench calibrate`
+    says the gate needs (docs/own-loop.md): G handed the batch's labels in another order ignores them."""
+    cgan_mlp = importlib.import_module("corpus.cgan_mlp")
+    for seed in range(2):
+        for labels in ("true", "shuffled"):
+            cgan_mlp.train(seed=seed, steps=1250, g_labels=labels, out=str(tmp_path / labels), suite="cgan")
+    same = invoke("check", tmp_path / "true" / "cgan")
+    assert same.exit_code == 0, same.output
+    shuffled = invoke("check", tmp_path / "shuffled" / "cgan")
+    assert shuffled.exit_code == 1, shuffled.output
+    assert "FAIL  cgan-mlp-ring on ring  events:label_ignored: label_ignored in 2 of 2 seeds" in shuffled.output
