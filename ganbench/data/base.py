@@ -66,6 +66,15 @@ class Dataset(ABC):
         """``reference``'s n samples with their class labels (n,)."""
         raise GanbenchError(f"{type(self).__name__} has no class labels for a conditional GAN to take")
 
+    def evaluation_reals(self, n: int, generator: torch.Generator, labeled: bool) -> tuple[Tensor, Tensor | None]:
+        """The fixed real samples evaluation compares with (``reference``'s), and their labels where ``labeled``
+        (a conditional run's), else None."""
+        return self.reference_labeled(n, generator) if labeled else (self.reference(n, generator), None)
+
+    def even_labels(self, n: int) -> Tensor:
+        """n evaluation labels, every class in turn (0, 1, ..., K - 1, 0, ...): each class evenly."""
+        return torch.arange(n) % self.num_classes
+
     def label_prior(self) -> Tensor:
         """(K,) the share of each class among the training samples: what a generator's labels are drawn from."""
         raise GanbenchError(f"{type(self).__name__} has no class labels for a conditional GAN to take")

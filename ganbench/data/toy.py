@@ -30,21 +30,23 @@ class GaussianMixture2D(Dataset):
         return self.sample_labeled(n, generator)[0]
 
     def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        if self.weights is None:  # uniform, as drawn before weights existed: the same numbers
-            idx = torch.randint(len(self.modes), (n,), generator=generator)
-        else:
-            idx = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, 2, generator=generator)
-        return self.modes[idx] + self.mode_std * noise, idx  # (n, 2), (n,)
+        return self._draw(n, generator, self.weights)
 
     def reference(self, n: int, generator: torch.Generator) -> Tensor:
+        # ``sample``'s draw where the modes are even: tracking's own data overrides ``sample`` alone
         return self.sample(n, generator) if self.weights is None else self.reference_labeled(n, generator)[0]
 
     def reference_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """Evaluation reads every mode evenly, whatever share of the training samples a mode has (``weights``)."""
-        if self.weights is None:
-            return self.sample_labeled(n, generator)
-        idx = torch.randint(len(self.modes), (n,), generator=generator)
+        return self._draw(n, generator, None)
+
+    def _draw(self, n: int, generator: torch.Generator, weights: Tensor | None) -> tuple[Tensor, Tensor]:
+        """n samples (n, 2) and their modes (n,): modes even (drawn as before weights existed: the same numbers) or
+        by ``weights``."""
+        if weights is None:
+            idx = torch.randint(len(self.modes), (n,), generator=generator)
+        else:
+            idx = torch.multinomial(weights, n, replacement=True, generator=generator)
         noise = torch.randn(n, 2, generator=generator)
         return self.modes[idx] + self.mode_std * noise, idx
 

@@ -36,6 +36,7 @@ from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
 from ganbench.metrics.fid import fake_features, feature_extractor, frechet_distance, gaussian
 from ganbench.metrics.manifold import manifold_metrics
+from ganbench.metrics.modes import assigned_modes
 
 
 def intra_fid(real: Tensor, real_y: Tensor, fake: Tensor, fake_y: Tensor, classes: int) -> tuple[float, list[float]]:
@@ -118,7 +119,7 @@ class Conditional(Collector):
         real, real_y = self._real, ctx.real_labels
         fake, fake_y = fake_features(ctx, self.features, self.feature_space).double(), ctx.fake_labels
         mean_fid, per_class = intra_fid(real, real_y, fake, fake_y, k)
-        assigned, good = self.dataset.assign_modes(ctx.fake)
+        assigned, good = assigned_modes(ctx)
         assigned, good = assigned.to(fake_y.device), good.to(fake_y.device)
         fidelity = float((assigned == fake_y).double().mean())
         covered = (assigned == fake_y) & good  # a good sample of the class it was asked for

@@ -16,6 +16,15 @@ from ganbench.meta import MetricInfo
 from ganbench.metrics.base import COLLECTORS, Collector, EvalContext
 
 
+def assigned_modes(ctx: EvalContext) -> tuple[Tensor, Tensor]:
+    """The dataset's ``assign_modes`` of the generated samples, computed once per evaluation for every collector
+    that reads it (mode coverage, the conditional metrics): on images it is a classifier pass and a k-NN test."""
+    key = ("assigned modes",)
+    if key not in ctx.shared:
+        ctx.shared[key] = ctx.dataset.assign_modes(ctx.fake)
+    return ctx.shared[key]
+
+
 def mode_statistics(nearest: Tensor, good: Tensor, k: int, min_share: float = 0.2) -> dict[str, Any]:
     """nearest (N,) mode index, good (N,) high-quality mask, K modes -> coverage statistics and the per-mode
     counts of high-quality samples."""
@@ -67,7 +76,7 @@ class ModeCoverage(Collector):
         k = ctx.dataset.num_modes
         if k is None:
             return {}
-        nearest, good = ctx.dataset.assign_modes(ctx.fake)
+        nearest, good = assigned_modes(ctx)
         stats = mode_statistics(nearest, good, k, self.min_share)
         counts = stats.pop("counts")
         if k <= self.max_histogram:

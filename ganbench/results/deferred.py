@@ -168,8 +168,7 @@ def measure_run(store: RunStore, run_id: str) -> None:
         gen = torch.Generator()
         gen.set_state(setup["reference_state"])
         labels = setup.get("labels")  # a conditional loop's evaluation labels; its reals then come with theirs
-        real, real_labels = (dataset.reference_labeled(setup["samples"], gen) if labels is not None
-                             else (dataset.reference(setup["samples"], gen), None))
+        real, real_labels = dataset.evaluation_reals(setup["samples"], gen, labels is not None)
         logged = store.read_metrics(run_id)
         rows, pictures = [], []
         for path in saved:

@@ -174,12 +174,9 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     objective = recipe.build_objective()
     n = spec.train.eval_samples
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
-    eval_y = eval_real_y = None
-    if recipe.conditional:  # every class evenly in the evaluation labels; the same real samples, with theirs
-        eval_y = (torch.arange(n) % dataset.num_classes).to(device)
-        eval_real, eval_real_y = (t.to(device) for t in dataset.reference_labeled(n, streams.eval))
-    else:
-        eval_real = dataset.reference(n, streams.eval).to(device)
+    eval_y = dataset.even_labels(n).to(device) if recipe.conditional else None
+    eval_real, eval_real_y = (None if t is None else t.to(device)
+                              for t in dataset.evaluation_reals(n, streams.eval, recipe.conditional))
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
     # the average starts from G's own initial weights, before an ensemble stacks them
     ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start, recipe.g_ema_rampup) if recipe.g_ema is not None else None
@@ -252,6 +249,11 @@ class Trainer(ABC):
     def conditional(self) -> bool:
         return self.members[0].spec.recipe.conditional
 
+    @property
+    def twin(self) -> bool:
+        """TAC-GAN's D: its class logits are its classifier's, then its twin's."""
+        return self.members[0].spec.recipe.conditioning == "tacgan"
+
     def generate(self, z: Tensor, y: Tensor | None) -> Tensor:
         """G(z), or G(z, y) for a conditional run (with the injected fault ``g_labels``, other labels than y)."""
         if y is None:
@@ -293,9 +295,9 @@ class Trainer(ABC):
         for every other D."""
         if real is None:
             return ()
-        k = self.members[0].dataset.num_classes
-        if real.shape[-1] == k:
+        if not self.twin:
             return self.class_loss(real, y), self.class_loss(fake, y)
+        k = self.members[0].dataset.num_classes
         return self.class_loss(real[..., :k], y), self.class_loss(fake[..., k:], y)
 
     def g_class_loss(self, fake: Tensor | None, y: Tensor | None) -> Tensor | float:
@@ -303,9 +305,9 @@ class Trainer(ABC):
         to defeat the twin, which tells generated classes apart (minus its cross-entropy). 0 for every other D."""
         if fake is None:
             return 0.0
-        k = self.members[0].dataset.num_classes
-        if fake.shape[-1] == k:
+        if not self.twin:
             return self.class_loss(fake, y)
+        k = self.members[0].dataset.num_classes
         return self.class_loss(fake[..., :k], y) - self.class_loss(fake[..., k:], y)
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:  # one loss per member

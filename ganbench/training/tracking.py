@@ -160,13 +160,10 @@ class Tracker:
                 eval_latents = _latents(z_dim, z_shape, eval_samples, streams.eval)
             self.eval_z = eval_latents.to(self.device)
             reference_state = streams.eval.get_state()  # what a deferred measurement draws the real samples from
-            self.eval_y = self.eval_real_y = None
-            if conditional:
-                self.eval_y = _eval_labels(classes, eval_labels, self.dataset, len(self.eval_z)).to(self.device)
-                real, real_y = self.dataset.reference_labeled(len(self.eval_z), streams.eval)
-                self.eval_real, self.eval_real_y = real.to(self.device), real_y.to(self.device)
-            else:
-                self.eval_real = self.dataset.reference(len(self.eval_z), streams.eval).to(self.device)
+            n = len(self.eval_z)
+            self.eval_y = _eval_labels(classes, eval_labels, self.dataset, n).to(self.device) if conditional else None
+            self.eval_real, self.eval_real_y = (None if t is None else t.to(self.device)
+                                                for t in self.dataset.evaluation_reals(n, streams.eval, conditional))
             self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)],
                                        sort_keys=True, default=str)
             spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
@@ -516,7 +513,7 @@ def _eval_labels(classes: int | None, eval_labels: Tensor | None, dataset: Datas
             raise GanbenchError(f"eval_labels holds {len(labels)} labels for {n} evaluation latents: give one label "
                                 "per latent")
         return labels
-    return torch.arange(n) % dataset.num_classes
+    return dataset.even_labels(n)
 
 
 def _number(value: Tensor | float) -> float:
