@@ -28,7 +28,7 @@ from ganbench.catalog import EXECUTORS
 from ganbench.errors import GanbenchError
 from ganbench.execution.jobs import ForwardingReporter, Job, ProgressReporter, Result, replay, run_job
 from ganbench.results.store import RunStore
-from ganbench.training.loop import request_stop, stop_requested
+from ganbench.training.interrupt import request_stop, stop_requested
 
 POLL_S = 0.25  # how often a waiting executor shows forwarded progress
 

@@ -12,11 +12,8 @@ members go on); it never raises.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import signal
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -48,7 +45,9 @@ from ganbench.recipes.schedules import lr_factor, weight_factor
 from ganbench.recipes.unroll import unrolled_params
 from ganbench.results.store import RunStore
 from ganbench.spec.suite import RunSpec
+from ganbench.training.conditional import ConditionalSteps
 from ganbench.training.ema import GeneratorEMA
+from ganbench.training.interrupt import interrupt_between_steps
 from ganbench.training.record import RunRecorder, divergence_bound
 from ganbench.training.seeding import Streams, apply_determinism, make_streams
 from ganbench.versions import arithmetic_in_effect, versions
@@ -185,7 +184,7 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
                collectors, streams, eval_z, eval_real, real_key, g_ema=ema, eval_y=eval_y, eval_real_y=eval_real_y)
 
 
-class Trainer(ABC):
+class Trainer(ConditionalSteps, ABC):
     """n_critic D updates and one G update of ``d`` and ``g``, written once for a single run and for a seed
     ensemble. Step tensors have ``batch_dims`` leading batch dims: (B, ...) for one run, (K, B, ...) for K
     members; subclasses say how a draw is taken from the members' streams and how losses are formed."""
@@ -244,71 +243,6 @@ class Trainer(ABC):
         """Instance noise (Sonderby et al. 2017): what D sees, real or fake, blurred by N(0, sigma^2)."""
         sigma = self.members[0].spec.recipe.instance_noise
         return x + sigma * self.draw(Run.noise) if sigma else x
-
-    @property
-    def conditional(self) -> bool:
-        return self.members[0].spec.recipe.conditional
-
-    @property
-    def twin(self) -> bool:
-        """TAC-GAN's D: its class logits are its classifier's, then its twin's."""
-        return self.members[0].spec.recipe.conditioning == "tacgan"
-
-    def generate(self, z: Tensor, y: Tensor | None) -> Tensor:
-        """G(z), or G(z, y) for a conditional run (with the injected fault ``g_labels``, other labels than y)."""
-        if y is None:
-            return self.g(z)
-        fault = self.members[0].spec.recipe.g_labels
-        if fault == "zeroed":
-            y = torch.zeros_like(y)
-        elif fault == "shuffled":  # a permutation within each member's batch, from its latent stream
-            order = self.draw(lambda run: torch.randperm(run.draws, generator=run.streams.latent).to(run.device))
-            y = y.gather(-1, order)
-        return self.g(z, y)
-
-    def judge(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """D's raw output (*batch, 1) on ``x`` (with labels ``y`` for a conditional run), and an AC-GAN D's class
-        logits (*batch, K), a TAC-GAN D's (*batch, 2K) -- its classifier's, then its twin's (None for every other D)."""
-        if y is None:
-            return self.d(x), None
-        out = self.d(x, y)
-        classifies = self.members[0].spec.recipe.conditioning in ("acgan", "tacgan")
-        return (out[..., :1], out[..., 1:]) if classifies else (out, None)
-
-    def judged_as(self, y: Tensor | None) -> Callable[[Tensor], Tensor]:
-        """D's raw output on inputs with the labels ``y`` bound, as the penalties call D: D(x), or D(x, y)."""
-        if y is None:
-            return self.d
-        judge = lambda x: self.judge(x, y)[0]  # noqa: E731
-        judge.pack = getattr(self.d, "pack", 1)
-        return judge
-
-    def class_loss(self, logits: Tensor, y: Tensor) -> Tensor:
-        """``ac_weight`` x the cross-entropy of class logits (*batch, K) against ``y``, one value per member."""
-        ce = torch.nn.functional.cross_entropy(logits.flatten(0, -2), y.flatten(), reduction="none")
-        return self.members[0].spec.recipe.ac_weight * ce.view(y.shape).mean(dim=-1)
-
-    def d_class_terms(self, real: Tensor | None, fake: Tensor | None, y: Tensor | None) -> tuple[Tensor, ...]:
-        """D's classifier terms, from the logits on real and generated samples (both of classes ``y``), to add to
-        its loss one after the other. AC-GAN (Odena et al. 2017): its classifier learns the classes of both.
-        TAC-GAN (Gong et al. 2019): the classifier learns real samples' classes, the twin generated ones'. None
-        for every other D."""
-        if real is None:
-            return ()
-        if not self.twin:
-            return self.class_loss(real, y), self.class_loss(fake, y)
-        k = self.members[0].dataset.num_classes
-        return self.class_loss(real[..., :k], y), self.class_loss(fake[..., k:], y)
-
-    def g_class_loss(self, fake: Tensor | None, y: Tensor | None) -> Tensor | float:
-        """G's classifier terms on its samples' logits: to be classified as ``y`` (AC-GAN), and with TAC-GAN also
-        to defeat the twin, which tells generated classes apart (minus its cross-entropy). 0 for every other D."""
-        if fake is None:
-            return 0.0
-        if not self.twin:
-            return self.class_loss(fake, y)
-        k = self.members[0].dataset.num_classes
-        return self.class_loss(fake[..., :k], y) - self.class_loss(fake[..., k:], y)
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:  # one loss per member
         return self.objective.d_loss(real_out, fake_out)
@@ -547,35 +481,6 @@ def _first_diverged(window: Tensor, first_step: int, bound: float = math.inf) ->
     return found
 
 
-_STOP = threading.Event()  # set by an executor's worker when its parent says stop: the same as Ctrl-C here
-
-
-def request_stop() -> None:
-    """Ask the training in this process to stop at its next step, as Ctrl-C does (a worker's SIGINT handler)."""
-    _STOP.set()
-
-
-def stop_requested() -> bool:
-    return _STOP.is_set()
-
-
-@contextlib.contextmanager
-def _interrupt_between_steps():
-    """Yield a callable that says whether SIGINT arrived. Python raises KeyboardInterrupt wherever the
-    interpreter happens to be, and one raised inside a finalizer (torch runs many) is printed and dropped: the
-    run trained on to the end. While the loop runs, SIGINT only asks, and the loop raises at its next step.
-    Left alone where someone else (a notebook, Ray, an executor's worker) handles SIGINT, or off the main thread;
-    there, only ``request_stop`` stops the loop."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield stop_requested
-        return
-    asked: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
-    try:
-        yield lambda: bool(asked) or stop_requested()
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _loop(trainer: Trainer, members: list[_Member], start: int,
@@ -671,7 +576,7 @@ def train_runs(specs: Sequence[RunSpec], store: RunStore, make_trainer: Callable
                                run.spec.detectors, resume_step=start if states else None, began=began)
         members.append(_Member(k, run, recorder, progress(run.spec), step=start))
     try:
-        with _interrupt_between_steps() as interrupted:
+        with interrupt_between_steps() as interrupted:
             _loop(trainer, members, start, interrupted)
     except BaseException:
         for member in members:
