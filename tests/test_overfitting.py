@@ -309,6 +309,24 @@ def test_the_report_names_the_kept_metric_else_past_bests_else_the_primary():
     assert best_metric(SimpleNamespace(configs=keep("precision", "precision")), final, catalog) == ("precision", True)
     assert best_metric(SimpleNamespace(configs=keep("precision", None)), final, catalog) == ("fid", False)
     assert best_metric(SimpleNamespace(configs={}), final.drop(columns="fid"), catalog)[1] is False
+    final = final.assign(sliced_wasserstein=[0.2, 0.3])
+    past = {r: {"spec": {"detectors": {"past_best": {"metric": "sliced_wasserstein"}}}} for r in "ab"}
+    assert best_metric(SimpleNamespace(configs=past), final, catalog) == ("sliced_wasserstein", False)
+
+
+def test_a_suite_sets_past_bests_metric_by_name_and_only_a_lower_is_better_evaluation_metric():
+    """past_best reads its metric as lower-is-better: a suite may name another such metric, never a loss or a
+    metric where higher is better (it would call a run that improved past its best)."""
+    from tests.conftest import tiny_suite
+
+    suite = parse_suite(tiny_suite(detectors={"past_best": {"metric": "sliced_wasserstein", "patience": 3}}))
+    assert suite.expand()[0].detectors == {"past_best": {"metric": "sliced_wasserstein", "patience": 3}}
+    for metric in ("loss_d", "mode_coverage"):
+        with pytest.raises(GanbenchError, match=rf"detectors.past_best.metric: '{metric}' is not an evaluation "
+                                                r"metric .* where lower is better; one of: .*fid"):
+            parse_suite(tiny_suite(detectors={"past_best": {"metric": metric}}))
+    with pytest.raises(GanbenchError, match="detectors.past_best.metric must be a non-empty string"):
+        parse_suite(tiny_suite(detectors={"past_best": {"metric": 3}}))
 
 
 def test_a_resumed_run_drops_a_best_snapshot_from_the_steps_it_trains_again(tmp_path):

@@ -371,15 +371,18 @@ def _best_section(report: Report, results: Results, final: pd.DataFrame, catalog
 
 def best_metric(results: Results, final: pd.DataFrame, catalog: Catalog) -> tuple[str | None, bool]:
     """The metric whose best evaluation the report names, and whether every run kept that G: the suite's
-    ``train.keep_best`` where every run set the same one, else the ``past_best`` detector's metric where runs
-    logged it, else the ranking's primary metric."""
+    ``train.keep_best`` where every run set the same one, else the ``past_best`` detector's metric (the suite's,
+    where every run set the same one) where runs logged it, else the ranking's primary metric."""
     from ganbench.diagnostics.detectors import PastBest
 
-    kept = {results.configs.get(r, {}).get("spec", {}).get("train", {}).get("keep_best") for r in final.run_id}
+    specs = [results.configs.get(r, {}).get("spec", {}) for r in final.run_id]
+    kept = {spec.get("train", {}).get("keep_best") for spec in specs}
     if len(kept) == 1 and None not in kept:
         return kept.pop(), True
-    if PastBest.metric in final and final[PastBest.metric].notna().any():
-        return PastBest.metric, False
+    read = {(spec.get("detectors") or {}).get("past_best", {}).get("metric", PastBest.metric) for spec in specs}
+    past = read.pop() if len(read) == 1 else PastBest.metric
+    if past in final and final[past].notna().any():
+        return past, False
     return tables.primary_metric(final, catalog), False
 
 

@@ -69,7 +69,7 @@ class RunSpec:
     device: str = "auto"
     deterministic: bool = True
     collectors: tuple[str, ...] | None = None  # None: the dataset's defaults
-    detectors: dict[str, dict[str, float]] = field(default_factory=dict)  # threshold overrides per detector
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # threshold overrides per detector
     loggers: tuple[str, ...] = ()  # live views (tensorboard): they change nothing a run computes
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,7 +126,7 @@ class Suite:
     device: str = "auto"
     deterministic: bool = True
     collectors: tuple[str, ...] | None = None
-    detectors: dict[str, dict[str, float]] = field(default_factory=dict)
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     loggers: tuple[str, ...] = ()
     check: Rules = field(default_factory=Rules)  # the gate's rules (ganbench check)
     reference: tuple[Reference, ...] = ()  # published numbers the suite is held against (the report's table)
@@ -137,19 +137,18 @@ class Suite:
     steps_given: bool = True  # whether the suite set train.steps; if not, recipes.variants.DEFAULT_STEPS applies
 
     def recipe(self, variant: str, dataset: Component) -> Recipe:
-        """The recipe ``variant`` trains with on ``dataset``: its registered base's tuned rates where the data has
-        them (``recipes.variants.TUNED``) and the suite set none."""
+        """The recipe ``variant`` trains with on ``dataset``: its registered base's setting tuned there, where the
+        data has one (``recipes.variants.TUNED``) and the suite set no rate."""
         return self._on(dataset, variant, dict(self.variants)[variant])
 
     def _on(self, dataset: Component, variant: str, recipe: Recipe, settings: frozenset[str] = frozenset()) -> Recipe:
         """``recipe`` (``variant``'s, with ``settings`` set on top) as ``tuned`` makes it for ``dataset``."""
-        from ganbench.data import DATASETS
         from ganbench.recipes.variants import tuned
 
         if variant not in self.origins:  # a Suite built in code, not parsed: its recipes as given
             return recipe
         base, given = self.origins[variant]
-        return tuned(recipe, base, given | settings, DATASETS.get(dataset.name).tuning)
+        return tuned(recipe, base, given | settings, dataset.name)
 
     def budget(self, dataset: Component) -> TrainConfig:
         """The training schedule on ``dataset``: the suite's, with the dataset's default steps where the suite
@@ -288,8 +287,8 @@ def _train(value: Any) -> TrainConfig:
     return TrainConfig(**{k: parse(k, x) for k, x in value.items()})
 
 
-def parse_detectors(value: Any) -> dict[str, dict[str, float]]:
-    """Threshold overrides per detector; each value must have its threshold's type (int or float)."""
+def parse_detectors(value: Any) -> dict[str, dict[str, Any]]:
+    """Threshold overrides per detector; each value must have its threshold's type (int, float, or a name)."""
     from ganbench.diagnostics import DETECTORS, detector_params
 
     out = {}
@@ -298,8 +297,8 @@ def parse_detectors(value: Any) -> dict[str, dict[str, float]]:
         params = v.mapping(params, f"detectors.{name}")
         types = detector_params(name)
         v.check_keys(params, types, f"detectors.{name}")
-        out[name] = {k: (v.integer if types[k] is int else v.number)(x, f"detectors.{name}.{k}")
-                     for k, x in params.items()}
+        parsers = {int: v.integer, str: v.string}  # the rest are floats
+        out[name] = {k: parsers.get(types[k], v.number)(x, f"detectors.{name}.{k}") for k, x in params.items()}
     return out
 
 
@@ -409,21 +408,27 @@ def _check_components(suite: Suite) -> None:
             if conditional and collector.calls_networks:
                 raise GanbenchError(f"collectors: {name} calls D or G without class labels, and variant "
                                     f"{conditional[0]!r} is conditional: leave {name} out of this suite")
-        _check_keep_best(suite.train.keep_best, suite.collectors or default_collectors(dataset, bool(conditional)), i,
-                         component.name)
+        logged = suite.collectors or default_collectors(dataset, bool(conditional))
+        _check_metric("train.keep_best", suite.train.keep_best, logged, i, component.name)
+        _check_metric("detectors.past_best.metric", suite.detectors.get("past_best", {}).get("metric"), logged, i,
+                      component.name, lower_is_better=True)
 
 
-def _check_keep_best(metric: str | None, collectors: tuple[str, ...], i: int, dataset: str) -> None:
-    """``train.keep_best`` names a metric that every evaluation logs and that has a better direction."""
+def _check_metric(where: str, metric: str | None, collectors: tuple[str, ...], i: int, dataset: str,
+                  lower_is_better: bool = False) -> None:
+    """``metric`` (``train.keep_best``, ``past_best``'s) is one that every evaluation logs and that has a better
+    direction (the lower one, where the reader assumes it)."""
     from ganbench.meta import directed
     from ganbench.metrics.base import metric_catalog
 
     if metric is None:
         return
-    candidates = directed(metric_catalog(collectors))
+    catalog = metric_catalog(collectors)
+    candidates = [m for m in directed(catalog) if not (lower_is_better and catalog[m].higher_is_better)]
     if metric not in candidates:
-        raise GanbenchError(f"train.keep_best: {metric!r} is not an evaluation metric of datasets[{i}] {dataset!r} "
-                            f"with its collectors; one of: {', '.join(candidates)}")
+        raise GanbenchError(f"{where}: {metric!r} is not an evaluation metric of datasets[{i}] {dataset!r} "
+                            f"with its collectors{' where lower is better' if lower_is_better else ''}; one of: "
+                            f"{', '.join(candidates)}")
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "suites"  # the repository's suites/, packaged with ganbench
