@@ -59,7 +59,7 @@ for step in range(steps):
     d.requires_grad_(True)
 '''
 
-# the bare script's recipe: the paper's rates, not the registry's tuned 2D rates (a schedule the script lacks)
+# the bare script's recipe: the paper's rates, not the registry's tuned ring rates (a schedule the script lacks)
 SUITE = {"name": "startup", "datasets": ["ring"], "variants": [{"name": "nonsaturating", "d_lr": 2e-4, "g_lr": 2e-4}],
          "seeds": 1, "device": "cpu",
          "train": {"steps": 3000, "batch_size": 256, "eval_every": 250, "log_every": 10, "checkpoint_every": 1000}}

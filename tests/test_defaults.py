@@ -1,5 +1,5 @@
-"""Registered variants on 2D data train with the rates suites/sweep-defaults.yaml chose (recipes.variants.TUNED),
-unless a suite sets their rates; `show` and the report say which recipe ran where."""
+"""Registered variants on the ring and the grid train with the settings equal-budget sweeps chose there
+(recipes.variants.TUNED), unless a suite sets their rates; `show` and the report say which recipe ran where."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ RATES = {"d_lr": 3e-3, "g_lr": 1e-3, "lr_schedule": "linear", "lr_decay_start": 
 
 @pytest.fixture
 def tuned(monkeypatch):
-    """lsgan's 2D rates set to RATES, whatever the sweep chose: the rules below do not depend on its values."""
-    monkeypatch.setitem(registry.TUNED, "2d", {**registry.TUNED["2d"], "lsgan": RATES})
+    """lsgan's ring and grid rates set to RATES, whatever the sweeps chose: the rules below do not depend on them."""
+    for data in ("ring", "grid"):
+        monkeypatch.setitem(registry.TUNED, data, {**registry.TUNED[data], "lsgan": RATES})
 
 
 def _recipes(suite, variant):
@@ -33,7 +34,7 @@ def test_a_registered_name_on_2d_data_takes_the_tuned_rates_and_keeps_the_papers
     on = _recipes(suite, "lsgan")
     for name in ("ring", "grid"):
         assert {axis: getattr(on[name], axis) for axis in RATES} == RATES
-        assert "on 2d data d_lr 0.003" in on[name].description
+        assert f"on {name}: d_lr 0.003" in on[name].description
     assert on["digits"] == VARIANTS.get("lsgan")
 
 
@@ -69,7 +70,7 @@ def test_the_shipped_suites_that_set_their_rates_train_as_before():
 
 def test_show_prints_the_tuned_rates_and_where_they_apply(tuned, invoke, write_suite):
     result = invoke("show", "lsgan")
-    assert json.loads(result.stdout)["tuned"] == {"2d": RATES}
+    assert json.loads(result.stdout)["tuned"] == {"ring": RATES, "grid": RATES}
     assert "unless a suite sets any of d_lr, g_lr, lr_schedule, lr_decay_start" in result.stderr
     path = write_suite(tiny_suite(datasets=["ring", "digits"], architecture=None, variants=["lsgan"]))
     shown = json.loads(invoke("show", "lsgan", "--suite", path).stdout)
@@ -88,25 +89,54 @@ def test_an_injection_scales_the_rates_a_variant_trains_with(tuned, write_suite)
     assert _injected(mixed, "lsgan", parse_injection("critic: n_critic=3")) == {"n_critic": 3}
 
 
-def test_every_registered_variant_has_2d_rates_chosen_by_the_sweep():
-    """Each is one of suites/sweep-defaults.yaml's trials, not a hand-set value."""
+def test_a_setting_tuned_with_other_axes_yields_to_the_suites_and_goes_whole_when_a_rate_is_set(monkeypatch):
+    """A retuned setting may hold D steps per G step: the suite's own n_critic wins, and its rates drop it all."""
+    setting = {**RATES, "n_critic": 5}
+    monkeypatch.setitem(registry.TUNED, "ring", {**registry.TUNED["ring"], "sngan": setting})
+    suite = parse_suite(tiny_suite(variants=["sngan", {"name": "sngan-nc2", "base": "sngan", "n_critic": 2},
+                                             {"name": "sngan-own", "base": "sngan", "g_lr": 1e-3}]))
+    tuned, nc2, own = (_recipes(suite, name)["ring"] for name in ("sngan", "sngan-nc2", "sngan-own"))
+    assert (tuned.n_critic, tuned.d_lr, tuned.lr_schedule) == (5, RATES["d_lr"], "linear")
+    assert (nc2.n_critic, nc2.d_lr) == (2, RATES["d_lr"])
+    assert (own.n_critic, own.g_lr, own.d_lr) == (1, 1e-3, VARIANTS.get("sngan").d_lr)
+
+
+def _trials(name: str) -> set[tuple[str, tuple]]:
+    sweep = load_suite(SUITES / f"{name}.yaml")
+    return {(t.variant, tuple(sorted(t.settings.items()))) for t in sweep.trials()}
+
+
+def test_every_tuned_setting_is_a_trial_of_the_sweep_that_chose_it():
+    """The 2D rates are suites/sweep-defaults.yaml's winners; a dataset's retuned ones are its own sweep's: each is
+    one of their trials, not a hand-set value."""
     sweep = load_suite(SUITES / "sweep-defaults.yaml")
-    assert set(registry.TUNED["2d"]) == set(VARIANTS) == {name for name, _ in sweep.variants}
-    trials = {(t.variant, tuple(sorted(t.settings.items()))) for t in sweep.trials()}
-    for name, rates in registry.TUNED["2d"].items():
+    assert set(registry.RATES_2D) == set(VARIANTS) == {name for name, _ in sweep.variants}
+    trials = _trials("sweep-defaults")
+    for name, rates in registry.RATES_2D.items():
         assert (name, tuple(sorted(rates.items()))) in trials, name
+    for data, retuned in registry.RETUNED.items():
+        trials = _trials(f"sweep-defaults-{data}")
+        for name, setting in retuned.items():
+            assert (name, tuple(sorted(setting.items()))) in trials, (data, name)
+        assert registry.TUNED[data] == {**registry.RATES_2D, **retuned}
+
+
+def test_the_sweeps_that_chose_the_defaults_use_seeds_no_other_suite_trains():
     import yaml
 
     from ganbench.spec.suite import _seeds
 
-    used = set(sweep.seeds) | set(sweep.sweep.selection_seeds)
-    for other in SUITES.rglob("*.yaml"):  # seeds no other suite trains (read without loading data sets)
-        if other.stem != "sweep-defaults":
-            doc = yaml.safe_load(other.read_text())
-            seeds = set(_seeds(doc.get("seeds", 1)))
-            chosen = (doc.get("sweep") or {}).get("selection_seeds", [])  # a count is numbered after the seeds
-            seeds |= set(range(max(seeds) + 1, max(seeds) + 1 + chosen) if isinstance(chosen, int) else chosen)
-            assert not used & seeds, other
+    def seeds(doc):
+        used = set(_seeds(doc.get("seeds", 1)))
+        chosen = (doc.get("sweep") or {}).get("selection_seeds", [])  # a count is numbered after the seeds
+        return used | set(range(max(used) + 1, max(used) + 1 + chosen) if isinstance(chosen, int) else chosen)
+
+    defaults = {path.stem: seeds(yaml.safe_load(path.read_text())) for path in SUITES.glob("sweep-defaults*.yaml")}
+    assert len(defaults) == 3
+    used = set().union(*defaults.values())
+    for other in SUITES.rglob("*.yaml"):  # read without loading data sets
+        if other.stem not in defaults:
+            assert not used & seeds(yaml.safe_load(other.read_text())), other
 
 
 def test_the_grid_trains_its_own_budget_unless_the_suite_sets_steps(invoke, write_suite):
@@ -128,6 +158,7 @@ def test_the_grid_trains_its_own_budget_unless_the_suite_sets_steps(invoke, writ
     assert "budget: grid 6000 steps" in invoke("show", "hinge").stderr
 
 
-def test_the_sweep_that_chose_the_2d_rates_keeps_its_2000_steps_on_the_grid():
-    sweep = load_suite(SUITES / "sweep-defaults.yaml")
-    assert {spec.train.steps for spec in sweep.expand()} == {2000}
+def test_the_sweeps_that_chose_the_defaults_train_their_datasets_budgets():
+    """The 2D sweep set its 2000 steps before the grid had a budget of its own; the grid's own sweep trains 6000."""
+    for name, steps in (("sweep-defaults", 2000), ("sweep-defaults-ring", 2000), ("sweep-defaults-grid", 6000)):
+        assert {spec.train.steps for spec in load_suite(SUITES / f"{name}.yaml").expand()} == {steps}, name

@@ -74,8 +74,8 @@ def show(name: str, suite_file: Path | None) -> None:
         per_data = {tuning: rates[name] for tuning, rates in TUNED.items() if name in rates}
         click.echo(f"# {name}: the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml", err=True)
         if per_data:
-            click.echo("# under \"tuned\": the rates it trains with on that data (2d: ring, grid) unless a suite "
-                       f"sets any of {', '.join(RATE_AXES)}", err=True)
+            click.echo("# under \"tuned\": the setting it trains with on that dataset unless a suite sets any of "
+                       f"{', '.join(RATE_AXES)}", err=True)
         budgets = _default_budgets()
         if budgets:
             click.echo(f"# budget: {budgets}; elsewhere train.steps (default {TrainConfig.steps}), which a suite that "
@@ -92,8 +92,9 @@ def show(name: str, suite_file: Path | None) -> None:
         per_data = {}
         for dataset in suite.datasets:  # where the data's tuned rates or budget replace the recipe's or the suite's
             on, steps = suite.recipe(name, dataset), suite.budget(dataset).steps
-            if on != recipe:
-                per_data[dataset.name] = {axis: getattr(on, axis) for axis in RATE_AXES}
+            if on != recipe:  # the axes tuned there (the description says so too: not shown twice)
+                per_data[dataset.name] = {axis: value for axis, value in on.to_dict().items()
+                                          if axis != "description" and value != getattr(recipe, axis)}
             if steps != suite.train.steps:
                 per_data.setdefault(dataset.name, {})["steps"] = steps
     shown = {"name": name, **recipe.to_dict()}

@@ -23,7 +23,6 @@ class Dataset(ABC):
     num_modes: int | None = None  # K, where the modes are known (mixture components, classes)
     modes: Tensor | None = None  # (K, 2) centres, for 2D mixtures (drawn under the sample scatter)
     mode_std: float | None = None
-    tuning: str | None = None  # whose tuned rates registered variants take here (recipes.variants.TUNED); None: none
 
     @abstractmethod
     def sample(self, n: int, generator: torch.Generator) -> Tensor:

@@ -14,7 +14,6 @@ from ganbench.errors import GanbenchError
 
 class GaussianMixture2D(Dataset):
     sample_shape = (2,)
-    tuning = "2d"
     default_architecture = {"name": "mlp", "width": 128, "depth": 3}
     weights: Tensor | None = None  # (K,) each mode's share of the training samples; None: even
 
