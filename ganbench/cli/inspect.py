@@ -75,7 +75,7 @@ def show(name: str, suite_file: Path | None) -> None:
         click.echo(f"# {name}: the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml", err=True)
         if per_data:
             click.echo("# under \"tuned\": the setting it trains with on that dataset unless a suite sets any of "
-                       f"{', '.join(RATE_AXES)}", err=True)
+                       f"{', '.join(RATE_AXES)}; other axes a suite sets win over the setting's", err=True)
         budgets = _default_budgets()
         if budgets:
             click.echo(f"# budget: {budgets}; elsewhere train.steps (default {TrainConfig.steps}), which a suite that "
