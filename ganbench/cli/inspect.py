@@ -71,7 +71,7 @@ def show(name: str, suite_file: Path | None) -> None:
 
     if suite_file is None:
         recipe = VARIANTS.get(name)
-        per_data = {tuning: rates[name] for tuning, rates in TUNED.items() if name in rates}
+        per_data = {dataset: settings[name] for dataset, settings in TUNED.items() if name in settings}
         click.echo(f"# {name}: the registry's recipe; a suite's own (tuned, swept) is --suite SUITE.yaml", err=True)
         if per_data:
             click.echo("# under \"tuned\": the setting it trains with on that dataset unless a suite sets any of "

@@ -65,10 +65,12 @@ class Dataset(ABC):
         """``reference``'s n samples with their class labels (n,)."""
         raise GanbenchError(f"{type(self).__name__} has no class labels for a conditional GAN to take")
 
-    def evaluation_reals(self, n: int, generator: torch.Generator, labeled: bool) -> tuple[Tensor, Tensor | None]:
+    def evaluation_reals(self, n: int, generator: torch.Generator, labeled: bool,
+                         device: torch.device | str = "cpu") -> tuple[Tensor, Tensor | None]:
         """The fixed real samples evaluation compares with (``reference``'s), and their labels where ``labeled``
-        (a conditional run's), else None."""
-        return self.reference_labeled(n, generator) if labeled else (self.reference(n, generator), None)
+        (a conditional run's), else None; on ``device``."""
+        real, labels = self.reference_labeled(n, generator) if labeled else (self.reference(n, generator), None)
+        return real.to(device), None if labels is None else labels.to(device)
 
     def even_labels(self, n: int) -> Tensor:
         """n evaluation labels, every class in turn (0, 1, ..., K - 1, 0, ...): each class evenly."""

@@ -291,13 +291,13 @@ def parse_detectors(value: Any) -> dict[str, dict[str, Any]]:
     """Threshold overrides per detector; each value must have its threshold's type (int, float, or a name)."""
     from ganbench.diagnostics import DETECTORS, detector_params
 
+    parsers = {int: v.integer, str: v.string}  # by the parameter's type; the rest are floats
     out = {}
     for name, params in v.mapping(value, "detectors").items():
         DETECTORS.get(name, "detectors")
         params = v.mapping(params, f"detectors.{name}")
         types = detector_params(name)
         v.check_keys(params, types, f"detectors.{name}")
-        parsers = {int: v.integer, str: v.string}  # the rest are floats
         out[name] = {k: parsers.get(types[k], v.number)(x, f"detectors.{name}.{k}") for k, x in params.items()}
     return out
 

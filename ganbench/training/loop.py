@@ -174,8 +174,7 @@ def build_run(spec: RunSpec, device: torch.device) -> Run:
     n = spec.train.eval_samples
     eval_z = torch.randn(n, spec.train.z_dim, generator=streams.eval).to(device)
     eval_y = dataset.even_labels(n).to(device) if recipe.conditional else None
-    eval_real, eval_real_y = (None if t is None else t.to(device)
-                              for t in dataset.evaluation_reals(n, streams.eval, recipe.conditional))
+    eval_real, eval_real_y = dataset.evaluation_reals(n, streams.eval, recipe.conditional, device)
     real_key = json.dumps([spec.dataset.name, spec.dataset.params, spec.seed, n], sort_keys=True)
     # the average starts from G's own initial weights, before an ensemble stacks them
     ema = GeneratorEMA(g, recipe.g_ema, recipe.g_ema_start, recipe.g_ema_rampup) if recipe.g_ema is not None else None
@@ -479,8 +478,6 @@ def _first_diverged(window: Tensor, first_step: int, bound: float = math.inf) ->
         i = int(bad[:, m].nonzero()[0, 0])
         found.append((first_step + i, window[i, m]))
     return found
-
-
 
 
 def _loop(trainer: Trainer, members: list[_Member], start: int,

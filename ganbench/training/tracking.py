@@ -162,8 +162,8 @@ class Tracker:
             reference_state = streams.eval.get_state()  # what a deferred measurement draws the real samples from
             n = len(self.eval_z)
             self.eval_y = _eval_labels(classes, eval_labels, self.dataset, n).to(self.device) if conditional else None
-            self.eval_real, self.eval_real_y = (None if t is None else t.to(self.device)
-                                                for t in self.dataset.evaluation_reals(n, streams.eval, conditional))
+            self.eval_real, self.eval_real_y = self.dataset.evaluation_reals(n, streams.eval, conditional,
+                                                                             self.device)
             self.eval_key = json.dumps(["tracked", dataset_name, dataset_params, seed, len(self.eval_z)],
                                        sort_keys=True, default=str)
             spec = {"suite": suite, "variant": variant, "dataset": {"name": dataset_name, "params": dataset_params},
