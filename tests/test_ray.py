@@ -120,3 +120,21 @@ def test_a_task_whose_worker_is_killed_is_retried_and_nothing_is_lost(cluster, t
     assert seen[-1] == 3000 and len(set(seen)) < len(seen)  # a step reported twice: the task ran again
     assert [r["status"] for r in par.runs] == ["completed"]
     _same_bytes(seq, par)
+
+
+def test_a_local_ray_started_for_a_run_trains_at_the_usual_priority_in_the_workers_it_started_with():
+    """The cluster fixture stands for one found running, whose tasks ask for niceness 0 in a runtime environment;
+    a local Ray started by ganbench is configured so instead, and its tasks take the workers it started with."""
+    import subprocess
+    import sys
+
+    code = """
+import os, ray
+from ganbench.execution import executors
+executors.start_local_ray(1)
+print(ray.get(ray.remote(lambda: os.nice(0)).remote()))
+print(ray.get_runtime_context().get_node_id() in executors._started)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"]

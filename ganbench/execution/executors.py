@@ -203,9 +203,22 @@ def processes(jobs: list[Job], store: RunStore, reporter: ProgressReporter, opti
 RAY_RETRIES = 2  # a task whose worker process or node dies is run again, from the run directories it was sent
 # Ray starts its worker processes at niceness 15, below its own daemons and the driver: on a busy machine a task's
 # worker then imported torch in 58 s instead of 5, and training ran at a fraction of --workers' speed. Training
-# tasks are the work, so their workers run at the usual priority, as Ray's own job supervisor asks for its driver
-# (this variable, in a runtime environment). Workers stay pooled: a task reuses one that already imported torch.
+# tasks are the work, so their workers run at the usual priority. A local Ray this process starts is configured
+# so; on any other cluster the tasks ask for it in a runtime environment, as Ray's job supervisor does for its
+# driver -- which costs each worker a fresh start, as the workers Ray started with the cluster have another
+# environment. Workers stay pooled either way: a task reuses one that already imported torch.
+WORKER_NICENESS = {"worker_niceness": 0}
 WORKER_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
+_started: set[str] = set()  # the node ids of the local Rays this process started
+
+
+def start_local_ray(cpus: int) -> None:
+    """A new local Ray instance of ``cpus`` CPUs whose workers run at the usual priority (never one found running)."""
+    import ray as ray_module
+
+    ray_module.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                    configure_logging=False, _system_config=WORKER_NICENESS)
+    _started.add(ray_module.get_runtime_context().get_node_id())
 
 
 @EXECUTORS.register("ray")
@@ -217,26 +230,28 @@ def ray(jobs: list[Job], store: RunStore, reporter: ProgressReporter, options: O
     one that fails otherwise fails its runs, and the others go on. Ctrl-C cancels every task."""
     try:
         import ray as ray_module
-        from ray.util.queue import Queue
     except ImportError:
         raise GanbenchError("--executor ray needs Ray: pip install 'ganbench[ray]'") from None
     if not ray_module.is_initialized():
-        ray_module.init(address=options.address or "local",  # "local": a new instance, never one found running
-                        num_cpus=None if options.address else max(options.workers, 1),
-                        include_dashboard=False, log_to_driver=False, configure_logging=False)
-    progress = Queue()
+        if options.address:
+            ray_module.init(address=options.address, include_dashboard=False, log_to_driver=False,
+                            configure_logging=False)
+        else:
+            start_local_ray(max(options.workers, 1))
+    runtime_env = None if ray_module.get_runtime_context().get_node_id() in _started else WORKER_ENV
+    progress = ray_module.remote(num_cpus=0)(Inbox).remote()
     specs = {spec.run_id: spec for job in jobs for spec in job}
     task = ray_module.remote(max_retries=RAY_RETRIES)(_ray_task)
     pending, started = {}, set()
     for job in jobs:
         gpus = options.gpus_per_task if job[0].device.startswith("cuda") else 0
         sent = {spec.run_id: store.pack_run(spec.run_id) for spec in job}
-        pending[task.options(num_cpus=job[0].train.threads, num_gpus=gpus, runtime_env=WORKER_ENV).remote(
+        pending[task.options(num_cpus=job[0].train.threads, num_gpus=gpus, runtime_env=runtime_env).remote(
             job, sent, progress)] = job
     try:
         while pending:
             ready, _ = ray_module.wait(list(pending), num_returns=1, timeout=POLL_S)
-            messages = progress.get_nowait_batch(progress.qsize())
+            messages = ray_module.get(progress.take.remote())
             started.update(run_id for kind, run_id, *_ in messages if kind == "start")
             replay(messages, specs, reporter)
             for ref in ready:
@@ -259,16 +274,41 @@ def ray(jobs: list[Job], store: RunStore, reporter: ProgressReporter, options: O
                     store.set_status(spec.run_id, "interrupted")
         raise
     finally:
-        with contextlib.suppress(Exception):  # the queue's actor goes with the cluster when Ctrl-C ended it
-            progress.shutdown()
+        with contextlib.suppress(Exception):  # the inbox's actor goes with the cluster when Ctrl-C ended it
+            ray_module.kill(progress)
+
+
+class Inbox:
+    """The driver's inbox for its Ray tasks' progress messages: an actor that keeps what it is sent until taken.
+    A task sends without waiting for each answer (Ray's ``Queue.put_nowait`` waits: with it Ray ran at 0.72 of
+    --workers 2, without it 0.87; docs/benchmarks.md). A synchronous actor runs one caller's calls in the order
+    sent (an async one, as Ray's Queue is, need not), so a task's steps arrive in order, and its last call,
+    waited for, comes after all of them."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple] = []
+
+    def put(self, message: tuple) -> None:
+        self.messages.append(message)
+
+    def take(self) -> list[tuple]:
+        messages, self.messages = self.messages, []
+        return messages
+
+    def ready(self) -> None:
+        """Nothing: the answer says that every message sent before it is in."""
 
 
 def _ray_task(job: Job, sent: dict[str, dict[str, bytes]], progress) -> tuple[list[Result], dict]:
-    """One job on a Ray worker: its runs' directories as sent, trained in scratch, returned whole."""
+    """One job on a Ray worker: its runs' directories as sent, trained in scratch, returned whole; its progress
+    sent to the driver's ``Inbox``."""
+    import ray as ray_module
+
     with tempfile.TemporaryDirectory(prefix="ganbench-task-") as scratch:
         store = RunStore(scratch, "task")
         for run_id, files in sent.items():
             if files:
                 store.unpack_run(run_id, files)
-        results = run_job(job, store, ForwardingReporter(progress.put_nowait))
+        results = run_job(job, store, ForwardingReporter(progress.put.remote))
+        ray_module.get(progress.ready.remote())
         return results, {spec.run_id: store.pack_run(spec.run_id) for spec in job}
