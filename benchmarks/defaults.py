@@ -6,7 +6,7 @@ too), then counts per variant and dataset the seeds that learned (not "not conve
 of the samples on modes, and no nonconvergence event) and the healthy ones.
 
     ganbench run benchmarks/newcomer.yaml --workers 2
-    python benchmarks/defaults.py results/newcomer results/sweep-defaults-ring results/sweep-defaults-grid
+    python benchmarks/defaults.py results/newcomer results/sweep-defaults-*
 
 Exits 1 when a variant learns in fewer than 3 of 4 seeds on a dataset: the check that the defaults learn, kept
 out of the unit tests because it trains 96 runs of 6000 steps (about an hour on 2 cores).
@@ -38,7 +38,7 @@ def _ended(path: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", help="results/newcomer, trained from benchmarks/newcomer.yaml (and "
-                        "results/sweep-defaults-ring and -grid: their winners, scored on the same seeds, are the "
+                        "results/sweep-defaults-*: their winners, scored on the same seeds, are the "
                         "registry's runs there)")
     args = parser.parse_args()
     suite = load_suite(Path(__file__).with_name("newcomer.yaml"))
