@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -34,8 +35,12 @@ def random_projections(dim: int, n: int = PROJECTIONS, seed: int = PROJECTION_SE
 
 
 def sorted_projections(x: Tensor, projections: Tensor) -> Tensor:
-    """x (N, d) projected on each direction and sorted: (N, P), the 1-D empirical quantiles."""
-    return (x.double() @ projections).sort(dim=0).values
+    """x (N, d) projected on each direction and sorted: (N, P), the 1-D empirical quantiles. On the CPU numpy
+    sorts them: the same values as torch's sort, in 0.4 of its time (most of a 2-D evaluation's cost)."""
+    projected = x.double() @ projections
+    if projected.device.type != "cpu":
+        return projected.sort(dim=0).values
+    return torch.from_numpy(np.sort(projected.numpy(), axis=0))
 
 
 def sorted_distance(x_sorted: Tensor, y_sorted: Tensor) -> float:
