@@ -138,6 +138,7 @@ RATE_AXES = ("d_lr", "g_lr", "lr_schedule", "lr_decay_start")
 # budgets, the ring and the grid together, selection seeds 1000-1001, seeds no test or doc uses), each its variant's
 # best trial (docs/variants.md has how many seeds then learned).
 DECAY = {"lr_schedule": "linear", "lr_decay_start": 0.5}
+EARLY_DECAY = {"lr_schedule": "linear", "lr_decay_start": 0.25}  # a choice of the per-dataset sweeps below
 RATES_2D: dict[str, dict[str, Any]] = {
     "vanilla": {"d_lr": 0.000743, "g_lr": 0.000617, **DECAY},  # vanilla.t02
     "nonsaturating": {"d_lr": 0.00335, "g_lr": 0.00475, **DECAY},  # nonsaturating.t01
@@ -160,26 +161,22 @@ RATES_2D: dict[str, dict[str, Any]] = {
 # vanilla's second-round winner learned the ring in 0 of 4 and was not taken (docs/variants.md).
 RETUNED: dict[str, dict[str, dict[str, Any]]] = {
     "ring": {
-        "vanilla": {"d_lr": 0.000515, "g_lr": 0.00907, "lr_schedule": "linear", "lr_decay_start": 0.25},  # t05
+        "vanilla": {"d_lr": 0.000515, "g_lr": 0.00907, **EARLY_DECAY},  # t05
         "nonsaturating": {"d_lr": 0.00259, "g_lr": 0.00272, **DECAY, "n_critic": 1,
                           "betas": (0.0, 0.9)},  # round 2: nonsaturating.t12
         "lsgan": {"d_lr": 0.0074, "g_lr": 0.00289, **DECAY},  # lsgan.t05
-        "wgan": {"d_lr": 0.000997, "g_lr": 0.0179, "lr_schedule": "linear", "lr_decay_start": 0.25,
-                 "regularizer_weight": 0.0299},  # wgan.t06
-        "sngan": {"d_lr": 0.00984, "g_lr": 0.00182, "lr_schedule": "linear", "lr_decay_start": 0.25,
-                  "n_critic": 5},  # sngan.t01
+        "wgan": {"d_lr": 0.000997, "g_lr": 0.0179, **EARLY_DECAY, "regularizer_weight": 0.0299},  # wgan.t06
+        "sngan": {"d_lr": 0.00984, "g_lr": 0.00182, **EARLY_DECAY, "n_critic": 5},  # sngan.t01
         "ragan": {"d_lr": 0.0133, "g_lr": 0.00362, **DECAY},  # ragan.t07
         "dragan": {"d_lr": 0.00333, "g_lr": 0.00856, **DECAY, "n_critic": 5},  # dragan.t05
     },
     "grid": {
-        "wgan": {"d_lr": 0.00502, "g_lr": 0.0146, "lr_schedule": "linear", "lr_decay_start": 0.25, "n_critic": 2,
+        "wgan": {"d_lr": 0.00502, "g_lr": 0.0146, **EARLY_DECAY, "n_critic": 2,
                  "betas": (0.0, 0.9), "regularizer_weight": 0.599, "optimizer": "adam"},  # round 2: wgan.t02
-        "wgan-gp": {"d_lr": 0.00144, "g_lr": 0.0115, "lr_schedule": "linear", "lr_decay_start": 0.25,
-                    "n_critic": 2},  # wgan-gp.t03
-        "sngan": {"d_lr": 0.00984, "g_lr": 0.00182, "lr_schedule": "linear", "lr_decay_start": 0.25,
-                  "n_critic": 2},  # sngan.t01
-        "dragan": {"d_lr": 0.00602, "g_lr": 0.00081, "lr_schedule": "linear", "lr_decay_start": 0.25,
-                   "n_critic": 1, "betas": (0.5, 0.999)},  # round 2: dragan.t07
+        "wgan-gp": {"d_lr": 0.00144, "g_lr": 0.0115, **EARLY_DECAY, "n_critic": 2},  # wgan-gp.t03
+        "sngan": {"d_lr": 0.00984, "g_lr": 0.00182, **EARLY_DECAY, "n_critic": 2},  # sngan.t01
+        "dragan": {"d_lr": 0.00602, "g_lr": 0.00081, **EARLY_DECAY, "n_critic": 1,
+                   "betas": (0.5, 0.999)},  # round 2: dragan.t07
     },
 }
 # Per-dataset settings: registered dataset -> registered variant -> the axes it trains with there
